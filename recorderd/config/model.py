@@ -1,0 +1,343 @@
+"""The configuration, as typed objects. Unknown keys are errors everywhere (extra="forbid").
+
+Cross references (a camera's actions naming a target) are checked against the validation context
+{"targets": set of target names}, so that every error is reported in one pass.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from recorderd.config.units import Duration, Size, Usage, UsageLimit
+from recorderd.schedule.spec import ScheduleSpec
+
+NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+Name = Annotated[str, Field(pattern=NAME_RE)]
+
+DIALECT_ALIASES = {
+    "ipcamcgi": "ipcamcgi",
+    "dlink": "ipcamcgi",
+    "cas": "ipcamcgi",
+    "openapi": "openapi",
+    "vapix": "vapix",
+    "axis": "vapix",
+    "paramcgi": "vapix",
+    "foscam": "foscam",
+    "netwave": "foscam",
+    "move": "move",
+    "mobotix": "move",
+    "mjpeg": "mjpeg",
+}
+Dialect = Literal["ipcamcgi", "openapi", "vapix", "foscam", "move", "mjpeg"]
+TRIGGER_RE = re.compile(r"^(motion|motion:[A-Za-z0-9_]+|input:\d+|output:\d+|sound|tamper|face|[a-z]+:\w+)$")
+ACTION_LINK_RE = re.compile(r"^(output:\d+|preset:\d+)$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PydanticCustomError(
+            "timezone", 'expected an IANA time zone like "Europe/Berlin", got "{got}"', {"got": value}
+        ) from None
+    return value
+
+
+TimeZoneName = Annotated[str, Field(min_length=1)]
+
+
+class Credentials(Strict):
+    """A user name and a secret given as password, password_file or password_env (at most one).
+
+    The secret is read when the config is loaded, so a missing file or variable is a config error,
+    and it lives only in a SecretStr, which never prints.
+    """
+
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    password_env: str | None = None
+
+    @field_validator("password_file")
+    @classmethod
+    def _file_readable(cls, v: Path | None) -> Path | None:
+        if v is not None:
+            try:
+                v.read_text(encoding="utf-8")
+            except OSError as e:
+                raise PydanticCustomError(
+                    "password_file",
+                    "cannot read {path}: {why}",
+                    {"path": str(v), "why": e.strerror or str(e)},
+                ) from None
+        return v
+
+    @field_validator("password_env")
+    @classmethod
+    def _env_set(cls, v: str | None) -> str | None:
+        if v is not None and v not in os.environ:
+            raise PydanticCustomError("password_env", "environment variable {name} is not set", {"name": v})
+        return v
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> Credentials:
+        given = [k for k in ("password", "password_file", "password_env") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise PydanticCustomError(
+                "secret",
+                "give only one of password, password_file, password_env (got {given})",
+                {"given": ", ".join(given)},
+            )
+        return self
+
+    def secret(self) -> str | None:
+        """The password in clear; call only where it is sent, never to log it."""
+        if self.password is not None:
+            return self.password.get_secret_value()
+        if self.password_file is not None:
+            return self.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        if self.password_env is not None:
+            return os.environ.get(self.password_env, "")
+        return None
+
+
+class DaemonConfig(Strict):
+    state_dir: Path = Path("/var/lib/recorderd")
+    timezone: TimeZoneName = "UTC"
+    http_listen: str = "127.0.0.1:8765"
+    http_token: SecretStr | None = None
+    http_token_file: Path | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    event_queue: Annotated[int, Field(ge=16, le=1_000_000)] = 1024
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return _zone(v)
+
+    @field_validator("http_listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        if v and not re.fullmatch(r"(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}", v):
+            raise PydanticCustomError(
+                "listen", 'expected host:port like "127.0.0.1:8765" or "" for off, got "{got}"', {"got": v}
+            )
+        return v
+
+
+class StorageConfig(Strict):
+    max_age: Duration | None = None
+    max_usage: UsageLimit = Usage(share=0.9)
+    min_free: Size = 5 * 1024**3
+    check_interval: Duration = 60.0
+
+
+class MqttTls(Strict):
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    insecure: bool = False
+
+
+class MqttConfig(Credentials):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 1883
+    topic: Annotated[str, Field(pattern=r"^[^#+\s]+$")] = "recorderd"
+    discovery: bool = True
+    discovery_prefix: str = "homeassistant"
+    client_id: str | None = None
+    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    keepalive: Duration = 30.0
+    qos: Literal[0, 1, 2] = 1
+    tls: bool | MqttTls = False
+
+
+class TargetBase(Credentials):
+    schedule: ScheduleSpec | None = None
+    timeout: Duration = 30.0
+    expire: Duration = 86400.0
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 1
+
+
+class EmailTarget(TargetBase):
+    kind: Literal["email"]
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    security: Literal["none", "tls", "starttls"] = "starttls"
+    sender: str = Field(alias="from")
+    to: Annotated[list[str], Field(min_length=1)]
+    subject: str = "[recorderd] {camera}: {trigger} {type}"
+    body: str = "Camera {camera} reported {trigger} ({type}) at {time}.\n"
+    attach_snapshots: bool = True
+    min_interval: Duration = 0.0
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class FtpTarget(TargetBase):
+    kind: Literal["ftp"]
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] = 21
+    passive: bool = True
+    directory: str = "{camera}/{date}"
+    naming: Literal["overwrite", "timestamp", "sequence"] = "timestamp"
+    sequence_max: Annotated[int, Field(ge=1)] = 1000
+    retain_connection: bool = False
+    upload: list[Literal["snapshot", "clip"]] = ["snapshot"]
+    snapshot_interval: Duration | None = None
+
+
+class HttpTarget(TargetBase):
+    kind: Literal["http"]
+    url: Annotated[str, Field(pattern=r"^https?://")]
+    method: Literal["GET", "POST"] = "GET"
+    auth: Literal["basic", "digest"] = "basic"
+    headers: dict[str, str] = {}
+
+
+Target = Annotated[EmailTarget | FtpTarget | HttpTarget, Field(discriminator="kind")]
+
+
+class RecordConfig(Strict):
+    mode: Literal["event", "continuous", "off"] = "event"
+    pre: Duration = 5.0
+    post: Duration = 10.0
+    max: Duration = 600.0
+    segment: Duration = 60.0
+    pre_bytes: Size = 64 * 1024**2
+
+    @model_validator(mode="after")
+    def _positive(self) -> RecordConfig:
+        if self.segment <= 0:
+            raise PydanticCustomError("segment", "segment must be longer than 0s", {})
+        return self
+
+
+class ActionRule(Strict):
+    """An action with options: which target, for which triggers, under which schedule."""
+
+    target: str
+    triggers: list[str] | None = None
+    schedule: ScheduleSpec | None = None
+
+
+class CameraConfig(Credentials):
+    dialect: Dialect
+    enabled: bool = True
+    # validate_default: "needs url" is reported even when other keys of the camera are wrong
+    url: Annotated[str | None, Field(pattern=r"^https?://", validate_default=True)] = None
+    video_url: Annotated[str | None, Field(pattern=r"^https?://", validate_default=True)] = None
+    audio_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    auth: Literal["auto", "basic", "digest", "query"] = "auto"
+    triggers: list[str] = ["motion"]
+    audio: bool = False
+    timezone: TimeZoneName | None = None
+    schedule: ScheduleSpec = "always"
+    privacy: ScheduleSpec = "never"
+    armed: Literal["auto", "on", "off"] = "auto"
+    record: RecordConfig = RecordConfig()
+    # None: ["mqtt"] when [mqtt] is configured, else nothing
+    actions: list[str | ActionRule] | None = None
+    poll_interval: Duration = 1.0
+    read_timeout: Duration = 10.0
+    alarm_timeout: Duration = 300.0
+    min_on: Duration = 0.0
+    hold_off: Duration = 0.0
+    max_part_size: Size = 4 * 1024**2
+
+    @field_validator("dialect", mode="before")
+    @classmethod
+    def _alias(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.lower() in DIALECT_ALIASES:
+            return DIALECT_ALIASES[v.lower()]
+        if isinstance(v, str):
+            raise PydanticCustomError(
+                "dialect",
+                'unknown dialect "{got}" (expected one of {known})',
+                {"got": v, "known": ", ".join(sorted(set(DIALECT_ALIASES)))},
+            )
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        return None if v is None else _zone(v)
+
+    @field_validator("triggers")
+    @classmethod
+    def _triggers(cls, v: list[str]) -> list[str]:
+        for t in v:
+            if not TRIGGER_RE.match(t):
+                raise PydanticCustomError(
+                    "trigger",
+                    'unknown trigger "{got}" (expected motion, motion:<window>, input:<n>, '
+                    "sound, tamper, face, ...)",
+                    {"got": t},
+                )
+        return v
+
+    @field_validator("actions")
+    @classmethod
+    def _actions(
+        cls, v: list[str | ActionRule] | None, info: ValidationInfo
+    ) -> list[str | ActionRule] | None:
+        ctx = info.context or {}
+        targets: set[str] = ctx.get("targets", set())
+        for a in v or ():
+            name = a if isinstance(a, str) else a.target
+            if name == "mqtt" and not ctx.get("mqtt", True):
+                raise PydanticCustomError("action", 'action "mqtt" needs an [mqtt] section', {})
+            if name != "mqtt" and not ACTION_LINK_RE.match(name) and name not in targets:
+                raise PydanticCustomError(
+                    "action",
+                    'unknown target "{got}" (expected mqtt, output:<n>, preset:<n> or one of '
+                    "[targets]: {known})",
+                    {"got": name, "known": ", ".join(sorted(targets)) or "none defined"},
+                )
+        return v
+
+    @field_validator("url", "video_url")
+    @classmethod
+    def _needed(cls, v: str | None, info: ValidationInfo) -> str | None:
+        dialect = info.data.get("dialect")
+        wanted = "video_url" if dialect == "mjpeg" else "url"
+        if v is None and dialect is not None and info.field_name == wanted:
+            raise PydanticCustomError(
+                "missing_url", 'missing (dialect "{d}" needs {k})', {"d": dialect, "k": wanted}
+            )
+        return v
+
+    def action_list(self, mqtt_configured: bool) -> list[str | ActionRule]:
+        if self.actions is not None:
+            return self.actions
+        return ["mqtt"] if mqtt_configured else []
+
+    def zone(self, default: str) -> ZoneInfo:
+        return ZoneInfo(self.timezone or default)
+
+
+class Config(Strict):
+    daemon: DaemonConfig = DaemonConfig()
+    storage: StorageConfig = StorageConfig()
+    mqtt: MqttConfig | None = None
+    targets: dict[Name, Target] = {}
+    cameras: dict[Name, CameraConfig] = {}
