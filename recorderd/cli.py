@@ -1,19 +1,30 @@
-"""The `recorderd` command line: one argparse subcommand per module listed in COMMANDS.
+"""The `recorderd` command line.
 
-Each command module exposes `register(subparsers) -> None`, which adds its parser and sets
-`func=<callable(args) -> int>` as the parser default. Only commands that really work are listed.
+Every stage package that has commands holds a `cli.py` exposing `register(subparsers) -> None`, which
+adds its parsers with `func=<callable(args) -> int>` as default. They are found by walking the
+package, so a stage adds a command without touching this file.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
+import pkgutil
 import sys
 from collections.abc import Sequence
 
+import recorderd
 from recorderd import __version__
 
-COMMANDS: tuple[str, ...] = ("recorderd.config.cli",)
+
+def command_modules() -> list[str]:
+    """`recorderd.<stage>.cli` for every stage package that has one, in name order."""
+    return sorted(
+        f"recorderd.{m.name}.cli"
+        for m in pkgutil.iter_modules(recorderd.__path__)
+        if m.ispkg and importlib.util.find_spec(f"recorderd.{m.name}.cli") is not None
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"recorderd {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in command_modules():
         importlib.import_module(name).register(sub)
     return parser
 
