@@ -1,0 +1,1 @@
+"""Service plumbing: systemd notify/watchdog, logging, the status and metrics endpoint."""
