@@ -1,0 +1,1 @@
+"""Per-camera-family text parsers that turn responses into normalized trigger samples."""
