@@ -1,0 +1,186 @@
+"""The local HTTP endpoint: health, Prometheus metrics, status JSON, snapshots, manual trigger, armed.
+
+Served by hypercorn on trio (starlette routes the requests; both are maintained and run on trio through
+anyio). The daemon plugs in through the `Control` protocol, so this module knows nothing of cameras.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+log = logging.getLogger(__name__)
+ArmedMode = Literal["on", "off", "auto"]
+
+
+@dataclass
+class CameraMetrics:
+    connected: bool = False
+    fps: float = 0.0
+    frames: int = 0
+    bytes: int = 0
+    reconnects: int = 0
+    incidents: int = 0
+    dropped: int = 0
+
+
+@dataclass
+class MetricsSnapshot:
+    cameras: dict[str, CameraMetrics] = field(default_factory=dict)
+    outbox_depth: dict[str, int] = field(default_factory=dict)
+    disk_total_bytes: int = 0
+    disk_free_bytes: int = 0
+    recordings_bytes: int = 0
+
+
+class UnknownCamera(LookupError):
+    pass
+
+
+class Control(Protocol):
+    """What the daemon offers the endpoint."""
+
+    def healthy(self) -> bool: ...
+    def status(self) -> dict[str, Any]: ...
+    def metrics(self) -> MetricsSnapshot: ...
+    def cameras(self) -> Collection[str]: ...
+    def snapshot(self, camera: str) -> bytes | None: ...
+    async def trigger(self, camera: str) -> str: ...
+    def set_armed(self, camera: str, mode: ArmedMode) -> None: ...
+
+
+class _Collector(Collector):
+    """Reads a fresh snapshot at every scrape: no second set of counters to keep in step."""
+
+    def __init__(self, control: Control) -> None:
+        self.control = control
+
+    def collect(self) -> Iterator[Metric]:
+        snap = self.control.metrics()
+        per_camera: list[tuple[str, str, Callable[[CameraMetrics], float]]] = [
+            ("connected", "1 while the camera's streams are connected", lambda c: float(c.connected)),
+            ("fps", "video frames per second over the last seconds", lambda c: c.fps),
+            ("frames_total", "video frames received", lambda c: c.frames),
+            ("bytes_total", "bytes received from the camera", lambda c: c.bytes),
+            ("reconnects_total", "stream reconnects", lambda c: c.reconnects),
+            ("incidents_total", "incidents started", lambda c: c.incidents),
+            ("dropped_total", "events dropped for slow consumers", lambda c: c.dropped),
+        ]
+        for name, doc, get in per_camera:
+            fam = GaugeMetricFamily(f"recorderd_camera_{name}", doc, labels=["camera"])
+            for cam, m in sorted(snap.cameras.items()):
+                fam.add_metric([cam], get(m))
+            yield fam
+        depth = GaugeMetricFamily("recorderd_outbox_depth", "actions waiting per target", labels=["target"])
+        for target, n in sorted(snap.outbox_depth.items()):
+            depth.add_metric([target], n)
+        yield depth
+        yield GaugeMetricFamily(
+            "recorderd_disk_total_bytes", "size of the recordings filesystem", value=snap.disk_total_bytes
+        )
+        yield GaugeMetricFamily(
+            "recorderd_disk_free_bytes", "free bytes on the recordings filesystem", value=snap.disk_free_bytes
+        )
+        yield GaugeMetricFamily(
+            "recorderd_recordings_bytes", "bytes of recordings kept", value=snap.recordings_bytes
+        )
+
+
+def build_app(control: Control, token: str | None = None) -> Starlette:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector(control))
+
+    def authorized(request: Request) -> bool:
+        if not token:
+            return True
+        given = request.headers.get("authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+    def guard(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+        async def wrapped(request: Request) -> Response:
+            if not authorized(request):
+                return JSONResponse(
+                    {"error": "missing or wrong bearer token"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            camera = request.path_params.get("camera")
+            if camera is not None and camera not in control.cameras():
+                return JSONResponse({"error": f"unknown camera {camera!r}"}, status_code=404)
+            result: Response = await handler(request)
+            return result
+
+        return wrapped
+
+    async def healthz(request: Request) -> Response:
+        ok = control.healthy()
+        return PlainTextResponse("ok\n" if ok else "unhealthy\n", status_code=200 if ok else 503)
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    async def status(request: Request) -> Response:
+        return JSONResponse(control.status())
+
+    async def snapshot(request: Request) -> Response:
+        jpeg = control.snapshot(request.path_params["camera"])
+        if jpeg is None:
+            return JSONResponse({"error": "no frame received yet"}, status_code=404)
+        return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+    async def trigger(request: Request) -> Response:
+        incident = await control.trigger(request.path_params["camera"])
+        return JSONResponse({"incident": incident}, status_code=202)
+
+    async def armed(request: Request) -> Response:
+        body = (await request.body()).decode("utf-8", "replace").strip()
+        if body.startswith("{"):
+            try:
+                body = str((await request.json()).get("armed", ""))
+            except ValueError:
+                body = ""
+        mode = body.lower()
+        if mode not in ("on", "off", "auto"):
+            return JSONResponse({"error": 'expected "ON", "OFF" or "AUTO"'}, status_code=400)
+        control.set_armed(request.path_params["camera"], mode)  # type: ignore[arg-type]
+        return JSONResponse({"camera": request.path_params["camera"], "armed": mode})
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/metrics", guard(metrics)),
+        Route("/api/status", guard(status)),
+        Route("/api/cameras/{camera}/snapshot.jpg", guard(snapshot)),
+        Route("/api/cameras/{camera}/trigger", guard(trigger), methods=["POST"]),
+        Route("/api/cameras/{camera}/armed", guard(armed), methods=["POST", "PUT"]),
+    ]
+    return Starlette(routes=routes)
+
+
+async def serve_http(
+    control: Control,
+    listen: str,
+    token: str | None = None,
+    *,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve until cancelled; `nursery.start()` returns the bound addresses (useful with port 0)."""
+    config = HypercornConfig()
+    config.bind = [listen]
+    config.accesslog = None
+    config.errorlog = logging.getLogger("recorderd.http")
+    config.graceful_timeout = 1.0
+    await serve(build_app(control, token), config, task_status=task_status)  # type: ignore[arg-type]
