@@ -1,0 +1,288 @@
+"""Per-camera incident state machine: pure code, fed inputs with explicit times, returning outputs.
+
+No clock reads, no I/O. The trio shell calls the input methods with its clock's `now` (seconds, any
+monotonic origin) and sleeps until `next_deadline()`, then calls `advance(now)`. Every input first
+fires the timers that are due before it, each at its own deadline, so outputs carry exact times.
+
+Rules (docs/cameras.md has the reasoning):
+- A trigger *counts* only if its start edge arrives while the camera is armed (override ON, or AUTO
+  and the arming schedule on), privacy is off, no hold-off runs, and it is not a resync sample.
+- min_on debounce: a start is confirmed only if the trigger stays on for min_on; the incident's start
+  time is the edge's time. While an incident is open, further triggers join at once (no debounce).
+- Overlapping counted triggers make one incident: it starts with the first and ends with the last.
+- A trigger that is on but does not count is *latched*: ignored until it goes off. That covers
+  starts while disarmed, in privacy or in hold-off, alarms that timed out, and resync samples: a
+  (re)connect never fires a trigger, it can only end one.
+- alarm_timeout: a counted trigger whose "off" never came stops counting that long after its start.
+- Disarming (schedule, override OFF) or privacy ends an open incident at that moment.
+- hold_off: after an incident ends, starts are ignored for that long.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Override(enum.Enum):
+    """The manual arming override (`armed` in the config, MQTT and HTTP)."""
+
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+    @classmethod
+    def parse(cls, text: str) -> Override:
+        """'on'/'off'/'auto' in any case, also 'true'/'false'/'1'/'0' as MQTT switches send them."""
+        t = text.strip().lower()
+        if t in ("on", "true", "1", "armed"):
+            return cls.ON
+        if t in ("off", "false", "0", "disarmed"):
+            return cls.OFF
+        if t == "auto":
+            return cls.AUTO
+        raise ValueError(f'expected on, off or auto, got "{text}"')
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentStarted:
+    number: int  # per machine, from 1: the shell maps it to the index's incident id
+    trigger: str
+    at: float  # the start edge's time (earlier than now when min_on delayed the confirmation)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentJoined:
+    number: int
+    trigger: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentEnded:
+    number: int
+    at: float
+    reason: str  # "ended" (last trigger off) | "timeout" | "disarmed" | "privacy"
+    triggers: tuple[str, ...]  # every trigger that counted, in order of joining
+
+
+@dataclass(frozen=True, slots=True)
+class ArmedChanged:
+    armed: bool  # effective: override and schedule, and not in privacy
+    at: float
+
+
+Output = IncidentStarted | IncidentJoined | IncidentEnded | ArmedChanged
+
+
+class _St(enum.Enum):
+    OFF = 0
+    PENDING = 1  # on, waiting out min_on
+    COUNTED = 2  # on and part of the open incident
+    LATCHED = 3  # on, ignored until it goes off
+
+
+@dataclass(slots=True)
+class _Trigger:
+    state: _St = _St.OFF
+    since: float = 0.0  # start edge time
+    deadline: float | None = None  # PENDING: confirm; COUNTED: alarm_timeout expiry
+
+
+@dataclass(slots=True)
+class _Incident:
+    number: int
+    start: float
+    members: list[str] = field(default_factory=list)
+
+
+class IncidentMachine:
+    """One camera's triggers, gates and incident. Not thread-safe; one owner task."""
+
+    def __init__(
+        self,
+        *,
+        min_on: float = 0.0,
+        hold_off: float = 0.0,
+        alarm_timeout: float = 300.0,
+        override: Override = Override.AUTO,
+        schedule_armed: bool = True,
+        privacy: bool = False,
+    ) -> None:
+        self.min_on = max(0.0, min_on)
+        self.hold_off = max(0.0, hold_off)
+        self.alarm_timeout = alarm_timeout if alarm_timeout > 0 else float("inf")
+        self.override = override
+        self.schedule_armed = schedule_armed
+        self.privacy = privacy
+        self._triggers: dict[str, _Trigger] = {}
+        self._incident: _Incident | None = None
+        self._hold_until = float("-inf")
+        self._count = 0
+        self._armed = self._effective()
+
+    # -- queries ------------------------------------------------------------------------------
+
+    @property
+    def armed(self) -> bool:
+        """Effective arming: override ON, or AUTO and the schedule on; never during privacy."""
+        return self._armed
+
+    @property
+    def incident_open(self) -> bool:
+        return self._incident is not None
+
+    @property
+    def incident_number(self) -> int | None:
+        return None if self._incident is None else self._incident.number
+
+    def active(self, trigger: str) -> bool:
+        """Whether the camera last said this trigger is on (counted or not)."""
+        t = self._triggers.get(trigger)
+        return t is not None and t.state is not _St.OFF
+
+    def next_deadline(self) -> float | None:
+        """When `advance` has something to do (min_on confirmation or alarm_timeout), or None."""
+        best: float | None = None
+        for t in self._triggers.values():
+            if t.deadline is not None and (best is None or t.deadline < best):
+                best = t.deadline
+        return best
+
+    # -- inputs -------------------------------------------------------------------------------
+
+    def advance(self, now: float) -> list[Output]:
+        """Fire every timer due at or before now, in time order."""
+        out: list[Output] = []
+        while True:
+            due = self.next_deadline()
+            if due is None or due > now:
+                return out
+            name, t = min(
+                ((n, x) for n, x in self._triggers.items() if x.deadline is not None),
+                key=lambda nx: nx[1].deadline or 0.0,
+            )
+            t.deadline = None
+            if t.state is _St.PENDING:
+                self._confirm(name, t, due, out)
+            elif t.state is _St.COUNTED:
+                t.state = _St.LATCHED
+                self._leave(name, due, "timeout", out)
+
+    def trigger(self, now: float, name: str, on: bool, *, resync: bool = False) -> list[Output]:
+        """A trigger's state as the camera reports it. Repeats are harmless (no change, no output).
+
+        resync=True marks the first sample after a (re)connect: it may end a trigger, never start one.
+        """
+        out = self.advance(now)
+        t = self._triggers.get(name)
+        if t is None:
+            t = self._triggers[name] = _Trigger()
+        if on:
+            if t.state is not _St.OFF:
+                return out
+            t.since = now
+            if resync or not self._armed or now < self._hold_until:
+                t.state = _St.LATCHED
+            elif self._incident is not None:
+                self._join(name, t, now, out)
+            elif self.min_on > 0:
+                t.state = _St.PENDING
+                t.deadline = now + self.min_on
+            else:
+                self._confirm(name, t, now, out)
+            return out
+        prev = t.state
+        t.state = _St.OFF
+        t.deadline = None
+        if prev is _St.COUNTED:
+            self._leave(name, now, "ended", out)
+        return out
+
+    def set_schedule(self, now: float, armed: bool) -> list[Output]:
+        out = self.advance(now)
+        self.schedule_armed = armed
+        self._regate(now, "disarmed", out)
+        return out
+
+    def set_privacy(self, now: float, on: bool) -> list[Output]:
+        out = self.advance(now)
+        self.privacy = on
+        self._regate(now, "privacy", out)
+        return out
+
+    def set_override(self, now: float, override: Override) -> list[Output]:
+        out = self.advance(now)
+        self.override = override
+        self._regate(now, "disarmed", out)
+        return out
+
+    def close(self, now: float, reason: str = "stopped") -> list[Output]:
+        """End an open incident (daemon stopping); triggers are forgotten."""
+        out = self.advance(now)
+        if self._incident is not None:
+            self._end(now, reason, out)
+        self._triggers.clear()
+        return out
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _effective(self) -> bool:
+        if self.privacy:
+            return False
+        if self.override is Override.AUTO:
+            return self.schedule_armed
+        return self.override is Override.ON
+
+    def _regate(self, now: float, reason: str, out: list[Output]) -> None:
+        armed = self._effective()
+        if armed == self._armed:
+            return
+        self._armed = armed
+        out.append(ArmedChanged(armed, now))
+        if armed:
+            return  # arming never fires a trigger that is already on: latched ones stay latched
+        for t in self._triggers.values():
+            if t.state in (_St.PENDING, _St.COUNTED):
+                t.state = _St.LATCHED
+                t.deadline = None
+        if self._incident is not None:
+            self._end(now, "privacy" if self.privacy else reason, out)
+
+    def _confirm(self, name: str, t: _Trigger, now: float, out: list[Output]) -> None:
+        if self._incident is not None:
+            self._join(name, t, now, out)
+            return
+        self._count += 1
+        self._incident = _Incident(self._count, t.since, [name])
+        t.state = _St.COUNTED
+        t.deadline = t.since + self.alarm_timeout
+        if t.deadline <= now:  # a timeout shorter than min_on: it counted for no time
+            t.deadline = now
+        out.append(IncidentStarted(self._count, name, t.since))
+        for other, o in self._triggers.items():  # debouncing ones join the incident now
+            if o.state is _St.PENDING:
+                self._join(other, o, now, out)
+
+    def _join(self, name: str, t: _Trigger, now: float, out: list[Output]) -> None:
+        inc = self._incident
+        assert inc is not None
+        t.state = _St.COUNTED
+        t.deadline = t.since + self.alarm_timeout
+        if name not in inc.members:
+            inc.members.append(name)
+            out.append(IncidentJoined(inc.number, name, now))
+
+    def _leave(self, name: str, now: float, reason: str, out: list[Output]) -> None:
+        if self._incident is None:
+            return
+        if any(t.state is _St.COUNTED for t in self._triggers.values()):
+            return
+        self._end(now, reason, out)
+
+    def _end(self, now: float, reason: str, out: list[Output]) -> None:
+        inc = self._incident
+        assert inc is not None
+        self._incident = None
+        self._hold_until = now + self.hold_off
+        out.append(IncidentEnded(inc.number, now, reason, tuple(inc.members)))
