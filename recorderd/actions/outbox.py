@@ -1,0 +1,634 @@
+"""The durable outbox: every action is committed to SQLite before it is attempted.
+
+One row per action: (id, target, kind, payload JSON, created, attempts, next_attempt, expires,
+state, last_error), attachments (file paths or JPEG blobs) in a table of their own. A row is
+`pending` until its sender succeeds (`done`) or its expiry passes (`dead`, logged and kept for
+`status()`/`dead_letters()`). Delivery is at least once: a row is marked done only after the
+sender returned, so a daemon that dies in between delivers that row again after the restart.
+
+Each target has its own worker group (a task with a nursery) with its own concurrency limit, so a
+slow or dead target never delays another one, nor the producer: `enqueue` only writes the row.
+The database runs in WAL mode with synchronous=FULL; every statement runs in a worker thread, one
+at a time, so a slow disk never blocks the trio loop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, TypeVar, TypeVarTuple
+
+import trio
+
+log = logging.getLogger("recorderd.actions")
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+State = Literal["pending", "done", "dead"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS actions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    target TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt REAL NOT NULL,
+    expires REAL NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'dead')),
+    last_error TEXT,
+    finished REAL,
+    coalesce_key TEXT
+);
+CREATE INDEX IF NOT EXISTS actions_due ON actions (state, target, next_attempt);
+CREATE INDEX IF NOT EXISTS actions_coalesce ON actions (coalesce_key) WHERE state = 'pending';
+CREATE TABLE IF NOT EXISTS attachments (
+    action_id INTEGER NOT NULL REFERENCES actions (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    path TEXT,
+    data BLOB,
+    PRIMARY KEY (action_id, seq)
+);
+CREATE TABLE IF NOT EXISTS pacing (key TEXT PRIMARY KEY, last REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file to send: JPEG bytes kept in the database, or a path read when sending."""
+
+    name: str
+    data: bytes | None = None
+    path: str | None = None
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        if self.path is None:
+            raise ValueError(f"attachment {self.name} has neither data nor path")
+        return Path(self.path).read_bytes()
+
+
+@dataclass(frozen=True)
+class Coalesce:
+    """Pace rows sharing `key` to one per `interval` seconds; rows inside it merge into the next.
+
+    A row that has not been attempted yet and is scheduled in the future takes the new payload's
+    `events` (appended) and attachments (up to `max_attachments`) instead of a new row.
+    """
+
+    key: str
+    interval: float
+    max_attachments: int = 20
+
+
+@dataclass(frozen=True)
+class Action:
+    id: int
+    target: str
+    kind: str
+    payload: dict[str, Any]
+    created: float
+    attempts: int
+    next_attempt: float
+    expires: float
+    state: State
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Capped exponential backoff: initial * factor**(n-1), at most cap, less up to `jitter` of it."""
+
+    initial: float = 5.0
+    factor: float = 2.0
+    cap: float = 600.0
+    jitter: float = 0.2
+
+    def delay(self, attempts: int, rand: float) -> float:
+        """Seconds to wait after the `attempts`-th failed attempt; `rand` in [0, 1)."""
+        exp = min(attempts - 1, 64)
+        base = min(self.cap, self.initial * math.pow(self.factor, max(exp, 0)))
+        return base * (1.0 - self.jitter * rand)
+
+
+class DeliveryError(Exception):
+    """A failed attempt; `permanent` ones are dead-lettered at once (retrying cannot help)."""
+
+    def __init__(self, message: str, *, permanent: bool = False, code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.code = code
+
+
+class Sender(Protocol):
+    """Delivers one action to one target; raises DeliveryError (or any Exception) on failure."""
+
+    @property
+    def concurrency(self) -> int: ...
+
+    @property
+    def timeout(self) -> float: ...
+
+    async def deliver(self, action: Action, attachments: Sequence[Attachment]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Report:
+    """What became of one attempt: done, retry (at next_attempt) or dead."""
+
+    action: Action
+    state: Literal["done", "retry", "dead"]
+    error: str | None = None
+    next_attempt: float | None = None
+
+
+@dataclass
+class Status:
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # target -> state -> rows
+    oldest_pending: float | None = None
+
+
+def _row(r: sqlite3.Row) -> Action:
+    return Action(
+        id=r["id"],
+        target=r["target"],
+        kind=r["kind"],
+        payload=json.loads(r["payload"]),
+        created=r["created"],
+        attempts=r["attempts"],
+        next_attempt=r["next_attempt"],
+        expires=r["expires"],
+        state=r["state"],
+        last_error=r["last_error"],
+    )
+
+
+class OutboxStore:
+    """The SQLite side, synchronous; the trio shell calls it from a worker thread, one call at a time."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _tx(self) -> sqlite3.Connection:
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def add(
+        self,
+        target: str,
+        kind: str,
+        payload: Mapping[str, Any],
+        attachments: Sequence[Attachment],
+        *,
+        now: float,
+        expires: float,
+        coalesce: Coalesce | None = None,
+    ) -> int:
+        db = self._tx()
+        try:
+            next_attempt = now
+            if coalesce is not None:
+                merged = self._merge(coalesce, payload, attachments, now, expires)
+                if merged is not None:
+                    db.execute("COMMIT")
+                    return merged
+                r = db.execute("SELECT last FROM pacing WHERE key = ?", (coalesce.key,)).fetchone()
+                if r is not None:
+                    next_attempt = max(now, r["last"] + coalesce.interval)
+                db.execute(
+                    "INSERT INTO pacing (key, last) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET last = excluded.last",
+                    (coalesce.key, next_attempt),
+                )
+            cur = db.execute(
+                "INSERT INTO actions (target, kind, payload, created, next_attempt, expires, coalesce_key)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    target,
+                    kind,
+                    json.dumps(payload, separators=(",", ":")),
+                    now,
+                    next_attempt,
+                    max(expires, next_attempt),
+                    coalesce.key if coalesce else None,
+                ),
+            )
+            action_id = cur.lastrowid
+            assert action_id is not None
+            self._attach(action_id, 0, attachments)
+            db.execute("COMMIT")
+            return action_id
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _attach(self, action_id: int, first: int, attachments: Sequence[Attachment]) -> None:
+        self._db.executemany(
+            "INSERT INTO attachments (action_id, seq, name, path, data) VALUES (?, ?, ?, ?, ?)",
+            [(action_id, first + i, a.name, a.path, a.data) for i, a in enumerate(attachments)],
+        )
+
+    def _merge(
+        self,
+        co: Coalesce,
+        payload: Mapping[str, Any],
+        attachments: Sequence[Attachment],
+        now: float,
+        expires: float,
+    ) -> int | None:
+        r = self._db.execute(
+            "SELECT id, payload, expires FROM actions WHERE coalesce_key = ? AND state = 'pending'"
+            " AND attempts = 0 AND next_attempt > ? ORDER BY id DESC LIMIT 1",
+            (co.key, now),
+        ).fetchone()
+        if r is None:
+            return None
+        old = json.loads(r["payload"])
+        old.setdefault("events", []).extend(payload.get("events", []))
+        n = self._db.execute(
+            "SELECT COUNT(*) AS n, COALESCE(MAX(seq) + 1, 0) AS next FROM attachments WHERE action_id = ?",
+            (r["id"],),
+        ).fetchone()
+        room = max(0, co.max_attachments - n["n"])
+        self._attach(r["id"], n["next"], attachments[:room])
+        self._db.execute(
+            "UPDATE actions SET payload = ?, expires = ? WHERE id = ?",
+            (json.dumps(old, separators=(",", ":")), max(r["expires"], expires), r["id"]),
+        )
+        return int(r["id"])
+
+    def claim_due(
+        self, target: str, now: float, limit: int, busy: Sequence[int]
+    ) -> tuple[list[Action], list[Action]]:
+        """Due rows for `target` not in `busy`, their attempt counted; and the expired ones, now dead."""
+        db = self._tx()
+        try:
+            marks = ",".join("?" * len(busy))
+            rows = db.execute(
+                "SELECT * FROM actions WHERE state = 'pending' AND target = ? AND next_attempt <= ?"
+                + (f" AND id NOT IN ({marks})" if busy else "")
+                + " ORDER BY next_attempt, id LIMIT ?",
+                (target, now, *busy, limit),
+            ).fetchall()
+            claimed: list[Action] = []
+            expired: list[Action] = []
+            for r in rows:
+                a = _row(r)
+                if a.expires <= now:
+                    why = a.last_error or "expired before it could be attempted"
+                    db.execute(
+                        "UPDATE actions SET state = 'dead', finished = ?, last_error = ? WHERE id = ?",
+                        (now, why, a.id),
+                    )
+                    expired.append(a)
+                else:
+                    db.execute("UPDATE actions SET attempts = attempts + 1 WHERE id = ?", (a.id,))
+                    claimed.append(_replace_attempts(a, a.attempts + 1))
+            db.execute("COMMIT")
+            return claimed, expired
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def next_due(self, target: str, busy: Sequence[int]) -> float | None:
+        marks = ",".join("?" * len(busy))
+        r = self._db.execute(
+            "SELECT MIN(next_attempt) AS t FROM actions WHERE state = 'pending' AND target = ?"
+            + (f" AND id NOT IN ({marks})" if busy else ""),
+            (target, *busy),
+        ).fetchone()
+        return None if r["t"] is None else float(r["t"])
+
+    def attachments(self, action_id: int) -> list[Attachment]:
+        rows = self._db.execute(
+            "SELECT name, path, data FROM attachments WHERE action_id = ? ORDER BY seq", (action_id,)
+        ).fetchall()
+        return [Attachment(r["name"], r["data"], r["path"]) for r in rows]
+
+    def succeed(self, action_id: int, now: float) -> None:
+        db = self._tx()
+        db.execute(
+            "UPDATE actions SET state = 'done', finished = ?, last_error = NULL WHERE id = ?",
+            (now, action_id),
+        )
+        db.execute("DELETE FROM attachments WHERE action_id = ?", (action_id,))
+        db.execute("COMMIT")
+
+    def fail(self, action_id: int, error: str, now: float, next_attempt: float | None) -> bool:
+        """Record a failed attempt; dead when `next_attempt` is None or past the expiry. True if dead."""
+        db = self._tx()
+        r = db.execute("SELECT expires FROM actions WHERE id = ?", (action_id,)).fetchone()
+        dead = next_attempt is None or r is None or next_attempt >= r["expires"]
+        if dead:
+            db.execute(
+                "UPDATE actions SET state = 'dead', finished = ?, last_error = ? WHERE id = ?",
+                (now, error, action_id),
+            )
+        else:
+            db.execute(
+                "UPDATE actions SET next_attempt = ?, last_error = ? WHERE id = ?",
+                (next_attempt, error, action_id),
+            )
+        db.execute("COMMIT")
+        return dead
+
+    def get(self, action_id: int) -> Action | None:
+        r = self._db.execute("SELECT * FROM actions WHERE id = ?", (action_id,)).fetchone()
+        return None if r is None else _row(r)
+
+    def by_state(self, state: State, limit: int = 100, target: str | None = None) -> list[Action]:
+        rows = self._db.execute(
+            "SELECT * FROM actions WHERE state = ?"
+            + (" AND target = ?" if target is not None else "")
+            + " ORDER BY id DESC LIMIT ?",
+            (state, target, limit) if target is not None else (state, limit),
+        ).fetchall()
+        return [_row(r) for r in rows]
+
+    def status(self) -> Status:
+        st = Status()
+        for r in self._db.execute("SELECT target, state, COUNT(*) AS n FROM actions GROUP BY target, state"):
+            st.counts.setdefault(r["target"], {})[r["state"]] = r["n"]
+        r = self._db.execute("SELECT MIN(created) AS t FROM actions WHERE state = 'pending'").fetchone()
+        st.oldest_pending = r["t"]
+        return st
+
+    def pending_targets(self) -> set[str]:
+        rows = self._db.execute("SELECT DISTINCT target FROM actions WHERE state = 'pending'")
+        return {r["target"] for r in rows}
+
+    def expire_orphans(self, known: set[str], now: float) -> list[Action]:
+        """Pending rows of targets no longer configured: dead once expired, else kept for later."""
+        dead: list[Action] = []
+        for target in self.pending_targets() - known:
+            rows = self._db.execute(
+                "SELECT * FROM actions WHERE state = 'pending' AND target = ? AND expires <= ?", (target, now)
+            ).fetchall()
+            for r in rows:
+                self._db.execute(
+                    "UPDATE actions SET state = 'dead', finished = ?, last_error = ? WHERE id = ?",
+                    (now, f"target {target} is not configured", r["id"]),
+                )
+                dead.append(_row(r))
+        return dead
+
+    def prune(self, now: float, keep_done: float, keep_dead: float) -> int:
+        db = self._tx()
+        cur = db.execute(
+            "DELETE FROM actions WHERE (state = 'done' AND finished < ?) OR (state = 'dead' AND finished < ?)",
+            (now - keep_done, now - keep_dead),
+        )
+        db.execute("COMMIT")
+        return cur.rowcount
+
+    def next_sequence(self, key: str, maximum: int) -> int:
+        """1, 2, ..., maximum, 1, ... per key, durable across restarts."""
+        db = self._tx()
+        r = db.execute("SELECT value FROM counters WHERE key = ?", (key,)).fetchone()
+        value = 1 if r is None or r["value"] >= maximum else r["value"] + 1
+        db.execute(
+            "INSERT INTO counters (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+        db.execute("COMMIT")
+        return value
+
+
+def _replace_attempts(a: Action, attempts: int) -> Action:
+    return Action(
+        a.id,
+        a.target,
+        a.kind,
+        a.payload,
+        a.created,
+        attempts,
+        a.next_attempt,
+        a.expires,
+        a.state,
+        a.last_error,
+    )
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line reason for a failure; DeliveryError texts are written to be safe to log."""
+    if isinstance(exc, DeliveryError):
+        return exc.message
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Outbox:
+    """The trio shell around an OutboxStore: enqueue, and deliver with one worker group per target."""
+
+    def __init__(
+        self,
+        store: OutboxStore,
+        senders: Mapping[str, Sender],
+        *,
+        policy: RetryPolicy | None = None,
+        wall: Callable[[], float] = time.time,
+        rng: Callable[[], float] = random.random,
+        observer: Callable[[Report], None] | None = None,
+        keep_done: float = 86400.0,
+        keep_dead: float = 30 * 86400.0,
+    ) -> None:
+        self.store = store
+        self.senders = dict(senders)
+        self.policy = policy or RetryPolicy()
+        self.wall = wall
+        self.rng = rng
+        self.observer = observer
+        self.keep_done = keep_done
+        self.keep_dead = keep_dead
+        self._db_lock = trio.CapacityLimiter(1)
+        self._wake: dict[str, trio.Event] = {t: trio.Event() for t in self.senders}
+
+    async def _db(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
+        return await trio.to_thread.run_sync(fn, *args, limiter=self._db_lock)
+
+    async def enqueue(
+        self,
+        target: str,
+        kind: str,
+        payload: Mapping[str, Any],
+        attachments: Sequence[Attachment] = (),
+        *,
+        expire: float,
+        coalesce: Coalesce | None = None,
+    ) -> int:
+        """Commit one action (returns its id; a coalesced one returns the row it joined)."""
+        if target not in self.senders:
+            raise ValueError(f"no sender for target {target!r}")
+        now = self.wall()
+
+        def add() -> int:
+            return self.store.add(
+                target, kind, payload, attachments, now=now, expires=now + expire, coalesce=coalesce
+            )
+
+        action_id = await self._db(add)
+        self._wake[target].set()
+        return action_id
+
+    async def next_sequence(self, key: str, maximum: int) -> int:
+        return await self._db(self.store.next_sequence, key, maximum)
+
+    async def status(self) -> Status:
+        return await self._db(self.store.status)
+
+    async def dead_letters(self, limit: int = 100) -> list[Action]:
+        def dead() -> list[Action]:
+            return self.store.by_state("dead", limit)
+
+        return await self._db(dead)
+
+    async def get(self, action_id: int) -> Action | None:
+        return await self._db(self.store.get, action_id)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        now = self.wall()
+        for a in await self._db(self.store.expire_orphans, set(self.senders), now):
+            self._report(Report(a, "dead", f"target {a.target} is not configured"))
+        orphans = await self._db(self.store.pending_targets)
+        for target in sorted(orphans - set(self.senders)):
+            log.warning("outbox: pending actions for target %s, which is not configured; kept", target)
+        async with trio.open_nursery() as nursery:
+            for target, sender in self.senders.items():
+                nursery.start_soon(self._target_group, target, sender)
+            nursery.start_soon(self._pruner)
+            task_status.started()
+
+    async def _pruner(self) -> None:
+        while True:
+
+            def prune() -> int:
+                return self.store.prune(self.wall(), self.keep_done, self.keep_dead)
+
+            await self._db(prune)
+            await trio.sleep(3600)
+
+    async def _target_group(self, target: str, sender: Sender) -> None:
+        busy: set[int] = set()
+        limit = max(1, sender.concurrency)
+        async with trio.open_nursery() as nursery:
+            while True:
+                wake = self._wake[target] = trio.Event()
+                now = self.wall()
+                if len(busy) < limit:
+                    claimed, expired = await self._db(
+                        self.store.claim_due, target, now, limit - len(busy), sorted(busy)
+                    )
+                    for a in expired:
+                        self._report(
+                            Report(a, "dead", a.last_error or "expired before it could be attempted")
+                        )
+                    for a in claimed:
+                        busy.add(a.id)
+                        nursery.start_soon(self._attempt, sender, a, busy)
+                    if expired:
+                        continue
+                if len(busy) >= limit:
+                    await wake.wait()  # a slot frees or a row arrives
+                    continue
+                due = await self._db(self.store.next_due, target, sorted(busy))
+                wait = math.inf if due is None else max(0.0, due - self.wall())
+                with trio.move_on_after(wait):
+                    await wake.wait()
+
+    async def _attempt(self, sender: Sender, action: Action, busy: set[int]) -> None:
+        try:
+            error: str | None = None
+            permanent = False
+            try:
+                attachments = await self._db(self.store.attachments, action.id)
+                with trio.fail_after(sender.timeout):
+                    await sender.deliver(action, attachments)
+            except DeliveryError as e:
+                error, permanent = e.message, e.permanent
+            except trio.TooSlowError:
+                error = f"timed out after {sender.timeout:g}s"
+            except Exception as e:
+                error = describe(e)
+            now = self.wall()
+            if error is None:
+                await self._db(self.store.succeed, action.id, now)
+                self._report(Report(action, "done"))
+                return
+            nxt = None if permanent else now + self.policy.delay(action.attempts, self.rng())
+            dead = await self._db(self.store.fail, action.id, error, now, nxt)
+            self._report(Report(action, "dead" if dead else "retry", error, None if dead else nxt))
+        finally:
+            busy.discard(action.id)
+            self._wake[action.target].set()
+
+    def _report(self, r: Report) -> None:
+        a = r.action
+        if r.state == "dead":
+            log.warning(
+                "outbox: action %d (%s to %s) is dead after %d attempt(s): %s",
+                a.id,
+                a.kind,
+                a.target,
+                a.attempts,
+                r.error,
+            )
+        elif r.state == "retry":
+            log.info(
+                "outbox: action %d (%s to %s) attempt %d failed: %s; next in %.1fs",
+                a.id,
+                a.kind,
+                a.target,
+                a.attempts,
+                r.error,
+                (r.next_attempt or 0.0) - self.wall(),
+            )
+        else:
+            log.debug("outbox: action %d (%s to %s) delivered", a.id, a.kind, a.target)
+        if self.observer is not None:
+            self.observer(r)
+
+
+@asynccontextmanager
+async def open_outbox(
+    path: Path,
+    senders: Mapping[str, Sender],
+    *,
+    policy: RetryPolicy | None = None,
+    wall: Callable[[], float] = time.time,
+    rng: Callable[[], float] = random.random,
+    observer: Callable[[Report], None] | None = None,
+) -> AsyncIterator[Outbox]:
+    """Open `path` (usually <state_dir>/outbox.sqlite) and deliver until the context exits."""
+    store = await trio.to_thread.run_sync(OutboxStore, path)
+    try:
+        outbox = Outbox(store, senders, policy=policy, wall=wall, rng=rng, observer=observer)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(outbox.run)
+            yield outbox
+            nursery.cancel_scope.cancel()
+    finally:
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(store.close)

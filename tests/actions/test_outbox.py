@@ -1,0 +1,243 @@
+"""The outbox: durable rows, backoff, expiry, dead letters, isolation of targets, restart."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+import trio
+
+from recorderd.actions.outbox import (
+    Action,
+    Attachment,
+    Coalesce,
+    DeliveryError,
+    OutboxStore,
+    Report,
+    RetryPolicy,
+    open_outbox,
+)
+
+FAST = RetryPolicy(initial=0.05, factor=2.0, cap=0.2, jitter=0.0)
+
+
+class FakeSender:
+    """Fails `failures` times, optionally blocks; records what it delivered and concurrency seen."""
+
+    def __init__(self, *, failures: int = 0, block: bool = False, concurrency: int = 1, hold: float = 0.0):
+        self.failures = failures
+        self.block = block
+        self.concurrency = concurrency
+        self.timeout = 30.0
+        self.hold = hold
+        self.delivered: list[tuple[int, dict[str, object], list[Attachment]]] = []
+        self.active = 0
+        self.max_active = 0
+        self.calls = 0
+
+    async def deliver(self, action: Action, attachments: Sequence[Attachment]) -> None:
+        self.calls += 1
+        self.active += 1
+        self.max_active = max(self.max_active, self.active)
+        try:
+            if self.block:
+                await trio.sleep_forever()
+            if self.hold:
+                await trio.sleep(self.hold)
+            if self.failures > 0:
+                self.failures -= 1
+                raise DeliveryError("server said no")
+            self.delivered.append((action.id, action.payload, list(attachments)))
+        finally:
+            self.active -= 1
+
+
+class Reports:
+    def __init__(self) -> None:
+        self.items: list[Report] = []
+        self.changed = trio.Event()
+
+    def __call__(self, r: Report) -> None:
+        self.items.append(r)
+        self.changed.set()
+        self.changed = trio.Event()
+
+    async def wait_for(self, pred: object, timeout: float = 5.0) -> None:
+        assert callable(pred)
+        with trio.fail_after(timeout):
+            while not pred():
+                await self.changed.wait()
+
+    def states(self, state: str) -> list[int]:
+        return [r.action.id for r in self.items if r.state == state]
+
+
+def test_backoff_is_exponential_capped_and_jittered() -> None:
+    p = RetryPolicy(initial=1.0, factor=2.0, cap=10.0, jitter=0.5)
+    assert [p.delay(n, 0.0) for n in range(1, 7)] == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+    assert p.delay(3, 0.999) == pytest.approx(4.0 * 0.5005)
+    assert p.delay(10_000, 0.0) == 10.0  # no overflow for absurd attempt counts
+
+
+def test_store_rows_claims_failures_and_expiry(tmp_path: Path) -> None:
+    s = OutboxStore(tmp_path / "outbox.sqlite")
+    a = s.add(
+        "t", "http", {"events": [{"id": "e1"}]}, [Attachment("x.jpg", b"\xff\xd8")], now=100, expires=200
+    )
+    claimed, expired = s.claim_due("t", 100, 10, [])
+    assert [c.id for c in claimed] == [a] and claimed[0].attempts == 1 and not expired
+    assert s.attachments(a) == [Attachment("x.jpg", b"\xff\xd8", None)]
+    assert s.claim_due("t", 100, 10, [a]) == ([], [])  # busy rows are not claimed twice
+    assert s.fail(a, "boom", 101, 150) is False
+    assert s.next_due("t", []) == 150
+    assert s.claim_due("t", 120, 10, []) == ([], [])  # not due yet
+    assert s.fail(a, "boom again", 160, 250) is True  # next attempt past expiry: dead
+    row = s.get(a)
+    assert row is not None and row.state == "dead" and row.last_error == "boom again"
+    b = s.add("t", "http", {"events": []}, [], now=100, expires=110)
+    claimed, expired = s.claim_due("t", 111, 10, [])
+    assert not claimed and [e.id for e in expired] == [b]
+    c = s.add("t", "http", {"events": []}, [Attachment("y", b"1")], now=100, expires=1000)
+    s.succeed(c, 101)
+    assert s.attachments(c) == [] and (s.get(c) or row).state == "done"
+    assert s.status().counts == {"t": {"dead": 2, "done": 1}}
+    s.close()
+
+
+def test_coalescing_paces_one_row_per_interval(tmp_path: Path) -> None:
+    s = OutboxStore(tmp_path / "outbox.sqlite")
+    co = Coalesce("mail/front", 60.0, max_attachments=3)
+    first = s.add("m", "email", {"events": [1]}, [Attachment("a", b"a")], now=0, expires=1000, coalesce=co)
+    assert s.get(first).next_attempt == 0  # type: ignore[union-attr]
+    second = s.add("m", "email", {"events": [2]}, [Attachment("b", b"b")], now=10, expires=1000, coalesce=co)
+    assert second != first and s.get(second).next_attempt == 60  # type: ignore[union-attr]
+    third = s.add(
+        "m",
+        "email",
+        {"events": [3]},
+        [Attachment("c", b"c"), Attachment("d", b"d")],
+        now=20,
+        expires=1000,
+        coalesce=co,
+    )
+    assert third == second  # merged into the pending one
+    merged = s.get(second)
+    assert merged is not None and merged.payload["events"] == [2, 3]
+    assert [a.name for a in s.attachments(second)] == ["b", "c", "d"]
+    s.add("m", "email", {"events": [4]}, [Attachment("e", b"e")], now=30, expires=1000, coalesce=co)
+    assert len(s.attachments(second)) == 3  # capped
+    later = s.add("m", "email", {"events": [5]}, [], now=500, expires=1000, coalesce=co)
+    assert later not in (first, second) and s.get(later).next_attempt == 500  # type: ignore[union-attr]
+    s.close()
+
+
+def test_sequence_numbers_wrap_and_persist(tmp_path: Path) -> None:
+    s = OutboxStore(tmp_path / "o.sqlite")
+    assert [s.next_sequence("k", 3) for _ in range(4)] == [1, 2, 3, 1]
+    s.close()
+    s = OutboxStore(tmp_path / "o.sqlite")
+    assert s.next_sequence("k", 3) == 2
+    assert s.next_sequence("other", 3) == 1
+    s.close()
+
+
+async def test_retries_until_success(tmp_path: Path) -> None:
+    sender = FakeSender(failures=2)
+    reports = Reports()
+    async with open_outbox(tmp_path / "o.sqlite", {"t": sender}, policy=FAST, observer=reports) as ob:
+        aid = await ob.enqueue("t", "http", {"events": [{"id": "e"}]}, expire=60)
+        await reports.wait_for(lambda: reports.states("done"))
+        row = await ob.get(aid)
+        assert row is not None and row.state == "done" and row.attempts == 3
+    assert reports.states("retry") == [aid, aid]
+    assert [d[0] for d in sender.delivered] == [aid]
+
+
+async def test_expiry_dead_letters_and_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    sender = FakeSender(failures=1000)
+    reports = Reports()
+    caplog.set_level(logging.INFO, logger="recorderd.actions")
+    async with open_outbox(tmp_path / "o.sqlite", {"t": sender}, policy=FAST, observer=reports) as ob:
+        aid = await ob.enqueue("t", "http", {"events": []}, expire=0.4)
+        await reports.wait_for(lambda: reports.states("dead"))
+        dead = await ob.dead_letters()
+        assert [d.id for d in dead] == [aid] and dead[0].last_error == "server said no"
+        status = await ob.status()
+        assert status.counts == {"t": {"dead": 1}}
+    assert 2 <= sender.calls <= 6
+    assert any(
+        "is dead after" in r.getMessage() and "server said no" in r.getMessage() for r in caplog.records
+    )
+
+
+async def test_permanent_error_is_dead_at_once(tmp_path: Path) -> None:
+    class Bad(FakeSender):
+        async def deliver(self, action: Action, attachments: Sequence[Attachment]) -> None:
+            raise DeliveryError("template is broken", permanent=True)
+
+    reports = Reports()
+    async with open_outbox(tmp_path / "o.sqlite", {"t": Bad()}, policy=FAST, observer=reports) as ob:
+        aid = await ob.enqueue("t", "http", {"events": []}, expire=3600)
+        await reports.wait_for(lambda: reports.states("dead"))
+    assert reports.states("dead") == [aid] and not reports.states("retry")
+
+
+async def test_timeout_counts_as_failure(tmp_path: Path) -> None:
+    sender = FakeSender(block=True)
+    sender.timeout = 0.1
+    reports = Reports()
+    async with open_outbox(tmp_path / "o.sqlite", {"t": sender}, policy=FAST, observer=reports) as ob:
+        await ob.enqueue("t", "http", {"events": []}, expire=3600)
+        await reports.wait_for(lambda: reports.states("retry"))
+    assert reports.items[0].error == "timed out after 0.1s"
+
+
+async def test_slow_target_does_not_delay_others_and_limits_hold(tmp_path: Path) -> None:
+    stuck = FakeSender(block=True, concurrency=2)
+    quick = FakeSender(concurrency=3, hold=0.05)
+    reports = Reports()
+    async with open_outbox(tmp_path / "o.sqlite", {"stuck": stuck, "quick": quick}, observer=reports) as ob:
+        for _ in range(5):
+            await ob.enqueue("stuck", "http", {"events": []}, expire=3600)
+        with trio.fail_after(3):
+            ids = [await ob.enqueue("quick", "http", {"events": [i]}, expire=3600) for i in range(9)]
+            await reports.wait_for(lambda: len(reports.states("done")) == 9)
+        assert stuck.max_active == 2  # its limit, not all five
+        assert quick.max_active == 3
+        assert sorted(d[0] for d in quick.delivered) == ids
+
+
+async def test_pending_actions_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "o.sqlite"
+    down = FakeSender(block=True, concurrency=4)
+    async with open_outbox(path, {"t": down}, policy=FAST) as ob:
+        ids = [
+            await ob.enqueue(
+                "t", "email", {"events": [i]}, [Attachment(f"{i}.jpg", bytes([i]) * 10)], expire=3600
+            )
+            for i in range(4)
+        ]
+        with trio.fail_after(3):
+            while down.calls < 4:  # all four are being attempted when the "daemon" stops
+                await trio.sleep(0.01)
+    up = FakeSender()
+    reports = Reports()
+    async with open_outbox(path, {"t": up}, policy=FAST, observer=reports):
+        await reports.wait_for(lambda: len(reports.states("done")) == 4)
+    assert sorted(d[0] for d in up.delivered) == ids
+    for aid, payload, atts in up.delivered:
+        i = ids.index(aid)
+        assert payload == {"events": [i]} and atts == [Attachment(f"{i}.jpg", bytes([i]) * 10)]
+
+
+async def test_unknown_target_is_refused_and_orphans_kept(tmp_path: Path) -> None:
+    path = tmp_path / "o.sqlite"
+    async with open_outbox(path, {"old": FakeSender(block=True)}) as ob:
+        aid = await ob.enqueue("old", "http", {"events": []}, expire=3600)
+        with pytest.raises(ValueError):
+            await ob.enqueue("nope", "http", {"events": []}, expire=3600)
+    async with open_outbox(path, {"new": FakeSender()}) as ob:
+        row = await ob.get(aid)
+        assert row is not None and row.state == "pending"  # kept for a config that has it again
