@@ -1,0 +1,13 @@
+"""Fixtures for the recorder tests (helpers shared with bench/ live in recorderd.recording.synth/probe)."""
+
+from __future__ import annotations
+
+import pytest
+
+from recorderd.recording.synth import make_jpegs
+
+
+@pytest.fixture(scope="session")
+def jpegs() -> list[bytes]:
+    """50 distinct small JPEGs."""
+    return make_jpegs(50)
