@@ -169,10 +169,13 @@ class IncidentMachine:
                 t.state = _St.LATCHED
                 self._leave(name, due, "timeout", out)
 
-    def trigger(self, now: float, name: str, on: bool, *, resync: bool = False) -> list[Output]:
+    def trigger(
+        self, now: float, name: str, on: bool, *, resync: bool = False, force: bool = False
+    ) -> list[Output]:
         """A trigger's state as the camera reports it. Repeats are harmless (no change, no output).
 
-        resync=True marks the first sample after a (re)connect: it may end a trigger, never start one.
+        resync=True marks a sample that may end a trigger, never start one (a baseline).
+        force=True (a manual trigger) counts while disarmed or in hold-off, not in privacy, no debounce.
         """
         out = self.advance(now)
         t = self._triggers.get(name)
@@ -182,7 +185,9 @@ class IncidentMachine:
             if t.state is not _St.OFF:
                 return out
             t.since = now
-            if resync or not self._armed or now < self._hold_until:
+            if force and not self.privacy and not resync:
+                self._confirm(name, t, now, out)
+            elif resync or not self._armed or now < self._hold_until:
                 t.state = _St.LATCHED
             elif self._incident is not None:
                 self._join(name, t, now, out)

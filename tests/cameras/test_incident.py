@@ -293,3 +293,11 @@ def test_resync_samples_alone_never_start(steps: list[tuple[float, str, bool]]) 
     for dt, name, on in steps:
         now += dt
         assert starts(m.trigger(now, name, on, resync=True)) == []
+
+
+def test_forced_trigger_counts_while_disarmed_but_not_in_privacy() -> None:
+    m = IncidentMachine(schedule_armed=False, min_on=5.0)
+    assert m.trigger(1.0, "manual", True, force=True) == [IncidentStarted(1, "manual", 1.0)]
+    assert ends(m.trigger(2.0, "manual", False)) == [IncidentEnded(1, 2.0, "ended", ("manual",))]
+    m.set_privacy(3.0, True)
+    assert m.trigger(4.0, "manual", True, force=True) == []

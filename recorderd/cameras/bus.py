@@ -1,0 +1,139 @@
+"""The in-process event bus: one bounded trio memory channel per consumer; publishing never waits.
+
+Cameras publish with `publish()`, a plain function call (no await): each subscriber's channel gets the
+event with `send_nowait`; a full channel drops the event for that subscriber only, counts it and logs
+(at most once per `log_every` seconds per subscriber, with the count). So a slow consumer (a stuck
+MQTT broker, a slow disk) never stalls the cameras or the other consumers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, TypeVar
+
+import trio
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """A camera's streams are all up (True) or one of them is down (False)."""
+
+    camera: str
+    connected: bool
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerChanged:
+    """A configured trigger turned on or off, as the camera says it (armed or not)."""
+
+    camera: str
+    trigger: str
+    on: bool
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ArmedChanged:
+    """The camera's effective arming changed (schedule, override, privacy)."""
+
+    camera: str
+    armed: bool
+    override: str  # "auto" | "on" | "off"
+    privacy: bool
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """An incident started or ended (type "start"/"end"). `id` is the index's incident id."""
+
+    id: str
+    camera: str
+    trigger: str  # the trigger that opened it
+    type: str  # "start" | "end"
+    time: datetime  # the start time for "start", the end time for "end"
+    armed: bool
+    triggers: tuple[str, ...] = ()
+    reason: str = ""  # for "end": ended | timeout | disarmed | privacy | stopped
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The JPEG of a trigger's start (for MQTT's snapshot topic and mail attachments)."""
+
+    camera: str
+    incident: str
+    jpeg: bytes
+    time: datetime
+
+
+BusEvent = Connected | TriggerChanged | ArmedChanged | Incident | Snapshot
+
+
+@dataclass(slots=True)
+class _Sub(Generic[T]):
+    name: str
+    send: trio.MemorySendChannel[T]
+    dropped: int = 0
+    logged_dropped: int = 0
+    last_log: float = field(default=float("-inf"))
+
+
+class Bus(Generic[T]):
+    """Fan-out of events to named subscribers, each on its own bounded channel."""
+
+    def __init__(self, *, log_every: float = 10.0) -> None:
+        self._subs: list[_Sub[T]] = []
+        self.log_every = log_every
+        self.published = 0
+
+    def subscribe(self, name: str, size: int = 1024) -> trio.MemoryReceiveChannel[T]:
+        """A new consumer; read the returned channel. Closing it unsubscribes."""
+        send, recv = trio.open_memory_channel[T](size)
+        self._subs.append(_Sub(name, send))
+        return recv
+
+    def publish(self, event: T) -> None:
+        """Hand the event to every subscriber now; never blocks, never raises for a consumer."""
+        self.published += 1
+        gone: list[_Sub[T]] = []
+        for sub in self._subs:
+            try:
+                sub.send.send_nowait(event)
+            except trio.WouldBlock:
+                sub.dropped += 1
+                self._log_drop(sub)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                gone.append(sub)
+        for sub in gone:
+            self._subs.remove(sub)
+
+    def _log_drop(self, sub: _Sub[T]) -> None:
+        now = time.monotonic()
+        if now - sub.last_log >= self.log_every:
+            log.warning(
+                "event bus: consumer %s is too slow, dropped %d event(s) (%d in all)",
+                sub.name,
+                sub.dropped - sub.logged_dropped,
+                sub.dropped,
+            )
+            sub.last_log = now
+            sub.logged_dropped = sub.dropped
+
+    def dropped(self) -> dict[str, int]:
+        """Events dropped per subscriber since start."""
+        return {s.name: s.dropped for s in self._subs}
+
+    def close(self) -> None:
+        """Close every subscriber's channel: their `async for` loops end."""
+        for sub in self._subs:
+            sub.send.close()
+        self._subs.clear()

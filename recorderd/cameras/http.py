@@ -1,0 +1,313 @@
+"""One camera's HTTP side: URLs, authentication, streaming with deadlines, and failures told plainly.
+
+All cameras share one httpx.AsyncClient (one connection pool, one TLS context: a client per camera
+would cost megabytes each); authentication is chosen per request here. Modes:
+- "basic", "digest" (httpx.DigestAuth, with or without qop), "query" (seed 003: `user=&pwd=` in the
+  query string);
+- "auto": the first request goes without credentials; a 401's WWW-Authenticate picks Digest or Basic
+  (a 401 without a challenge means seed 003 query auth); the choice is kept for the camera's later
+  requests and dropped again if it stops working.
+
+Secrets never reach a log line or an exception message: URLs are shown as their path only (`what`),
+and httpx's own exceptions, which carry the full URL, are replaced by `CameraError` with a message
+of ours.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import time
+from collections.abc import AsyncIterator, Generator, Mapping
+from contextlib import asynccontextmanager
+from typing import Literal
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+AuthMode = Literal["auto", "basic", "digest", "query"]
+_Chosen = Literal["none", "basic", "digest", "query"]
+
+CHUNK = 65536
+
+
+class CameraError(Exception):
+    """A request to a camera failed; `kind` is one of auth, unavailable, status, refused, reset,
+    timeout, protocol, network; the message is safe to log (no credentials, no query string)."""
+
+    def __init__(self, kind: str, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+
+
+def new_client(*, connect_timeout: float = 5.0) -> httpx.AsyncClient:
+    """The shared client: no pool limits (hundreds of long streams), redirects followed."""
+    return httpx.AsyncClient(
+        follow_redirects=True,
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=64, keepalive_expiry=30.0),
+        timeout=httpx.Timeout(connect_timeout, read=10.0, write=10.0, pool=None),
+        headers={"User-Agent": "recorderd"},
+        trust_env=False,
+    )
+
+
+class CameraHttp:
+    """Requests to one camera, authenticated as configured."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        camera: str,
+        base_url: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        auth: AuthMode = "auto",
+        connect_timeout: float = 5.0,
+        read_timeout: float = 10.0,
+    ) -> None:
+        self.client = client
+        self.camera = camera
+        self.base = httpx.URL(base_url if base_url.endswith("/") else base_url + "/")
+        self.username = username or ""
+        self._password = password or ""
+        self.mode: AuthMode = auth
+        self._chosen: _Chosen | None = None if auth == "auto" else auth
+        self.timeout = httpx.Timeout(connect_timeout, read=read_timeout, write=read_timeout, pool=None)
+
+    @property
+    def chosen(self) -> str | None:
+        """The authentication in use (after `auto` found it), or None before the first answer."""
+        return self._chosen
+
+    def url(self, path: str, *, port: int | None = None) -> httpx.URL:
+        """A path relative to the camera's base URL ("mjpg/video.mjpg"), or an absolute URL."""
+        if "://" in path:
+            return httpx.URL(path)
+        u = self.base.join(path.lstrip("/"))
+        return u.copy_with(port=port) if port is not None else u
+
+    def _auth(self, chosen: _Chosen) -> httpx.Auth | None:
+        if chosen == "basic":
+            return httpx.BasicAuth(self.username, self._password)
+        if chosen == "digest":
+            return httpx.DigestAuth(self.username, self._password)
+        if chosen == "query":
+            return QueryAuth(self.username, self._password)
+        return None
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        port: int | None = None,
+        read_timeout: float | None = None,
+    ) -> AsyncIterator[httpx.Response]:
+        """GET a URL and yield the response (status 2xx) with its body unread; raises CameraError.
+
+        The read timeout applies to every socket read of the body: a stream that stalls raises
+        CameraError("timeout") from `chunks`.
+        """
+        url = self.url(path, port=port)
+        what = f"GET /{url.path.lstrip('/')}"
+        timeout = (
+            self.timeout
+            if read_timeout is None
+            else self.timeout.__class__(
+                self.timeout.connect, read=read_timeout, write=read_timeout, pool=None
+            )
+        )
+        tries: list[_Chosen] = [self._chosen] if self._chosen is not None else ["none"]
+        i = 0
+        hops = 0
+        while True:
+            chosen = tries[i]
+            try:
+                # redirects by hand, so that every hop is authenticated (httpx runs an auth flow
+                # once around all hops, which loses seed 003's query credentials)
+                async with self.client.stream(
+                    "GET",
+                    url,
+                    params=params or None,
+                    auth=self._auth(chosen),
+                    timeout=timeout,
+                    follow_redirects=False,
+                ) as resp:
+                    if resp.is_redirect and hops < 5:
+                        hops += 1
+                        url = resp.url.join(resp.headers["location"])
+                        params = None
+                        continue
+                    if resp.status_code == 401 and self.mode == "auto" and i + 1 < 3:
+                        nxt = _next_auth(resp, chosen, tried=tries)
+                        if nxt is not None:
+                            tries.append(nxt)
+                            i += 1
+                            continue
+                    if resp.status_code == 401:
+                        if self.mode == "auto":
+                            self._chosen = None  # look again next time (the camera may have changed)
+                        raise CameraError(
+                            "auth",
+                            f"{what}: 401 Unauthorized (wrong username or password"
+                            f"{'' if self.mode == 'auto' else f', or not {self.mode} auth'})",
+                            status=401,
+                        )
+                    if resp.status_code == 503:
+                        raise CameraError(
+                            "unavailable", f"{what}: 503 Service Unavailable (camera busy)", status=503
+                        )
+                    if not 200 <= resp.status_code < 300:
+                        raise CameraError(
+                            "status",
+                            f"{what}: HTTP {resp.status_code} {resp.reason_phrase}",
+                            status=resp.status_code,
+                        )
+                    if self._chosen != chosen:
+                        if self.mode == "auto" and chosen != "none":
+                            log.info("%s: %s answered to %s authentication", self.camera, what, chosen)
+                        self._chosen = chosen
+                    yield resp
+                    return
+            except httpx.HTTPError as e:
+                raise translate(e, what) from None
+
+    async def chunks(self, resp: httpx.Response, what: str = "stream") -> AsyncIterator[bytes]:
+        """The raw body in the network's chunks (up to 64 KiB), with httpx errors translated."""
+        it = resp.aiter_raw().__aiter__()
+        while True:
+            try:
+                chunk = await it.__anext__()
+            except StopAsyncIteration:
+                return
+            except httpx.HTTPError as e:
+                raise translate(e, what) from None
+            yield chunk
+
+    async def get_text(
+        self, path: str, params: Mapping[str, str] | None = None, *, limit: int = 1 << 20
+    ) -> tuple[str, str]:
+        """GET a small text answer: (body decoded, content type). Bodies over `limit` are an error."""
+        async with self.stream(path, params) as resp:
+            what = f"GET /{resp.request.url.path.lstrip('/')}"
+            buf = bytearray()
+            async for chunk in self.chunks(resp, what):
+                buf += chunk
+                if len(buf) > limit:
+                    raise CameraError("protocol", f"{what}: answer longer than {limit} bytes")
+            ctype = resp.headers.get("content-type", "")
+            charset = resp.charset_encoding or "latin-1"
+            try:
+                return buf.decode(charset, errors="replace"), ctype
+            except LookupError:
+                return buf.decode("latin-1"), ctype
+
+
+class QueryAuth(httpx.Auth):
+    """Seed 003: `user=` and `pwd=` in the query string of every request (redirects included)."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self._params = {"user": username, "pwd": password}
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.url = request.url.copy_merge_params(self._params)
+        yield request
+
+
+def _next_auth(resp: httpx.Response, current: _Chosen, *, tried: list[_Chosen]) -> _Chosen | None:
+    """From a 401, the authentication to try next (auto mode)."""
+    challenge = " ".join(resp.headers.get_list("www-authenticate")).lower()
+    for scheme in ("digest", "basic"):
+        if scheme in challenge and scheme not in tried:
+            return "digest" if scheme == "digest" else "basic"
+    if not challenge and "query" not in tried:
+        return "query"  # seed 003 cameras answer 401 without a challenge to a missing user=&pwd=
+    return None
+
+
+def _os_errors(e: BaseException) -> list[OSError]:
+    """The OSErrors behind an exception: its causes and contexts, inside exception groups too."""
+    found: list[OSError] = []
+    seen: set[int] = set()
+    todo: list[BaseException] = [e]
+    while todo:
+        x = todo.pop()
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, OSError) and x.errno is not None:
+            found.append(x)
+        if isinstance(x, BaseExceptionGroup):
+            todo.extend(x.exceptions)
+        todo.extend(c for c in (x.__cause__, x.__context__) if c is not None)
+    return found
+
+
+def translate(e: Exception, what: str) -> CameraError:
+    """httpx's exception (whose text may hold the URL with credentials) as a safe CameraError."""
+    errnos = {x.errno for x in _os_errors(e)}
+    text = " ".join([str(e), *(x.strerror or "" for x in _os_errors(e))]).lower()
+    if errno.ECONNREFUSED in errnos:
+        text += " refused"
+    if errno.ECONNRESET in errnos:
+        text += " reset"
+    if isinstance(e, httpx.ConnectTimeout):
+        return CameraError("timeout", f"{what}: connect timed out")
+    if isinstance(e, httpx.ReadTimeout | httpx.WriteTimeout | httpx.PoolTimeout):
+        return CameraError("timeout", f"{what}: no data within the read timeout (stalled)")
+    if isinstance(e, httpx.ConnectError):
+        if "refused" in text:
+            return CameraError("refused", f"{what}: connection refused")
+        if "name or service" in text or "resolution" in text or "nodename" in text:
+            return CameraError("network", f"{what}: host name not found")
+        return CameraError("network", f"{what}: cannot connect ({_why(e)})")
+    if isinstance(e, httpx.RemoteProtocolError):
+        if "peer closed" in text or "incomplete" in text:
+            return CameraError("reset", f"{what}: camera closed the connection mid-stream")
+        return CameraError("protocol", f"{what}: broken HTTP from camera ({_why(e)})")
+    if isinstance(e, httpx.ReadError | httpx.WriteError):
+        if "reset" in text:
+            return CameraError("reset", f"{what}: connection reset by camera")
+        return CameraError("reset", f"{what}: connection lost ({_why(e)})")
+    if isinstance(e, httpx.TooManyRedirects):
+        return CameraError("protocol", f"{what}: too many redirects")
+    return CameraError("network", f"{what}: {type(e).__name__}")
+
+
+def _why(e: Exception) -> str:
+    """The exception's class and its first words, never a URL."""
+    text = str(e).split("\n")[0]
+    if "://" in text or "?" in text:
+        return type(e).__name__
+    return text[:80] or type(e).__name__
+
+
+class FailureLog:
+    """Logs a stream's failures readably without flooding: a new kind of failure is logged at once,
+    the same one again at most every `every` seconds (with a count), and recovery once."""
+
+    def __init__(self, logger: logging.Logger, camera: str, every: float = 60.0) -> None:
+        self.log = logger
+        self.camera = camera
+        self.every = every
+        self._last: str | None = None
+        self._last_at = 0.0
+        self._repeats = 0
+
+    def failed(self, message: str, retry_in: float) -> None:
+        now = time.monotonic()
+        if message != self._last or now - self._last_at >= self.every:
+            more = f" ({self._repeats} more since)" if self._repeats and message == self._last else ""
+            self.log.warning("%s: %s; retrying in %.1fs%s", self.camera, message, retry_in, more)
+            self._last, self._last_at, self._repeats = message, now, 0
+        else:
+            self._repeats += 1
+
+    def recovered(self, what: str) -> None:
+        if self._last is not None:
+            self.log.info("%s: %s connected again", self.camera, what)
+            self._last, self._repeats = None, 0
