@@ -1,0 +1,269 @@
+"""From an incident event and the camera's `actions` list to outbox rows.
+
+Rules:
+- An event whose `armed` is false starts no action here (MQTT, done by recorderd.mqtt, still
+  reports it). "mqtt" entries are skipped: the MQTT publisher consumes the events itself.
+- An ActionRule's `triggers` filter the event's trigger ("motion" also matches "motion:<window>");
+  its `schedule`, then the target's own `schedule`, must hold at the event's time.
+- email: every event, one row per camera and interval (min_interval: coalesced, see mail.py).
+- http: every event, one row each.
+- ftp: on start the event's snapshots (or one from the snapshot source), then one more every
+  `snapshot_interval` until the end event (at most `max_follow`); on end the finished clip.
+- output:N / preset:N: on start only, a row for the camera's own linkage target `camera:<name>`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import trio
+
+from recorderd.actions.event import IncidentEvent
+from recorderd.actions.link import DEFAULT_PULSES
+from recorderd.actions.outbox import Attachment, Coalesce, Outbox
+from recorderd.actions.render import fields, ftp_directory, ftp_name
+from recorderd.config.model import ActionRule, CameraConfig, Config, EmailTarget, FtpTarget, HttpTarget
+from recorderd.schedule.spec import ScheduleSpec
+
+log = logging.getLogger("recorderd.actions")
+
+ScheduleCheck = Callable[[ScheduleSpec, ZoneInfo, datetime], bool]
+SnapshotSource = Callable[[str], Awaitable[bytes | None]]
+LINK_EXPIRE = 60.0  # a relay pulse or a preset move minutes late is worse than none
+
+
+def link_target(camera: str) -> str:
+    """The outbox target of a camera's own relay and PTZ actions."""
+    return f"camera:{camera}"
+
+
+def trigger_matches(trigger: str, wanted: list[str]) -> bool:
+    return any(trigger == w or (w == "motion" and trigger.startswith("motion:")) for w in wanted)
+
+
+def default_schedule_check() -> ScheduleCheck | None:
+    """recorderd.schedule.compile_schedule(spec, zone).armed(at), when the schedule engine has it."""
+    module = importlib.import_module("recorderd.schedule")
+    compile_schedule = getattr(module, "compile_schedule", None)
+    if compile_schedule is None:
+        return None
+    cache: dict[tuple[int, str], Any] = {}
+
+    def check(spec: ScheduleSpec, zone: ZoneInfo, at: datetime) -> bool:
+        key = (id(spec), str(zone))
+        if key not in cache:
+            cache[key] = compile_schedule(spec, zone)
+        return bool(cache[key].armed(at))
+
+    return check
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    triggers: list[str] | None
+    schedule: ScheduleSpec | None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        config: Config,
+        outbox: Outbox,
+        *,
+        schedule_check: ScheduleCheck | None = None,
+        snapshot_source: SnapshotSource | None = None,
+        wall: Callable[[], float] = time.time,
+        max_follow: float = 3600.0,
+    ) -> None:
+        self.config = config
+        self.outbox = outbox
+        self.schedule_check = schedule_check if schedule_check is not None else default_schedule_check()
+        self.snapshot_source = snapshot_source
+        self.wall = wall
+        self.max_follow = max_follow
+        self._nursery: trio.Nursery | None = None
+        self._follows: dict[tuple[str, str, str], trio.CancelScope] = {}
+        self._warned_schedule = False
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Hosts the periodic snapshot uploads; runs until cancelled."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            task_status.started()
+            try:
+                await trio.sleep_forever()
+            finally:
+                self._nursery = None
+
+    def _entries(self, cam: CameraConfig) -> list[_Entry]:
+        out = []
+        for a in cam.action_list(self.config.mqtt is not None):
+            if isinstance(a, ActionRule):
+                out.append(_Entry(a.target, a.triggers, a.schedule))
+            else:
+                out.append(_Entry(a, None, None))
+        return out
+
+    def _holds(self, spec: ScheduleSpec | None, cam: CameraConfig, event: IncidentEvent) -> bool:
+        if spec is None or spec == "always":
+            return True
+        if spec == "never":
+            return False
+        if spec == "camera":
+            return event.armed
+        if self.schedule_check is None:
+            if not self._warned_schedule:
+                log.warning("actions: no schedule engine; action schedules are not applied")
+                self._warned_schedule = True
+            return True
+        return self.schedule_check(spec, cam.zone(self.config.daemon.timezone), event.time)
+
+    async def dispatch(self, event: IncidentEvent) -> list[int]:
+        """Enqueue the rows this event calls for; returns their ids (committed when this returns)."""
+        cam = self.config.cameras.get(event.camera)
+        if cam is None:
+            log.warning("actions: event for unknown camera %s dropped", event.camera)
+            return []
+        if event.type == "end":
+            self._stop_follows(event)
+        if not event.armed:
+            return []
+        ids: list[int] = []
+        for entry in self._entries(cam):
+            if entry.name == "mqtt":
+                continue
+            if entry.triggers and not trigger_matches(event.trigger, entry.triggers):
+                continue
+            if not self._holds(entry.schedule, cam, event):
+                continue
+            if entry.name.startswith(("output:", "preset:")):
+                if event.type == "start":
+                    ids.append(await self._link(entry.name, event))
+                continue
+            target = self.config.targets.get(entry.name)
+            if target is None or not self._holds(target.schedule, cam, event):
+                continue
+            if isinstance(target, EmailTarget):
+                ids.append(await self._email(entry.name, target, event))
+            elif isinstance(target, HttpTarget):
+                ids.append(
+                    await self.outbox.enqueue(entry.name, "http", _payload(event), expire=target.expire)
+                )
+            else:
+                ids += await self._ftp(entry.name, target, event)
+        return ids
+
+    async def _link(self, action: str, event: IncidentEvent) -> int:
+        what, _, number = action.partition(":")
+        op: dict[str, Any] = {"preset": int(number)}
+        if what == "output":
+            op = {"output": int(number), "pulses": [list(p) for p in DEFAULT_PULSES]}
+        payload = {**_payload(event), "op": op}
+        return await self.outbox.enqueue(link_target(event.camera), "link", payload, expire=LINK_EXPIRE)
+
+    async def _email(self, name: str, t: EmailTarget, event: IncidentEvent) -> int:
+        stamp = event.time.strftime("%Y%m%d_%H%M%S")
+        atts = [
+            Attachment(f"{event.camera}_{stamp}_{i}.jpg", data=j) for i, j in enumerate(event.snapshots, 1)
+        ]
+        co = Coalesce(f"{name}/{event.camera}", t.min_interval) if t.min_interval > 0 else None
+        return await self.outbox.enqueue(
+            name, "email", _payload(event), atts if t.attach_snapshots else (), expire=t.expire, coalesce=co
+        )
+
+    async def _ftp(self, name: str, t: FtpTarget, event: IncidentEvent) -> list[int]:
+        ids: list[int] = []
+        if event.type == "start" and "snapshot" in t.upload:
+            frames = list(event.snapshots)
+            if not frames and self.snapshot_source is not None:
+                frame = await self.snapshot_source(event.camera)
+                frames = [frame] if frame else []
+            for i, jpeg in enumerate(frames, 1):
+                ids.append(
+                    await self._ftp_file(
+                        name, t, event, event.time, ".jpg", Attachment("snapshot", data=jpeg), i
+                    )
+                )
+            if t.snapshot_interval and self.snapshot_source is not None:
+                self._start_follow(name, t, event)
+        if event.type == "end" and "clip" in t.upload and event.recording:
+            ext = Path(event.recording).suffix or ".mkv"
+            clip = Attachment(Path(event.recording).name, path=event.recording)
+            ids.append(await self._ftp_file(name, t, event, event.time, ext, clip, None))
+        return ids
+
+    async def _ftp_file(
+        self,
+        name: str,
+        t: FtpTarget,
+        event: IncidentEvent,
+        when: datetime,
+        ext: str,
+        source: Attachment,
+        index: int | None,
+    ) -> int:
+        seq = None
+        if t.naming == "sequence":
+            seq = await self.outbox.next_sequence(f"{name}/{event.camera}/{ext}", t.sequence_max)
+        values = fields(event.to_dict())
+        directory = ftp_directory(t.directory, values)
+        base = ftp_name(
+            t.naming, event.camera, ext, when, sequence=seq, sequence_max=t.sequence_max, index=index
+        )
+        remote = f"{directory}/{base}" if directory else base
+        item = "clip" if source.path else "snapshot"
+        payload = {**_payload(event), "item": item, "remote": remote}
+        return await self.outbox.enqueue(name, "ftp", payload, [source], expire=t.expire)
+
+    def _start_follow(self, name: str, t: FtpTarget, event: IncidentEvent) -> None:
+        if self._nursery is None:
+            log.debug("actions: dispatcher not running; no periodic snapshots for %s", event.camera)
+            return
+        key = (name, event.camera, event.id)
+        if key in self._follows:
+            return
+        scope = trio.CancelScope()
+        self._follows[key] = scope
+        self._nursery.start_soon(self._follow, name, t, event, scope, key)
+
+    def _stop_follows(self, event: IncidentEvent) -> None:
+        for key, scope in list(self._follows.items()):
+            if key[1] == event.camera and key[2] == event.id:
+                scope.cancel()
+
+    async def _follow(
+        self,
+        name: str,
+        t: FtpTarget,
+        event: IncidentEvent,
+        scope: trio.CancelScope,
+        key: tuple[str, str, str],
+    ) -> None:
+        assert t.snapshot_interval is not None and self.snapshot_source is not None
+        zone = event.time.tzinfo
+        try:
+            with scope, trio.move_on_after(self.max_follow):
+                while True:
+                    await trio.sleep(t.snapshot_interval)
+                    frame = await self.snapshot_source(event.camera)
+                    if not frame:
+                        continue
+                    now = datetime.fromtimestamp(self.wall(), zone)
+                    await self._ftp_file(
+                        name, t, event, now, ".jpg", Attachment("snapshot", data=frame), None
+                    )
+        finally:
+            self._follows.pop(key, None)
+
+
+def _payload(event: IncidentEvent) -> dict[str, Any]:
+    return {"events": [event.to_dict()]}

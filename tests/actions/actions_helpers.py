@@ -1,0 +1,277 @@
+"""Shared helpers and real loopback servers for the action tests (conftest holds the fixtures)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import json
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import trio
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import FTPHandler, ThrottledDTPHandler
+from pyftpdlib.ioloop import IOLoop
+from pyftpdlib.servers import FTPServer
+
+from recorderd.actions.event import IncidentEvent
+from recorderd.actions.outbox import Report, RetryPolicy
+from recorderd.config.load import parse_config
+from recorderd.config.model import Config
+
+FAST = RetryPolicy(initial=0.1, factor=2.0, cap=0.3, jitter=0.0)
+ZONE = timezone(timedelta(hours=1))
+JPEG_A = b"\xff\xd8\xff\xe0" + b"A" * 100 + b"\xff\xd9"
+JPEG_B = b"\xff\xd8\xff\xe0" + b"B" * 200 + b"\xff\xd9"
+
+
+def config(toml: str) -> Config:
+    return parse_config(toml)
+
+
+def event(
+    type: str = "start",
+    *,
+    id: str = "front-1",
+    camera: str = "front",
+    trigger: str = "motion",
+    at: datetime | None = None,
+    armed: bool = True,
+    recording: str | None = None,
+    snapshots: tuple[bytes, ...] = (),
+) -> IncidentEvent:
+    return IncidentEvent(
+        id=id,
+        camera=camera,
+        trigger=trigger,
+        type="start" if type == "start" else "end",
+        time=at or datetime(2024, 3, 1, 12, 30, 45, 123000, tzinfo=ZONE),
+        armed=armed,
+        recording=recording,
+        snapshots=snapshots,
+    )
+
+
+class Reports:
+    """An outbox observer the tests can wait on."""
+
+    def __init__(self) -> None:
+        self.items: list[Report] = []
+        self._changed = trio.Event()
+
+    def __call__(self, r: Report) -> None:
+        self.items.append(r)
+        self._changed.set()
+        self._changed = trio.Event()
+
+    def count(self, state: str, target: str | None = None) -> int:
+        return sum(
+            1 for r in self.items if r.state == state and (target is None or r.action.target == target)
+        )
+
+    async def wait(self, state: str, n: int = 1, target: str | None = None, timeout: float = 10.0) -> None:
+        with trio.fail_after(timeout):
+            while self.count(state, target) < n:
+                await self._changed.wait()
+
+
+async def wait_until(pred: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+    """Poll a condition that another thread makes true, with a deadline."""
+    with trio.fail_after(timeout):
+        while not pred():
+            await trio.sleep(0.01)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- TLS ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cert:
+    cert: Path
+    key: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert, self.key)
+        return ctx
+
+    def client_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.cert))
+
+
+# -- SMTP --------------------------------------------------------------------------------------
+
+
+class MailBox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], EmailMessage]] = []
+        self.reject: set[str] = set()
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.reject:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        with self.lock:
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
+        return "250 OK queued"
+
+
+class SmtpServer:
+    """aiosmtpd on a fixed loopback port that can be stopped and started again."""
+
+    def __init__(self, mode: str = "none", cert: Cert | None = None, users: dict[str, str] | None = None):
+        self.port = free_port()
+        self.box = MailBox()
+        self.mode = mode
+        self.cert = cert
+        self.users = users
+        self.controller: Controller | None = None
+
+    def _auth(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and self.users is not None
+        if ok:
+            ok = self.users.get(data.login.decode()) == data.password.decode()  # type: ignore[union-attr]
+        return AuthResult(success=ok, handled=False)
+
+    def start(self) -> None:
+        kw: dict[str, Any] = {}
+        if self.users is not None:
+            kw.update(authenticator=self._auth, auth_require_tls=False)
+        if self.mode == "tls":
+            assert self.cert
+            kw["ssl_context"] = self.cert.server_context()
+        elif self.mode == "starttls":
+            assert self.cert
+            kw.update(tls_context=self.cert.server_context(), require_starttls=True)
+        self.controller = Controller(self.box, hostname="127.0.0.1", port=self.port, **kw)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+# -- FTP ---------------------------------------------------------------------------------------
+
+
+class FtpServer:
+    """pyftpdlib in a thread, on a fixed loopback port; stop() and start() again."""
+
+    def __init__(self, root: Path, user: str = "cam", password: str = "secret") -> None:
+        self.root = root
+        self.user = user
+        self.password = password
+        self.port = free_port()
+        self.throttle = 0  # bytes/s on uploads, 0 = none
+        self.received: list[str] = []  # files completed by STOR, in order
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+
+    def start(self) -> None:
+        auth = DummyAuthorizer()
+        auth.add_user(self.user, self.password, str(self.root), perm="elradfmwMT")
+        received = self.received
+
+        class Dtp(ThrottledDTPHandler):  # type: ignore[misc]
+            read_limit = self.throttle
+
+        class Handler(FTPHandler):  # type: ignore[misc]
+            authorizer = auth
+            dtp_handler = Dtp if self.throttle else FTPHandler.dtp_handler
+            passive_ports = None
+
+            def on_file_received(self, file: str) -> None:
+                received.append(file)
+
+        self._stop.clear()
+        self._ready.clear()
+        server = FTPServer(("127.0.0.1", self.port), Handler, ioloop=IOLoop())
+
+        def loop() -> None:
+            self._ready.set()
+            try:
+                while not self._stop.is_set():
+                    server.serve_forever(timeout=0.02, blocking=False, handle_exit=False)
+            finally:
+                server.close_all()
+
+        self._thread = threading.Thread(target=loop, name="ftp-server", daemon=True)
+        self._thread.start()
+        self._ready.wait(5)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def files(self) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(self.root)): p.read_bytes() for p in sorted(self.root.rglob("*")) if p.is_file()
+        }
+
+
+# -- HTTP --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class HttpReceiver:
+    port: int = 0
+    requests: list[Seen] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)  # statuses to answer, in order; then 200
+    body: bytes = b"OK\r\n"
+    basic: tuple[str, str] | None = None
+    digest: tuple[str, str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+
+def _digest_ok(header: str, method: str, user: str, password: str) -> bool:
+    parts = dict(
+        (k.strip(), v.strip().strip('"'))
+        for k, _, v in (p.partition("=") for p in header[len("Digest ") :].split(","))
+    )
+    ha1 = hashlib.md5(f"{user}:recorderd-test:{password}".encode()).hexdigest()
+    ha2 = hashlib.md5(f"{method}:{parts.get('uri', '')}".encode()).hexdigest()
+    want = hashlib.md5(
+        f"{ha1}:{parts.get('nonce')}:{parts.get('nc')}:{parts.get('cnonce')}:{parts.get('qop')}:{ha2}".encode()
+    ).hexdigest()
+    return parts.get("username") == user and parts.get("response") == want
