@@ -1,0 +1,1 @@
+"""MQTT: a paho-mqtt client driven from trio, and the recorderd topic layout with Home Assistant discovery."""
