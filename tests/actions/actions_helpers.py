@@ -187,6 +187,7 @@ class FtpServer:
         self.port = free_port()
         self.throttle = 0  # bytes/s on uploads, 0 = none
         self.received: list[str] = []  # files completed by STOR, in order
+        self.connections = 0
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._ready = threading.Event()
@@ -195,6 +196,7 @@ class FtpServer:
         auth = DummyAuthorizer()
         auth.add_user(self.user, self.password, str(self.root), perm="elradfmwMT")
         received = self.received
+        server_self = self
 
         class Dtp(ThrottledDTPHandler):  # type: ignore[misc]
             read_limit = self.throttle
@@ -206,6 +208,9 @@ class FtpServer:
 
             def on_file_received(self, file: str) -> None:
                 received.append(file)
+
+            def on_connect(self) -> None:
+                server_self.connections += 1
 
         self._stop.clear()
         self._ready.clear()
