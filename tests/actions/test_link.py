@@ -1,0 +1,130 @@
+"""Camera linkage: the per-dialect requests (pure) and the sender against a local HTTP camera."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+import trio
+from actions_helpers import FAST, HttpReceiver, Reports, config, event
+
+from recorderd.actions.link import (
+    LinkRequest,
+    LinkSender,
+    LinkUnsupported,
+    Wait,
+    output_steps,
+    preset_steps,
+)
+from recorderd.actions.outbox import DeliveryError
+from recorderd.actions.runtime import open_actions
+from recorderd.config.model import CameraConfig
+
+PULSES = [(300, 500), (300, 0)]
+
+
+def test_vapix_pulses_are_one_request_as_in_the_seed() -> None:
+    assert output_steps("vapix", 1, PULSES) == [
+        LinkRequest("GET", "io/output.cgi", (("action", "1:/300\\500/300\\"),))
+    ]
+    assert output_steps("openapi", 2, [(1000, 0)]) == [
+        LinkRequest("GET", "output.cgi", (("action", "2:/1000\\"),))
+    ]
+
+
+def test_toggling_dialects_end_inactive() -> None:
+    on = LinkRequest("GET", "decoder_control.cgi", (("command", "94"),))
+    off = LinkRequest("GET", "decoder_control.cgi", (("command", "95"),))
+    assert output_steps("foscam", 1, PULSES) == [on, Wait(0.3), off, Wait(0.5), on, Wait(0.3), off]
+    assert output_steps("ipcamcgi", 2, [(200, 0)]) == [
+        LinkRequest("POST", "iocontrol.cgi", data=(("Trigger2", "1"),)),
+        Wait(0.2),
+        LinkRequest("POST", "iocontrol.cgi", data=(("Trigger2", "0"),)),
+    ]
+    steps = output_steps("move", 1, [(100, 0)])
+    assert [s.params for s in steps if isinstance(s, LinkRequest)] == [
+        (("action", "1:/"),),
+        (("action", "1:\\"),),
+    ]
+
+
+def test_presets_per_dialect() -> None:
+    assert preset_steps("vapix", 3) == [LinkRequest("GET", "com/ptz.cgi", (("gotoserverpresetno", "3"),))]
+    assert preset_steps("move", 3)[0].path == "cgi-bin/com/ptz.cgi"  # type: ignore[union-attr]
+    assert preset_steps("foscam", 1) == [LinkRequest("GET", "decoder_control.cgi", (("command", "31"),))]
+    assert preset_steps("foscam", 16)[0].params == (("command", "61"),)  # type: ignore[union-attr]
+    assert preset_steps("foscam", 32)[0].params == (("command", "93"),)  # type: ignore[union-attr]
+    assert preset_steps("ipcamcgi", 0) == [
+        LinkRequest("POST", "pantiltcontrol.cgi", data=(("PanTiltPresetPositionMove", "0"),))
+    ]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: output_steps("mjpeg", 1),
+        lambda: output_steps("foscam", 2),
+        lambda: output_steps("ipcamcgi", 3),
+        lambda: output_steps("vapix", 1, []),
+        lambda: preset_steps("foscam", 33),
+        lambda: preset_steps("vapix", 0),
+        lambda: preset_steps("mjpeg", 1),
+    ],
+)
+def test_unsupported_operations(call: object) -> None:
+    assert callable(call)
+    with pytest.raises(LinkUnsupported):
+        call()
+
+
+def camera_config(tmp_path: Path, dialect: str, url: str, auth: str, actions: str) -> str:
+    return f"""
+[daemon]
+state_dir = "{tmp_path}/state"
+
+[cameras.cam]
+dialect = "{dialect}"
+url = "{url}"
+username = "admin"
+password = "pw"
+auth = "{auth}"
+actions = {actions}
+"""
+
+
+async def test_relay_and_preset_through_the_outbox_with_digest(
+    tmp_path: Path, http_receiver: HttpReceiver
+) -> None:
+    http_receiver.digest = ("admin", "pw")
+    cfg = config(
+        camera_config(tmp_path, "vapix", http_receiver.url + "axis-cgi", "auto", '["output:1", "preset:3"]')
+    )
+    reports = Reports()
+    async with open_actions(cfg, policy=FAST, observer=reports) as d:
+        assert len(await d.dispatch(event(camera="cam"))) == 2
+        assert await d.dispatch(event("end", camera="cam")) == []  # linkage acts on start only
+        await reports.wait("done", 2)
+    seen = sorted((r.path, tuple(r.query)) for r in http_receiver.requests)
+    assert seen == [
+        ("/axis-cgi/com/ptz.cgi", (("gotoserverpresetno", "3"),)),
+        ("/axis-cgi/io/output.cgi", (("action", "1:/1000\\"),)),
+    ]
+
+
+async def test_foscam_query_auth_and_error_body(tmp_path: Path, http_receiver: HttpReceiver) -> None:
+    cfg = config(camera_config(tmp_path, "foscam", http_receiver.url, "auto", '["preset:2"]'))
+    cam = cfg.cameras["cam"]
+    assert isinstance(cam, CameraConfig)
+    async with httpx.AsyncClient() as client:
+        sender = LinkSender("cam", cam, client, timeout=5)
+        with trio.fail_after(5):
+            await sender.run_steps(output_steps("foscam", 1, [(50, 0)]))
+        assert [dict(r.query) for r in http_receiver.requests] == [
+            {"command": "94", "user": "admin", "pwd": "pw"},
+            {"command": "95", "user": "admin", "pwd": "pw"},
+        ]
+        http_receiver.body = b"error: illegal params.\n"
+        with trio.fail_after(5), pytest.raises(DeliveryError) as err:
+            await sender.run_steps(preset_steps("foscam", 2))
+        assert "illegal params" in err.value.message and "pw" not in err.value.message.replace("params", "")
