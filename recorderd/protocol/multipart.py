@@ -1,0 +1,613 @@
+"""Incremental, sans-IO reader for `multipart/x-mixed-replace` camera streams.
+
+Fed arbitrary chunks, `MultipartReader.feed` returns the events it could complete: `Part`,
+`PartDropped` (oversize or garbage; the reader has resynchronised) and, from `close()`, `Truncated`.
+Every decision depends only on the bytes, never on where chunks were cut, so any chunking of a
+stream yields the same events (tests/protocol/test_multipart_props.py proves it).
+
+Fast path: a part with a Content-Length is counted, not scanned. Its bytes are kept as memoryviews of
+the caller's chunks and joined once, so the body is copied exactly once. The length is trusted only if
+(after optional blank lines) a delimiter line follows, and for image/jpeg only if the body starts with
+SOI and ends with EOI; otherwise the part is re-read by scanning for the next delimiter line with
+`bytes.find`. Memory is bounded by `max_part_size` plus one chunk. The rules are in docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from recorderd.protocol.errors import ProtocolError
+
+__all__ = [
+    "MultipartEvent",
+    "MultipartReader",
+    "Part",
+    "PartDropped",
+    "Truncated",
+    "normalize_boundary",
+    "parse_boundary",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One complete part: header names lower-case, values stripped (latin-1 decoded)."""
+
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def mime(self) -> str:
+        """The Content-Type without parameters, lower-case (`image/jpeg;size=1` -> `image/jpeg`)."""
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class PartDropped:
+    """Bytes skipped (oversize part, garbage, corrupt JPEG); the reader resynchronised after them."""
+
+    reason: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Truncated:
+    """The stream ended inside a part: `size` bytes of it (headers included) were never completed."""
+
+    size: int
+
+
+MultipartEvent = Part | PartDropped | Truncated
+
+# --- boundary ------------------------------------------------------------------------------------
+
+_BOUNDARY_PARAM = re.compile(r"""(?i)(?:^|;)\s*boundary\s*=\s*(?:"([^"]*)"|([^;]*))""")
+
+
+def parse_boundary(content_type: str) -> str | None:
+    """The boundary parameter of a Content-Type, unquoted and stripped, or None.
+
+    Accepts `boundary=x`, `boundary = x`, `boundary="x"`, values with spaces (`--video boundary--`)
+    and folded headers. Leading dashes are kept; `normalize_boundary` removes them for matching.
+    """
+    m = _BOUNDARY_PARAM.search(content_type.replace("\r", " ").replace("\n", " "))
+    if m is None:
+        return None
+    value = (m.group(1) if m.group(1) is not None else m.group(2)).strip()
+    return value or None
+
+
+def normalize_boundary(boundary: str | bytes) -> bytes | None:
+    """The part of a boundary that delimiter lines must contain: without surrounding dashes/space.
+
+    `--myboundary`, `"myboundary"` and `myboundary` give `myboundary`; `--video boundary--` gives
+    `video boundary`.
+    None when nothing is left (a boundary of dashes only cannot be told from a dash line).
+    """
+    raw = boundary.encode("latin-1", "replace") if isinstance(boundary, str) else boundary
+    core = raw.strip(b" \t\r\n").strip(b'"').strip(b"-").strip(b" \t")
+    return core or None
+
+
+# --- line predicates -------------------------------------------------------------------------------
+
+# A header line: a token name, optional blanks, ':' and a value without control characters.
+_HEADER = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*:[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*)")
+# A delimiter learned from the stream: 2+ dashes, then printable ASCII (spaces allowed inside).
+_CANDIDATE = re.compile(rb"-{2,}[\x21-\x7e][\x20-\x7e]{0,196}")
+_BLANK = re.compile(rb"[ \t\r\n]*")
+
+_MAX_DASHES = 16  # dashes before the boundary on a delimiter line; more is not a delimiter
+_LINE_TAIL = 64  # bytes allowed after the boundary on its line (dashes, blanks, CR)
+_MAX_LINE = 8192  # a header line longer than this is body, not a header
+_MAX_HEADERS = 16384  # a header block longer than this is garbage
+_MAX_GAP = 64  # blank bytes allowed between a Content-Length body and the next delimiter
+_SPLICE = 1024  # carried-over bytes are completed with at most this much of a new chunk first
+_SOI = b"\xff\xd8"
+_EOI = b"\xff\xd9"
+_JPEG = ("image/jpeg", "image/jpg", "image/pjpeg")
+
+# states
+_PRE, _HDR, _BODY, _VERIFY, _SCAN, _DISCARD = range(6)
+
+Buffer = bytes | bytearray
+
+
+def _copy(w: Buffer, a: int, b: int) -> bytes:
+    """bytes of w[a:b], copied once."""
+    if isinstance(w, bytes):
+        return w[a:b]
+    with memoryview(w) as mv:
+        return bytes(mv[a:b])
+
+
+class MultipartReader:
+    """Incremental multipart/x-mixed-replace parser (sans-IO).
+
+    `boundary` is the Content-Type's boundary parameter (with or without leading `--`); None means
+    learn it from the first delimiter-looking line (`--token`) the stream shows.
+    """
+
+    def __init__(self, boundary: str | None = None, *, max_part_size: int = 4 * 1024 * 1024) -> None:
+        if max_part_size < 1:
+            raise ValueError("max_part_size must be positive")
+        self._core: bytes | None = None
+        self._fast = b""  # CRLF + `--boundary` + CRLF, the common trailer of a part
+        if boundary:
+            self._set_core(normalize_boundary(boundary))
+        self._max = max_part_size
+        self._buf = bytearray()
+        self._state = _PRE
+        self._closed = False
+        # relative to the first unconsumed byte, so they survive re-buffering
+        self._scan = 0  # where to resume searching for a delimiter
+        self._lo_ok = True  # is the first unconsumed byte at the start of a line?
+        # the part being read
+        self._headers: dict[str, str] = {}
+        self._mime = ""
+        self._hdr_len = 0
+        self._remaining = 0
+        self._pieces: list[memoryview | bytes | bytearray] = []
+        self._body = b""
+        self._dropped = 0
+        self._reason = ""
+
+    def _set_core(self, core: bytes | None) -> None:
+        self._core = core
+        self._fast = b"\r\n--" + core + b"\r\n" if core else b""
+
+    @property
+    def boundary(self) -> bytes | None:
+        """The normalized boundary in use (declared or learned), None while unknown."""
+        return self._core
+
+    # --- public --------------------------------------------------------------------------------
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[MultipartEvent]:
+        """Consume `data`; return the events it completes (possibly none: need more)."""
+        if self._closed:
+            raise ProtocolError("multipart: feed() after close()")
+        if not data:
+            return []
+        if not isinstance(data, bytes):
+            data = bytes(data)  # we keep views of chunks: the caller may reuse its buffer
+        out: list[MultipartEvent] = []
+        buf = self._buf
+        fast = self._fast
+        if buf and self._state == _VERIFY and fast.startswith(buf) and data.startswith(fast[len(buf) :]):
+            # The usual trailer cut between chunks (a camera that sends `--boundary` with the next
+            # frame): same result as verifying buf + data, without copying data.
+            self._emit(out)
+            skip = len(fast) - len(buf)
+            buf.clear()
+            w, p = self._run(data, skip, out, False)
+        elif not buf:
+            w, p = self._run(data, 0, out, False)
+        elif len(data) > _SPLICE and self._state in (_HDR, _BODY, _VERIFY):
+            # Finish the small carried-over piece with the head of the chunk, then go on in the
+            # chunk itself, so a part body in it is not copied into our buffer first.
+            l0 = len(buf)
+            buf += memoryview(data)[:_SPLICE]
+            w, p = self._run(buf, 0, out, False)
+            if w is buf and p >= l0:
+                buf.clear()
+                w, p = self._run(data, p - l0, out, False)
+            else:
+                assert isinstance(w, bytearray)
+                w += memoryview(data)[_SPLICE:]
+                w, p = self._run(w, p, out, False)
+        else:
+            buf += data
+            w, p = self._run(buf, 0, out, False)
+        self._keep(w, p)
+        return out
+
+    def close(self) -> list[MultipartEvent]:
+        """End of stream: complete what the bytes allow, report the rest as Truncated/PartDropped."""
+        if self._closed:
+            return []
+        out: list[MultipartEvent] = []
+        w: Buffer = self._buf
+        p = 0
+        while True:
+            if self._state == _BODY:
+                # The Content-Length is never reached: it may be wrong, so look for delimiters
+                # in what did arrive before calling the rest truncated.
+                w = bytearray(b"".join(self._pieces)) + w[p:]
+                p = 0
+                self._pieces = []
+                self._state = _SCAN
+                self._scan = 0
+                self._lo_ok = True
+            w, p = self._run(w, p, out, True)
+            if self._state != _BODY:
+                break
+        rest = len(w) - p
+        state = self._state
+        if state == _DISCARD:
+            out.append(PartDropped(self._reason, self._dropped + rest))
+        elif state == _SCAN:
+            out.append(Truncated(self._hdr_len + rest))
+        elif rest and _BLANK.fullmatch(w, p) is None:
+            out.append(Truncated(rest))
+        self._closed = True
+        self._buf = bytearray()
+        self._pieces = []
+        self._body = b""
+        return out
+
+    # --- machinery -----------------------------------------------------------------------------
+
+    def _keep(self, w: Buffer, p: int) -> None:
+        if p >= len(w):
+            if w is self._buf:
+                w.clear()
+            else:
+                self._buf = bytearray()
+        elif isinstance(w, bytearray):
+            del w[:p]
+            self._buf = w
+        else:
+            self._buf = bytearray(memoryview(w)[p:])
+
+    def _run(self, w: Buffer, p: int, out: list[MultipartEvent], final: bool) -> tuple[Buffer, int]:
+        """Advance through `w` from `p`; return the (possibly replaced) buffer and consumed offset."""
+        while True:
+            state = self._state
+            if state == _BODY:
+                np = self._st_body(w, p)
+                if self._state == _SCAN:  # corrupt JPEG: re-read by scanning, body back in a buffer
+                    w, np = self._rebuffer(w, np)
+            elif state == _VERIFY:
+                np = self._st_verify(w, p, out, final)
+                if self._state == _SCAN:
+                    w, np = self._rebuffer(w, np)
+            elif state == _HDR:
+                np = self._fast_part(w, p, out)
+                if np == -1:
+                    np = self._st_headers(w, p, out, final)
+            elif state == _SCAN:
+                np = self._st_scan(w, p, out, final)
+            elif state == _DISCARD:
+                np = self._st_discard(w, p, out, final)
+            else:
+                np = self._st_preamble(w, p, final)
+            if np == p and self._state == state:
+                return w, p
+            p = np
+
+    def _rebuffer(self, w: Buffer, p: int) -> tuple[Buffer, int]:
+        nb = bytearray(self._body)
+        nb += memoryview(w)[p:]
+        self._body = b""
+        self._scan = 0
+        self._lo_ok = True
+        return nb, 0
+
+    # a complete line (without its LF) is a delimiter line?
+    def _is_delim(self, line: bytes | bytearray) -> bool:
+        t = line.rstrip(b" \t\r")
+        core = self._core
+        if core is None:
+            if _CANDIDATE.fullmatch(t) is None:
+                return False
+            learned = normalize_boundary(bytes(t))
+            if learned is None:
+                return False
+            self._set_core(learned)
+            return True
+        s = t.lstrip(b"-")
+        dashes = len(t) - len(s)
+        if not 1 <= dashes <= _MAX_DASHES or not s.startswith(core):
+            return False
+        return not s[len(core) :].strip(b"-")
+
+    def _find_delim(self, w: Buffer, lo: int, start: int, final: bool) -> tuple[int, int, int]:
+        """Search a delimiter line beginning at or after `start` (region starts at `lo`).
+
+        Returns (line_start, after_line, resume): line_start -1 when none yet, and `resume` is where
+        a later search must start so that nothing is missed or found twice.
+        """
+        n = len(w)
+        core = self._core
+        if core is None:
+            return self._find_candidate(w, lo, start, final)
+        lc = len(core)
+        i = start
+        while True:
+            h = w.find(core, i)
+            if h == -1:
+                return -1, -1, max(start, n - lc + 1)
+            j = h
+            floor = max(lo, h - _MAX_DASHES)
+            while j > floor and w[j - 1] == 45:  # bounded walk back over the dashes
+                j -= 1
+            if j == h or (j == h - _MAX_DASHES and j > lo and w[j - 1] == 45):
+                i = h + 1
+                continue
+            if not ((j == lo and self._lo_ok) or (j > lo and w[j - 1] == 10)):
+                i = h + 1
+                continue
+            k = h + lc
+            e = w.find(b"\n", k, k + _LINE_TAIL)
+            if e == -1:
+                if n - k < _LINE_TAIL and not final:
+                    return -1, -1, j  # the line is not complete yet
+                if n - k >= _LINE_TAIL:
+                    i = h + 1
+                    continue
+                tail, after = w[k:n], n  # end of stream ends the line
+            else:
+                tail, after = w[k:e], e + 1
+            if not tail.rstrip(b" \t\r").strip(b"-"):
+                return j, after, after
+            i = h + 1
+
+    def _find_candidate(self, w: Buffer, lo: int, start: int, final: bool) -> tuple[int, int, int]:
+        # Boundary still unknown: the first line `--<printable>` teaches it (see _is_delim).
+        n = len(w)
+        if start == lo and self._lo_ok and w.startswith(b"--", lo):
+            h = lo
+        else:
+            f = w.find(b"\n--", start)
+            if f == -1:
+                return -1, -1, max(start, n - 2)
+            h = f + 1
+        while True:
+            e = w.find(b"\n", h, h + 256)
+            if e == -1 and n - h < 256 and not final:
+                return -1, -1, h - 1 if h > lo else h  # the line is not complete yet
+            if e == -1 and n - h < 256:
+                line, after = w[h:n], n  # end of stream ends the line
+            elif e == -1:
+                line, after = b"", h
+            else:
+                line, after = w[h:e], e + 1
+            if line and self._is_delim(line):
+                return h, after, after
+            f = w.find(b"\n--", h)
+            if f == -1:
+                return -1, -1, max(start, n - 2)
+            h = f + 1
+
+    # --- states --------------------------------------------------------------------------------
+
+    def _st_preamble(self, w: Buffer, p: int, final: bool) -> int:
+        n = len(w)
+        q = _BLANK.match(w, p).end()  # type: ignore[union-attr]  # `*` always matches
+        self._lo_ok = True  # blank lines (and blanks) before the first delimiter are harmless
+        if q == n:
+            return q
+        p = q
+        e = w.find(b"\n", p, p + _MAX_LINE)
+        if e == -1:
+            if n - p < _MAX_LINE and not final:
+                return p
+            line, after = w[p : min(n, p + _MAX_LINE)], n
+        else:
+            line, after = w[p:e], e + 1
+        if self._is_delim(line):
+            self._begin_part()
+            return after
+        if _HEADER.fullmatch(line.rstrip(b"\r")):
+            self._begin_part()  # the stream starts with a part's headers (D-Link)
+            return p
+        self._discard("garbage before the first boundary", 0)
+        return p
+
+    def _begin_part(self) -> None:
+        self._state = _HDR
+        self._headers = {}
+
+    def _discard(self, reason: str, size: int) -> None:
+        self._state = _DISCARD
+        self._reason = reason
+        self._dropped = size
+        self._scan = 0
+
+    def _fast_part(self, w: Buffer, p: int, out: list[MultipartEvent]) -> int:
+        """Headers and, when possible, the whole part at `p` in one step; -1: take the line loop.
+
+        Taken only for CRLF header lines that all parse (none starting with `-`, which could be a
+        delimiter). A part completes here if its Content-Length body is all present, is followed by
+        exactly CRLF `--boundary` CRLF, and, for JPEG, starts with SOI and ends with EOI; the
+        general states give the same result on such input, this only skips their steps.
+        """
+        e = w.find(b"\r\n\r\n", p, p + _SPLICE)
+        if e <= p:
+            return -1
+        headers: dict[str, str] = {}
+        for line in w[p:e].split(b"\r\n"):
+            m = _HEADER.fullmatch(line)
+            if m is None or line.startswith(b"-"):
+                return -1
+            headers[m.group(1).decode("ascii").lower()] = m.group(2).decode("latin-1").strip()
+        b = e + 4
+        cl = headers.get("content-length", "")
+        fast = self._fast
+        if fast and cl.isascii() and cl.isdigit() and len(cl) <= 12:
+            end = b + int(cl)
+            if end - b <= self._max and w.startswith(fast, end):
+                body = w[b:end] if isinstance(w, bytes) else _copy(w, b, end)
+                if body.startswith(_SOI) and body.endswith(_EOI):
+                    out.append(Part(headers, body))
+                    return end + len(fast)
+                mime = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+                if mime not in _JPEG:
+                    out.append(Part(headers, body))
+                    return end + len(fast)
+        return self._start_body(w, p, b, headers)
+
+    def _st_headers(self, w: Buffer, p: int, out: list[MultipartEvent], final: bool) -> int:
+        n = len(w)
+        headers: dict[str, str] = {}
+        q = p
+        while True:
+            e = w.find(b"\n", q, q + _MAX_LINE)
+            if e == -1:
+                if n - q < _MAX_LINE and not final:
+                    return p  # need the rest of the line
+                if n - q < _MAX_LINE:  # end of stream inside the headers
+                    line = w[q:n]
+                    if not headers and (not line.strip() or self._is_delim(line)):
+                        return n
+                    return p  # close() reports it as Truncated
+                return self._start_body(w, p, q, headers)  # a huge line: body without blank line
+            line = w[q:e]
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if not line.strip(b" \t"):
+                return self._start_body(w, p, e + 1, headers)
+            m = None if line.startswith(b"-") else _HEADER.fullmatch(line)
+            if m is None:
+                if self._is_delim(line):  # repeated boundary line
+                    if headers:
+                        out.append(PartDropped("part without body", q - p))
+                    self._headers = {}
+                    return e + 1
+                m = _HEADER.fullmatch(line)
+            if m is None:
+                return self._start_body(w, p, q, headers)  # no blank line after the headers
+            headers[m.group(1).decode("ascii").lower()] = m.group(2).decode("latin-1").strip()
+            q = e + 1
+            if q - p > _MAX_HEADERS:
+                self._discard("part headers too long", 0)
+                self._lo_ok = True
+                return p
+
+    def _start_body(self, w: Buffer, p: int, b: int, headers: dict[str, str]) -> int:
+        self._headers = headers
+        self._hdr_len = b - p
+        self._mime = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        cl = headers.get("content-length", "")
+        if cl.isascii() and cl.isdigit() and len(cl) <= 12 and int(cl) <= self._max:
+            self._state = _BODY
+            self._remaining = int(cl)
+            self._pieces = []
+        else:
+            self._state = _SCAN
+            self._scan = 0
+            self._lo_ok = True
+        return b
+
+    def _st_body(self, w: Buffer, p: int) -> int:
+        rem = self._remaining
+        avail = len(w) - p
+        if not self._pieces and avail >= rem:
+            body = _copy(w, p, p + rem)  # the whole body is here: one slice, one copy
+            p += rem
+        else:
+            take = min(rem, avail)
+            if take:
+                if isinstance(w, bytes):
+                    self._pieces.append(memoryview(w)[p : p + take])
+                else:
+                    self._pieces.append(w[p : p + take])  # our own buffer: copy the piece
+                self._remaining = rem = rem - take
+                p += take
+            if rem:
+                return p
+            pieces = self._pieces
+            self._pieces = []
+            body = b"".join(pieces)
+        self._body = body
+        if self._mime in _JPEG and not (body.startswith(_SOI) and body.endswith(_EOI)):
+            self._state = _SCAN  # Content-Length does not frame a JPEG: scan instead
+            return p
+        self._state = _VERIFY
+        return p
+
+    def _st_verify(self, w: Buffer, p: int, out: list[MultipartEvent], final: bool) -> int:
+        fast = self._fast
+        if fast and w.startswith(fast, p):  # the usual trailer: CRLF, delimiter line, CRLF
+            self._emit(out)
+            return p + len(fast)
+        n = len(w)
+        j = _BLANK.match(w, p, min(n, p + _MAX_GAP)).end()  # type: ignore[union-attr]
+        if j - p >= _MAX_GAP:
+            self._state = _SCAN
+            return p
+        if j == n:
+            if not final:
+                return p
+            self._emit(out)  # the stream ended right after a complete Content-Length body
+            return n
+        limit = (len(self._core) if self._core else 200) + _MAX_DASHES + _LINE_TAIL
+        e = w.find(b"\n", j, j + limit)
+        if e == -1:
+            if n - j < limit and not final:
+                return p
+            if n - j >= limit:
+                self._state = _SCAN
+                return p
+            if self._is_delim(w[j:n]) or self._is_delim_prefix(w[j:n]):
+                self._emit(out)  # complete body; a cut delimiter is reported by close()
+                return n if self._is_delim(w[j:n]) else j
+            self._state = _SCAN
+            return p
+        if self._is_delim(w[j:e]):
+            self._emit(out)
+            return e + 1
+        self._state = _SCAN  # the Content-Length was wrong: find the real end by scanning
+        return p
+
+    def _is_delim_prefix(self, t: bytes | bytearray) -> bool:
+        # a delimiter line cut by the end of the stream (only asked at close)
+        s = t.lstrip(b"-")
+        if not s:
+            return True
+        core = self._core
+        return core is not None and 1 <= len(t) - len(s) <= _MAX_DASHES and core.startswith(s)
+
+    def _emit(self, out: list[MultipartEvent]) -> None:
+        out.append(Part(self._headers, self._body))
+        self._body = b""
+        self._headers = {}
+        self._state = _HDR
+
+    def _st_scan(self, w: Buffer, p: int, out: list[MultipartEvent], final: bool) -> int:
+        ls, after, resume = self._find_delim(w, p, p + self._scan, final)
+        if ls == -1:
+            self._scan = resume - p
+            # The body reaches at least to resume - _MAX_DASHES (a delimiter line cannot start
+            # earlier), so this test does not depend on where chunks were cut.
+            if resume - _MAX_DASHES - p > self._max:
+                self._reason = "part larger than max_part_size"
+                self._dropped = self._hdr_len
+                self._state = _DISCARD
+            return p
+        self._state = _HDR
+        self._headers, headers = {}, self._headers
+        if ls - p > self._max:
+            out.append(PartDropped("part larger than max_part_size", self._hdr_len + ls - p))
+            return after
+        end = ls
+        if end > p and w[end - 1] == 10:  # the line break before a delimiter belongs to it
+            end -= 2 if end - 1 > p and w[end - 2] == 13 else 1
+        if self._mime in _JPEG:
+            t = ls
+            while t > p and w[t - 1] in (10, 13):
+                t -= 1
+            if t - p < 4 or w[t - 2] != 0xFF or w[t - 1] != 0xD9 or not w.startswith(_SOI, p):
+                out.append(PartDropped("image/jpeg part without SOI/EOI", self._hdr_len + ls - p))
+                return after
+            end = t  # after EOI only line breaks (D-Link sends two CRLFs)
+        out.append(Part(headers, _copy(w, p, end)))
+        return after
+
+    def _st_discard(self, w: Buffer, p: int, out: list[MultipartEvent], final: bool) -> int:
+        ls, after, resume = self._find_delim(w, p, p + self._scan, final)
+        if ls != -1:
+            out.append(PartDropped(self._reason, self._dropped + ls - p))
+            self._begin_part()
+            self._lo_ok = True
+            return after
+        # Drop what cannot hold a delimiter line's start; keep the resume point and the bytes a
+        # walk back over dashes may read.
+        keep_from = max(p, min(resume, len(w)) - _MAX_DASHES - 1)
+        if keep_from > p:
+            self._lo_ok = w[keep_from - 1] == 10
+            self._dropped += keep_from - p
+        self._scan = resume - keep_from
+        return keep_from
