@@ -99,7 +99,10 @@ DEFAULT_TUNING = Tuning()
 
 
 @dataclass(eq=False)
-class _Outgoing:
+class Publication:
+    """One queued publication. `acknowledged`: the broker confirmed it (or, QoS 0, it was handed
+    to the socket layer)."""
+
     topic: str
     payload: bytes
     qos: int
@@ -116,6 +119,16 @@ class _Outgoing:
         self.done.set()
         if error is not None and self.log_errors and not isinstance(error, ClientClosed):
             log.warning("mqtt: publication to %s failed: %s", self.topic, error)
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.done.is_set() and self.error is None
+
+    async def wait(self) -> None:
+        """Until acknowledged; raises MqttError if it failed. Cancelling does not unsend it."""
+        await self.done.wait()
+        if self.error is not None:
+            raise self.error
 
 
 def tls_context(tls: bool | MqttTls) -> ssl.SSLContext | None:
@@ -227,8 +240,8 @@ class MqttClient:
         self._close_requested = trio.Event()
         self._connected = False
         self._state_changed = trio.Event()
-        self._queue: deque[_Outgoing] = deque()
-        self._inflight: dict[int, _Outgoing] = {}
+        self._queue: deque[Publication] = deque()
+        self._inflight: dict[int, Publication] = {}
         self._inflight_limit = tuning.max_inflight
         self._subscriptions: dict[str, int] = {}
         self._pump_wakeup = trio.Event()
@@ -277,9 +290,11 @@ class MqttClient:
 
     def publish_nowait(
         self, topic: str, payload: bytes | str, *, retain: bool = False, qos: int | None = None
-    ) -> None:
-        """Queue a publication behind every earlier one; failures are logged, not raised."""
-        self._enqueue(topic, payload, retain, qos).log_errors = True
+    ) -> Publication:
+        """Queue a publication behind every earlier one; failures are logged (and on the handle)."""
+        item = self._enqueue(topic, payload, retain, qos)
+        item.log_errors = True
+        return item
 
     def subscribe(self, topic_filter: str, qos: int = 1) -> None:
         """Subscribe now if connected, and again after every reconnect."""
@@ -463,7 +478,7 @@ class MqttClient:
             self._pump_wakeup = trio.Event()
             await self._pump_wakeup.wait()
 
-    def _hand(self, item: _Outgoing) -> None:
+    def _hand(self, item: Publication) -> None:
         try:
             info = self._paho.publish(item.topic, item.payload, item.qos, item.retain)
         except ValueError as e:  # a topic with wildcards, a payload over 256 MiB
@@ -480,9 +495,9 @@ class MqttClient:
 
     def _enqueue(
         self, topic: str, payload: bytes | str, retain: bool, qos: int | None, *, front: bool = False
-    ) -> _Outgoing:
+    ) -> Publication:
         data = payload.encode() if isinstance(payload, str) else bytes(payload)
-        item = _Outgoing(topic, data, self.qos if qos is None else qos, retain)
+        item = Publication(topic, data, self.qos if qos is None else qos, retain)
         if self._stopped.is_set() or (self._closing and not self._connected):
             item.finish(ClientClosed("mqtt client is closed"))
             return item

@@ -40,7 +40,7 @@ def _free_port() -> int:
 class Mosquitto:
     """Debian's mosquitto on 127.0.0.1, no persistence (a restart really forgets retained messages).
 
-    `users` makes a password file (hashed by `mosquitto_passwd -U`, so no password on any argv)
+    `extra` adds config lines (e.g. an acl_file). `users` makes a password file (hashed by `mosquitto_passwd -U`, so no password on any argv)
     and disables anonymous access. `tls=(certfile, keyfile)` makes the listener TLS-only.
     `stop()`/`start()` restart it on the same port (mosquitto sets SO_REUSEADDR).
     """
@@ -51,8 +51,10 @@ class Mosquitto:
         *,
         users: dict[str, str] | None = None,
         tls: tuple[Path, Path] | None = None,
+        extra: list[str] | None = None,
     ) -> None:
         self.workdir = workdir
+        self.extra = extra or []
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.users = users
         self.tls = tls
@@ -80,6 +82,7 @@ class Mosquitto:
             lines += ["allow_anonymous false", f"password_file {pwfile}"]
         else:
             lines.append("allow_anonymous true")
+        lines += self.extra
         conf = self.workdir / "mosquitto.conf"
         conf.write_text("\n".join(lines) + "\n")
         return conf
@@ -145,11 +148,16 @@ MosquittoFactory = Callable[..., Mosquitto]
 
 @pytest.fixture
 def mosquitto_factory(tmp_path: Path) -> Iterator[MosquittoFactory]:
-    """`mosquitto_factory(users=..., tls=...)` -> a started broker; all are killed at teardown."""
+    """`mosquitto_factory(users=..., tls=..., extra=[...])` -> a started broker; all are killed at teardown."""
     brokers: list[Mosquitto] = []
 
-    def make(*, users: dict[str, str] | None = None, tls: tuple[Path, Path] | None = None) -> Mosquitto:
-        broker = Mosquitto(tmp_path / f"mosquitto{len(brokers)}", users=users, tls=tls)
+    def make(
+        *,
+        users: dict[str, str] | None = None,
+        tls: tuple[Path, Path] | None = None,
+        extra: list[str] | None = None,
+    ) -> Mosquitto:
+        broker = Mosquitto(tmp_path / f"mosquitto{len(brokers)}", users=users, tls=tls, extra=extra)
         brokers.append(broker)
         broker.start()
         return broker

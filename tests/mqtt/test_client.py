@@ -1,0 +1,234 @@
+"""The trio-driven paho client against a real mosquitto: protocols, auth, TLS, order, non-blocking."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from recorderd.config.model import MqttConfig, MqttTls
+from recorderd.mqtt.client import MqttClient, MqttError, Tuning
+from recorderd.mqtt.publisher import open_publisher
+
+FAST = Tuning(backoff_initial=0.05, backoff_max=0.3, connect_timeout=3.0, misc_interval=0.2)
+SECRET = "s3cr3t-Pa55-w0rd"
+
+
+class LogWaiter(logging.Handler):
+    """Sets an event when a record containing `needle` is logged (from the trio thread)."""
+
+    def __init__(self, needle: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.needle = needle
+        self.seen = trio.Event()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        self.messages.append(msg)
+        if self.needle in msg:
+            self.seen.set()
+
+
+def watch_log(needle: str) -> LogWaiter:
+    waiter = LogWaiter(needle)
+    logging.getLogger("recorderd").addHandler(waiter)
+    return waiter
+
+
+def unwatch(waiter: LogWaiter) -> None:
+    logging.getLogger("recorderd").removeHandler(waiter)
+
+
+class Ev:
+    """An event as the outbox hands it over: a camera and its JSON."""
+
+    def __init__(self, camera: str, n: int) -> None:
+        self.camera = camera
+        self.n = n
+
+    def to_json(self) -> str:
+        return json.dumps({"id": f"e{self.n}", "camera": self.camera})
+
+
+@pytest.mark.parametrize(("protocol", "level"), [("3.1.1", "p2"), ("5", "p5")])
+async def test_protocol_versions(mosquitto: Any, subscriber: Any, protocol: str, level: str) -> None:
+    client_id = f"rd-{level}"
+    config = MqttConfig(port=mosquitto.port, topic="rd", client_id=client_id, protocol=protocol)
+    sub = subscriber(mosquitto.port, ["rd/#"])
+    await sub.wait_subscribed()
+    got: list[str] = []
+
+    async def on_armed(camera: str, command: str) -> None:
+        got.append(command)
+
+    async with open_publisher(config, {"cam": ["motion"]}, on_armed=on_armed, tuning=FAST) as pub:
+        await pub.publish_event(Ev("cam", 1))
+        await sub.wait_for(lambda ms: any(m.topic == "rd/cam/events" for m in ms), what="event")
+        sub.client.publish("rd/cam/armed/set", b"AUTO", qos=1)
+        with trio.fail_after(10):
+            while not got:
+                await trio.sleep(0.01)
+    assert got == ["AUTO"]
+    # mosquitto's own word on the protocol level: p2 is 3.1.1, p5 is 5
+    assert f"as {client_id} ({level}," in mosquitto.log
+
+
+async def test_password_auth_and_no_leak(
+    mosquitto_factory: Any, subscriber: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    broker = mosquitto_factory(users={"cam": SECRET, "watcher": "watcher-pw"})
+    monkeypatch.setenv("RD_TEST_MQTT_PASSWORD", SECRET)
+    good = MqttConfig(
+        port=broker.port,
+        topic="rd",
+        client_id="rd-good",
+        username="cam",
+        password_env="RD_TEST_MQTT_PASSWORD",
+    )
+    sub = subscriber(broker.port, ["rd/#"], username="watcher", password="watcher-pw")
+    await sub.wait_subscribed()
+    async with open_publisher(good, {"cam": ["motion"]}, tuning=FAST) as pub:
+        with trio.fail_after(10):
+            await pub.publish_event(Ev("cam", 1))
+    await sub.wait_for(lambda ms: any(m.topic == "rd/cam/events" for m in ms), what="event")
+
+    wrong = MqttConfig(
+        port=broker.port, topic="rd", client_id="rd-bad", username="cam", password=SECRET + "x"
+    )
+    waiter = watch_log("refused the connection")
+    try:
+        client = MqttClient(wrong, tuning=FAST)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(client.run)
+            with trio.fail_after(10):
+                await waiter.seen.wait()
+            assert not client.connected
+            nursery.cancel_scope.cancel()
+    finally:
+        unwatch(waiter)
+    refusal = next(m for m in waiter.messages if "refused the connection" in m)
+    assert "Not authorized" in refusal or "Bad user name or password" in refusal
+    for text in (caplog.text, broker.log, repr(good), str(good), repr(wrong)):
+        assert SECRET not in text
+
+
+async def test_tls(mosquitto_factory: Any, tls_files: tuple[Path, Path]) -> None:
+    cert, key = tls_files
+    broker = mosquitto_factory(tls=(cert, key))
+    verified = MqttConfig(port=broker.port, topic="rd", client_id="rd-tls", tls=MqttTls(ca_file=cert))
+    async with open_publisher(verified, {"cam": ["motion"]}, tuning=FAST) as pub:
+        with trio.fail_after(10):
+            await pub.publish_event(Ev("cam", 1))  # returns on PUBACK, which came over TLS
+    assert "as rd-tls (" in broker.log
+
+    # the system's CAs do not know our certificate: refused, and said so
+    untrusted = MqttConfig(port=broker.port, topic="rd", client_id="rd-untrusted", tls=True)
+    waiter = watch_log("certificate verification failed")
+    try:
+        client = MqttClient(untrusted, tuning=FAST)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(client.run)
+            with trio.fail_after(10):
+                await waiter.seen.wait()
+            assert not client.connected
+            nursery.cancel_scope.cancel()
+    finally:
+        unwatch(waiter)
+
+    insecure = MqttConfig(port=broker.port, topic="rd", client_id="rd-insecure", tls=MqttTls(insecure=True))
+    async with open_publisher(insecure, {"cam": ["motion"]}, tuning=FAST) as pub:
+        with trio.fail_after(10):
+            await pub.publish_event(Ev("cam", 2))
+
+
+async def test_a_hanging_connect_never_blocks_trio() -> None:
+    """A peer that accepts TCP but never answers the TLS handshake: the blocking connect runs in
+    a thread, so trio keeps ticking; it gives up after connect_timeout, and a cancel returns."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # never accept(): the kernel completes the handshake, nobody answers
+        port = silent.getsockname()[1]
+        config = MqttConfig(port=port, topic="rd", tls=MqttTls(insecure=True))
+        client = MqttClient(config, tuning=Tuning(connect_timeout=1.0, backoff_initial=0.05, backoff_max=0.1))
+        waiter = watch_log("timed out")
+        gaps: list[float] = []
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(client.run)
+                with trio.fail_after(10):
+                    while not waiter.seen.is_set():
+                        before = trio.current_time()
+                        await trio.sleep(0.01)
+                        gaps.append(trio.current_time() - before)
+                t0 = time.monotonic()
+                nursery.cancel_scope.cancel()
+            cancel_latency = time.monotonic() - t0
+        finally:
+            unwatch(waiter)
+    assert sum(gaps) >= 0.9  # the handshake really hung for about connect_timeout
+    assert max(gaps) < 0.3, max(gaps)
+    assert cancel_latency < 1.5  # at most one connect_timeout for the worker thread
+
+
+async def test_order_across_an_outage_with_more_than_the_inflight_window(
+    mosquitto: Any, subscriber: Any, gate_factory: Any
+) -> None:
+    """250 publications queued at once (25x the in-flight window) while the broker's PUBACKs are
+    lost, then the broker is killed: the window is respected, and afterwards everything not
+    acknowledged arrives, exactly in order, nothing acknowledged comes twice."""
+    gate = await gate_factory(mosquitto)
+    config = MqttConfig(port=gate.port, topic="rd", client_id="rd-order", protocol="5")
+    client = MqttClient(config, tuning=FAST)
+    window = FAST.max_inflight
+    first = subscriber(mosquitto.port, ["rd/#"])
+    await first.wait_subscribed()
+    n, k = 300, 50
+    async with trio.open_nursery() as nursery:
+        await nursery.start(client.run)
+        await client.wait_connected()
+        for i in range(k):
+            await client.publish("rd/seq", str(i))
+        gate.swallow = True
+        handles = [client.publish_nowait("rd/seq", str(i)) for i in range(k, n)]
+        await first.wait_for(lambda ms: len(ms) >= k + window, what="the first window")
+        gate.is_open = False
+        await trio.to_thread.run_sync(lambda: mosquitto.stop(kill=True))
+        first.close()
+        await client.wait_disconnected()
+        assert not any(h.acknowledged for h in handles)
+        await trio.to_thread.run_sync(mosquitto.start)
+        after = subscriber(mosquitto.port, ["rd/#"])
+        await after.wait_subscribed()
+        gate.swallow, gate.is_open = False, True
+        with trio.fail_after(20):
+            await client.publish("rd/seq", "end")
+        await after.wait_for(lambda ms: any(m.payload == b"end" for m in ms), what="end")
+        assert all(h.acknowledged for h in handles)
+        nursery.cancel_scope.cancel()
+    before = [int(m.payload) for m in first.on("rd/seq")]
+    later = [int(m.payload) for m in after.on("rd/seq") if m.payload != b"end"]
+    # no more than the window went out unacknowledged
+    assert before == list(range(k + window))
+    # the unacknowledged ones come again (DUP), then the rest; no acknowledged one comes twice
+    assert later == list(range(k, n))
+
+
+async def test_mqtt5_rejected_publication_raises(mosquitto_factory: Any, tmp_path: Path) -> None:
+    acl = tmp_path / "acl"
+    acl.write_text("topic readwrite rd/available\ntopic read rd/#\n")
+    broker = mosquitto_factory(extra=[f"acl_file {acl}"])
+    config = MqttConfig(port=broker.port, topic="rd", client_id="rd-acl", protocol="5")
+    client = MqttClient(config, tuning=FAST)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(client.run)
+        with trio.fail_after(10), pytest.raises(MqttError, match="rejected"):
+            await client.publish("rd/cam/events", b"{}")
+        nursery.cancel_scope.cancel()
