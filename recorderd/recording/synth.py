@@ -5,10 +5,18 @@ Nothing here runs in the daemon; it lives in the package so that tests and bench
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+import trio
+
+from recorderd.recording.frames import AudioFormat, Frame, IncidentEnd, IncidentStart, Privacy, RecorderInput
 
 REAL_CAPTURE = Path(__file__).resolve().parents[2] / "tests/fixtures/real/axis-mjpeg-capture.mjpg"
 
@@ -27,9 +35,17 @@ def make_jpegs(n: int, size: tuple[int, int] = (160, 120), quality: int = 60) ->
     return out
 
 
+@functools.cache
+def _tone() -> bytes:
+    """One second (8000 samples) of a mu-law 440 Hz tone, twice over for slicing."""
+    one = bytes(0xFF ^ (int(60 * math.sin(2 * math.pi * 440 * k / 8000)) & 0x7F) for k in range(8000))
+    return one + one
+
+
 def mulaw_block(i: int, n: int = 240) -> bytes:
     """Block i of a mu-law 440 Hz tone: what a camera sends as one 30 ms audio packet."""
-    return bytes(0xFF ^ (int(60 * math.sin(2 * math.pi * 440 * (i * n + k) / 8000)) & 0x7F) for k in range(n))
+    start = (i * n) % 8000
+    return _tone()[start : start + n]
 
 
 def real_axis_jpegs(path: Path = REAL_CAPTURE) -> list[bytes]:
@@ -41,3 +57,73 @@ def real_axis_jpegs(path: Path = REAL_CAPTURE) -> list[bytes]:
         if len(body) == int(m.group(1)):
             frames.append(body)
     return frames
+
+
+@dataclass(frozen=True, slots=True)
+class Scripted:
+    """An incident of the synthetic camera: starts and ends at these offsets (seconds) from the start."""
+
+    start: float
+    end: float
+    incident: str
+    trigger: str = "motion"
+
+
+async def feed_camera(
+    send: trio.MemorySendChannel[RecorderInput],
+    *,
+    seconds: float,
+    jpegs: Sequence[bytes],
+    fps: float = 25.0,
+    audio: bool = True,
+    incidents: Sequence[Scripted] = (),
+    privacy: Sequence[tuple[float, float]] = (),
+    wall_of: Callable[[float], float] | None = None,
+    sent: list[Frame] | None = None,
+) -> list[Frame]:
+    """Play a camera in (trio) time: video at `fps`, a 240-byte mu-law block every 30 ms, incidents
+    and privacy windows (start, end offsets).
+
+    Frames are stamped as the engine stamps them (mono = trio.current_time(), wall = wall_of(mono),
+    by default time.time()). Sends with back-pressure (lossless). Returns the frames sent, in order
+    (also appended to `sent` as they go, which survives a cancellation).
+    """
+    out: list[Frame] = [] if sent is None else sent
+    t0 = trio.current_time()
+    events: list[tuple[float, int, object]] = [(i / fps, 1, i) for i in range(int(seconds * fps))]
+    if audio:
+        events += [(k * 0.03, 2, k) for k in range(int(seconds / 0.03))]
+    for s in incidents:
+        events.append((s.start, 0, s))
+        events.append((s.end, 3, s))
+    for on, off in privacy:
+        events.append((on, 0, True))
+        events.append((off, 0, False))
+    events.sort(key=lambda e: (e[0], e[1]))
+    if audio:
+        await send.send(AudioFormat())
+    for at, kind, what in events:
+        await trio.sleep_until(t0 + at)
+        mono = trio.current_time()
+        wall = wall_of(mono) if wall_of is not None else time.time()
+        if kind == 1:
+            assert isinstance(what, int)
+            f = Frame(jpegs[what % len(jpegs)], "video", mono, wall)
+        elif kind == 2:
+            assert isinstance(what, int)
+            f = Frame(mulaw_block(what), "audio", mono, wall)
+        elif isinstance(what, bool):
+            await send.send(Privacy(what, mono, wall))
+            continue
+        else:
+            assert isinstance(what, Scripted)
+            msg: RecorderInput = (
+                IncidentStart(what.incident, what.trigger, mono, wall)
+                if kind == 0
+                else IncidentEnd(what.incident, mono, wall)
+            )
+            await send.send(msg)
+            continue
+        out.append(f)
+        await send.send(f)
+    return out

@@ -1,0 +1,510 @@
+"""The trio shell around the recording state machine: one CameraRecorder per camera.
+
+It consumes the camera's channel of RecorderInput, runs the pure RecordMachine, and carries out its
+actions. Per frame it only muxes in memory (a few µs); file work (create, one write per cluster,
+fsync, rename, index rows) runs in worker threads, so the event loop never blocks on the disk.
+
+Durability, per file:
+  create .mkv.part, fsync it and its directory, then the index row (end NULL, complete 0);
+  clusters are appended whole, fsynced every `sync_interval`;
+  on close: last cluster + Cues (+ Tags), fsync, patch Duration/SeekHead/size, fsync, rename to
+  .mkv, fsync the directory, then the row is completed.
+A write that fails for a full disk prunes (Storage.prune) and retries once; if it fails again the
+cluster is dropped (counted) and recording goes on with the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any, TypeVar
+
+import trio
+
+from recorderd.config.model import Config, RecordConfig
+from recorderd.recording.frames import (
+    AudioFormat,
+    Frame,
+    IncidentEnd,
+    IncidentStart,
+    Privacy,
+    RecorderInput,
+)
+from recorderd.recording.index import Index
+from recorderd.recording.layout import (
+    free_final,
+    fsync_dir,
+    make_dirs,
+    new_path,
+    part_of,
+    recordings_root,
+)
+from recorderd.recording.machine import Action, Close, Join, Open, RecordMachine, Write
+from recorderd.recording.mkv import MkvFile, Muxer
+from recorderd.recording.recovery import RecoveryReport, recover
+from recorderd.recording.retention import Storage, is_disk_full
+
+log = logging.getLogger("recorderd.recording")
+
+_T = TypeVar("_T")
+RETRY_OPEN = 5.0  # after a failed open, the next try waits this long
+
+
+@dataclass(slots=True)
+class RecorderStats:
+    files: int = 0  # closed files
+    frames: int = 0  # video frames written
+    audio_blocks: int = 0
+    bytes: int = 0
+    dropped: int = 0  # frames lost to write errors (full disk after pruning, I/O errors)
+    errors: int = 0
+
+
+@dataclass(slots=True)
+class _Current:
+    """The file being written."""
+
+    file: MkvFile
+    part: Path
+    row: int | None
+    camera: str
+    start: datetime
+    origin_mono: float
+    reason: str
+    incidents: list[str]
+    triggers: list[str]
+    synced_at: float
+
+    @property
+    def muxer(self) -> Muxer:
+        return self.file.muxer
+
+    def tags(self) -> dict[str, str]:
+        return {
+            "camera": self.camera,
+            "reason": self.reason,
+            "trigger": ",".join(self.triggers),
+            "incident": ",".join(self.incidents),
+            "date_recorded": self.start.isoformat(),
+        }
+
+
+def _open_file(
+    index: Index, root: Path, camera: str, start: datetime, muxer: Muxer, reason: str, incident: str | None
+) -> tuple[MkvFile, int]:
+    final = new_path(root, camera, start, reason)
+    make_dirs(root, final.parent)
+    f = MkvFile(part_of(final), muxer)
+    try:
+        f.sync()
+        fsync_dir(final.parent)
+        row = index.add_recording(camera, f.path, start, None, 0, 0, reason, incident, complete=False)
+    except BaseException:
+        f.close()
+        f.path.unlink(missing_ok=True)
+        raise
+    return f, row
+
+
+def _close_file(index: Index, cur: _Current) -> Path | None:
+    """Finish, rename and index the file (in this order); None if it held no video (deleted)."""
+    f = cur.file
+    try:
+        if cur.muxer.video_frames == 0 and cur.muxer.pending_since is None:
+            f.close()
+            f.path.unlink(missing_ok=True)
+            fsync_dir(f.path.parent)
+            index.remove_recording(f.path)
+            return None
+        f.finish(cur.tags())
+    finally:
+        f.close()
+    final = free_final(f.path)
+    os.rename(f.path, final)
+    fsync_dir(final.parent)
+    end = datetime.fromtimestamp(cur.start.timestamp() + cur.muxer.duration_ms / 1000, cur.start.tzinfo)
+    size = cur.muxer.pos
+    if cur.row is None:
+        index.add_recording(
+            cur.camera,
+            final,
+            cur.start,
+            end,
+            cur.muxer.video_frames,
+            size,
+            cur.reason,
+            cur.incidents[0] if cur.incidents else None,
+            complete=True,
+        )
+    else:
+        index.finish_recording(
+            cur.row, path=final, end=end, frames=cur.muxer.video_frames, bytes=size, complete=True
+        )
+    return final
+
+
+def _abandon(index: Index, cur: _Current) -> None:
+    cur.file.close()
+    cur.file.path.unlink(missing_ok=True)
+    try:
+        fsync_dir(cur.file.path.parent)
+        index.remove_recording(cur.file.path)
+    except (OSError, sqlite3.Error):
+        pass  # recovery drops the row of a vanished file
+
+
+class CameraRecorder:
+    """Records one camera. `await nursery.start(rec.run, receive_channel)`."""
+
+    def __init__(
+        self,
+        camera: str,
+        cfg: RecordConfig,
+        *,
+        root: Path,
+        index: Index,
+        zone: tzinfo,
+        storage: Storage | None = None,
+        audio: AudioFormat | None = None,
+        tick: float = 0.5,
+        lead: float = 2.0,
+        sync_interval: float = 10.0,
+    ) -> None:
+        self.camera = camera
+        self.root = root
+        self.index = index
+        self.zone = zone
+        self.storage = storage
+        self.audio = audio
+        self.tick = tick
+        self.sync_interval = sync_interval
+        self.machine = RecordMachine(
+            cfg.mode,
+            pre=cfg.pre,
+            post=cfg.post,
+            max=cfg.max,
+            segment=cfg.segment,
+            pre_bytes=cfg.pre_bytes,
+            zone=zone,
+            lead=lead,
+        )
+        self.stats = RecorderStats()
+        self.closed: list[Path] = []  # files closed in this run, in order (for status and tests)
+        self._cur: _Current | None = None
+        self._reopen: Open | None = None  # an Open that failed: retried at a later video frame
+        self._retry_at = 0.0
+        self._wall_offset: float | None = None  # wall - mono of the latest frame: ticks in frame time
+
+    @property
+    def current(self) -> Path | None:
+        """The .part file being written, if any."""
+        return self._cur.part if self._cur else None
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "mode": self.machine.mode,
+            "recording": str(self._cur.part) if self._cur else None,
+            "files": self.stats.files,
+            "frames": self.stats.frames,
+            "bytes": self.stats.bytes,
+            "dropped": self.stats.dropped,
+            "errors": self.stats.errors,
+        }
+
+    async def run(
+        self,
+        inputs: trio.MemoryReceiveChannel[RecorderInput],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        task_status.started()
+        try:
+            async with inputs:
+                await self._loop(inputs)
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(30):
+                await self._apply(self.machine.shutdown())
+                if self._cur is not None:  # the machine had lost track (e.g. after an error)
+                    await self._close("shutdown")
+
+    async def _loop(self, inputs: trio.MemoryReceiveChannel[RecorderInput]) -> None:
+        next_tick = trio.current_time() + self.tick
+        batch = 0
+        while True:
+            msg: RecorderInput | None = None
+            try:
+                try:
+                    msg = inputs.receive_nowait()
+                except trio.WouldBlock:
+                    # ticks only once the backlog is worked off: until then the frames tell the time
+                    batch = 0
+                    now = trio.current_time()
+                    if now >= next_tick:
+                        next_tick = now + self.tick
+                        await self._on_tick(now)
+                        continue
+                    with trio.move_on_at(next_tick):
+                        msg = await inputs.receive()
+            except trio.EndOfChannel:
+                return
+            if msg is None:
+                continue
+            await self._handle(msg)
+            batch += 1
+            if batch >= 32:  # let others run even when the channel never empties
+                batch = 0
+                await trio.lowlevel.checkpoint()
+
+    async def _handle(self, msg: RecorderInput) -> None:
+        m = self.machine
+        if isinstance(msg, Frame):
+            self._wall_offset = msg.wall - msg.mono
+            acts = m.frame(msg)
+        elif isinstance(msg, IncidentStart):
+            acts = m.incident_start(msg)
+        elif isinstance(msg, IncidentEnd):
+            acts = m.incident_end(msg)
+        elif isinstance(msg, Privacy):
+            acts = m.privacy(msg)
+        elif isinstance(msg, AudioFormat):
+            acts = []
+            if msg != self.audio:
+                self.audio = msg
+                if self._cur is not None and self._cur.muxer.audio != msg:
+                    acts = m.split()  # a file holds one audio format: the next one takes the new
+        else:
+            return
+        if acts:
+            await self._apply(acts)
+
+    async def _on_tick(self, now: float) -> None:
+        off = self._wall_offset
+        await self._apply(self.machine.tick(now, now + off if off is not None else time.time()))
+        cur = self._cur
+        if cur is not None:
+            since = cur.muxer.pending_since
+            if since is not None and (now - cur.origin_mono) * 1000 - since >= cur.muxer.cluster_ms:
+                await self._write(cur.muxer.flush())  # frames stopped: do not hold them in memory
+
+    async def _apply(self, actions: list[Action]) -> None:
+        for a in actions:
+            if type(a) is Write:
+                await self._frame(a.frame)
+            elif type(a) is Open:
+                await self._open(a)
+            elif type(a) is Close:
+                self._reopen = None
+                await self._close(a.why)
+            elif type(a) is Join:
+                cur = self._cur
+                if cur is not None:
+                    if a.incident not in cur.incidents:
+                        cur.incidents.append(a.incident)
+                    if a.trigger not in cur.triggers:
+                        cur.triggers.append(a.trigger)
+
+    async def _frame(self, f: Frame) -> None:
+        cur = self._cur
+        if cur is None:
+            if self._reopen is None or f.kind != "video" or f.mono < self._retry_at:
+                self.stats.dropped += 1
+                return
+            await self._open(Open(self._reopen.reason, self._reopen.incident, f))
+            if (cur := self._cur) is None:
+                self.stats.dropped += 1
+                return
+        mux = cur.muxer
+        ms = (f.mono - cur.origin_mono) * 1000.0
+        chunk = mux.add_video(round(ms), f.data) if f.kind == "video" else mux.add_audio(ms, f.data)
+        if chunk:
+            await self._write(chunk)
+
+    async def _io(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """fn(*args) in a worker thread; on a full disk: prune, then once more."""
+        try:
+            return await trio.to_thread.run_sync(fn, *args)
+        except (OSError, sqlite3.OperationalError) as e:
+            if not is_disk_full(e) or self.storage is None:
+                raise
+            freed = await self.storage.prune(need=8 * 1024**2)
+            log.warning("%s: disk full; pruned %d bytes, retrying", self.camera, freed)
+            return await trio.to_thread.run_sync(fn, *args)
+
+    async def _open(self, a: Open) -> None:
+        if self._cur is not None:
+            await self._close("split")
+        first = a.first
+        start = datetime.fromtimestamp(first.wall, self.zone)
+        incidents = [a.incident] if a.incident else []
+        triggers = [a.reason] if a.reason != "continuous" else []
+        tags = {
+            "camera": self.camera,
+            "reason": a.reason,
+            "trigger": ",".join(triggers),
+            "incident": ",".join(incidents),
+            "date_recorded": start.isoformat(),
+        }
+        muxer = Muxer(
+            origin_wall=first.wall,
+            audio=self.audio,
+            tags=tags,
+            title=f"{self.camera} {a.reason} {start:%Y-%m-%d %H:%M:%S}",
+        )
+        try:
+            f, row = await self._io(
+                _open_file, self.index, self.root, self.camera, start, muxer, a.reason, a.incident
+            )
+        except (OSError, sqlite3.Error) as e:
+            self.stats.errors += 1
+            log.error(
+                "%s: cannot open a recording: %s; retrying in %gs",
+                self.camera,
+                getattr(e, "strerror", None) or e,
+                RETRY_OPEN,
+            )
+            self._reopen = a
+            self._retry_at = first.mono + RETRY_OPEN
+            return
+        self._reopen = None
+        self._cur = _Current(
+            f, f.path, row, self.camera, start, first.mono, a.reason, incidents, triggers, first.mono
+        )
+        if self.storage is not None:
+            self.storage.active[f.path] = 0
+        log.info("%s: recording %s", self.camera, f.path)
+
+    async def _write(self, chunk: bytes) -> None:
+        cur = self._cur
+        if cur is None or not chunk:
+            return
+        sync = trio.current_time() - cur.synced_at >= self.sync_interval
+        try:
+            await self._io(self._write_sync, cur.file, chunk, sync)
+        except OSError as e:
+            self.stats.errors += 1
+            lost = cur.muxer.video_frames
+            if cur.muxer.discard_last():
+                lost -= cur.muxer.video_frames
+                self.stats.dropped += lost
+                log.error(
+                    "%s: write failed (%s): %d frames dropped, recording goes on",
+                    self.camera,
+                    e.strerror or e,
+                    lost,
+                )
+                return
+            # the header itself could not be written: give the file up, start another later
+            log.error(
+                "%s: cannot write %s (%s); retrying in %gs",
+                self.camera,
+                cur.part,
+                e.strerror or e,
+                RETRY_OPEN,
+            )
+            self._drop_current()
+            await trio.to_thread.run_sync(_abandon, self.index, cur)
+            self._reopen = Open(
+                cur.reason, cur.incidents[0] if cur.incidents else None, Frame(b"", "video", 0, 0)
+            )
+            self._retry_at = trio.current_time() + RETRY_OPEN
+            return
+        if sync:
+            cur.synced_at = trio.current_time()
+        if self.storage is not None:
+            self.storage.active[cur.part] = cur.muxer.pos
+
+    @staticmethod
+    def _write_sync(f: MkvFile, chunk: bytes, sync: bool) -> None:
+        f.write(chunk)
+        if sync:
+            f.sync()
+
+    def _drop_current(self) -> None:
+        cur, self._cur = self._cur, None
+        if cur is not None and self.storage is not None:
+            self.storage.active.pop(cur.part, None)
+
+    async def _close(self, why: str) -> None:
+        cur = self._cur
+        if cur is None:
+            return
+        try:
+            final = await self._io(_close_file, self.index, cur)
+        except (OSError, sqlite3.Error) as e:
+            self.stats.errors += 1
+            log.error(
+                "%s: closing %s failed (%s); start-up recovery will repair it",
+                self.camera,
+                cur.part,
+                getattr(e, "strerror", None) or e,
+            )
+            cur.file.close()
+            self._drop_current()
+            return
+        self._drop_current()
+        if final is None:
+            return
+        self.closed.append(final)
+        self.stats.files += 1
+        self.stats.frames += cur.muxer.video_frames
+        self.stats.audio_blocks += cur.muxer.audio_blocks
+        self.stats.bytes += cur.muxer.pos
+        log.info("%s: closed %s (%s, %d frames)", self.camera, final, why, cur.muxer.video_frames)
+
+
+class RecordingService:
+    """The recorder of the daemon: recovery at start, retention, and one CameraRecorder per camera.
+
+    rec = RecordingService(cfg, index)
+    report = await nursery.start(rec.run)   # recovery done; retention running
+    daemon.recorder_for = rec.recorder_for  # the engine gets each camera's channel
+    """
+
+    def __init__(self, cfg: Config, index: Index, *, channel_size: int = 512) -> None:
+        self.cfg = cfg
+        self.index = index
+        self.root = recordings_root(cfg.daemon.state_dir)
+        self.storage = Storage(index, cfg.storage, self.root)
+        self.recorders: dict[str, CameraRecorder] = {}
+        self.channel_size = channel_size
+        self._nursery: trio.Nursery | None = None
+
+    def zone_for(self, camera: str) -> tzinfo:
+        cam = self.cfg.cameras.get(camera)
+        from zoneinfo import ZoneInfo
+
+        return cam.zone(self.cfg.daemon.timezone) if cam else ZoneInfo(self.cfg.daemon.timezone)
+
+    async def run(self, *, task_status: trio.TaskStatus[RecoveryReport] = trio.TASK_STATUS_IGNORED) -> None:
+        report = await trio.to_thread.run_sync(recover, self.index, self.root, self.zone_for)
+        log.info("recording recovery: %s", report.summary())
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            await nursery.start(self.storage.run)
+            task_status.started(report)
+
+    def recorder_for(self, camera: str) -> trio.MemorySendChannel[RecorderInput] | None:
+        """A new channel whose receiving CameraRecorder runs in this service; None if mode is off."""
+        cam = self.cfg.cameras.get(camera)
+        if cam is None or cam.record.mode == "off" or self._nursery is None:
+            return None
+        send, recv = trio.open_memory_channel[RecorderInput](self.channel_size)
+        rec = CameraRecorder(
+            camera,
+            cam.record,
+            root=self.root,
+            index=self.index,
+            zone=self.zone_for(camera),
+            storage=self.storage,
+            audio=AudioFormat() if cam.audio else None,
+            lead=max(2.0, float(cam.min_on) + 1.0),
+        )
+        self.recorders[camera] = rec
+        self._nursery.start_soon(rec.run, recv, name=f"recorder {camera}")
+        return send
