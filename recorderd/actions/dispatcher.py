@@ -60,8 +60,13 @@ def default_schedule_check() -> ScheduleCheck | None:
     def check(spec: ScheduleSpec, zone: ZoneInfo, at: datetime) -> bool:
         key = (id(spec), str(zone))
         if key not in cache:
-            cache[key] = compile_schedule(spec, zone)
-        return bool(cache[key].armed(at))
+            try:
+                cache[key] = compile_schedule(spec, zone)
+            except Exception as e:  # never lose an alarm to a schedule we cannot read
+                log.warning("actions: schedule not usable (%s); the action runs regardless", e)
+                cache[key] = None
+        compiled = cache[key]
+        return True if compiled is None else bool(compiled.armed(at))
 
     return check
 

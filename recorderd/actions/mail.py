@@ -8,6 +8,7 @@ snapshots up to 20 attachments). Nothing is dropped; see Coalesce in outbox.py.
 
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import Sequence
 from email.message import EmailMessage
@@ -20,6 +21,7 @@ from recorderd.actions.outbox import Action, Attachment, DeliveryError
 from recorderd.actions.render import build_mail
 from recorderd.config.model import EmailTarget
 
+log = logging.getLogger("recorderd.actions")
 DEFAULT_PORTS = {"none": 25, "tls": 465, "starttls": 587}
 
 
@@ -128,7 +130,11 @@ class EmailSender:
             raise DeliveryError(
                 f"{self.name}: cannot build the mail ({type(e).__name__})", permanent=True
             ) from None
-        await self.send_message(message)
+        refused = await self.send_message(message)
+        if refused:  # the others have it: a retry would send them a duplicate
+            log.warning(
+                "actions: %s: mail %d refused for %s", self.name, action.id, ", ".join(sorted(refused))
+            )
 
 
 def _smtp_code(e: BaseException) -> int:

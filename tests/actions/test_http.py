@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from actions_helpers import FAST, HttpReceiver, Reports, config, event
 
 from recorderd.actions.dispatcher import Dispatcher, trigger_matches
@@ -145,3 +147,17 @@ url = "http://127.0.0.1:9/"
         status = await d.outbox.status()
         assert status.counts == {}
     assert json.loads(event().to_json())["time"] == "2024-03-01T12:30:45.123000+01:00"
+
+
+async def test_rule_schedule_with_the_schedule_engine(tmp_path: Path, http_receiver: HttpReceiver) -> None:
+    schedule = importlib.import_module("recorderd.schedule")
+    if not hasattr(schedule, "compile_schedule"):
+        pytest.skip("the schedule engine is not there yet")
+    actions = '[{ target = "hook", schedule = { "mon-fri" = "08:00-18:00" } }]'
+    cfg = config(http_config(tmp_path, http_receiver.url, actions=actions))
+    async with open_actions(cfg, policy=FAST) as d:
+        assert len(await d.dispatch(event())) == 1  # Friday 12:30
+        saturday = event(at=datetime(2024, 3, 2, 12, 0, tzinfo=ZoneInfo("UTC")))
+        assert await d.dispatch(saturday) == []
+        evening = event(at=datetime(2024, 3, 1, 19, 0, tzinfo=ZoneInfo("UTC")))
+        assert await d.dispatch(evening) == []
