@@ -401,6 +401,10 @@ class OutboxStore:
             "DELETE FROM actions WHERE (state = 'done' AND finished < ?) OR (state = 'dead' AND finished < ?)",
             (now - keep_done, now - keep_dead),
         )
+        # a dead row stays queryable, its snapshots need not: they are the bulk of the file
+        db.execute(
+            "DELETE FROM attachments WHERE action_id IN (SELECT id FROM actions WHERE state != 'pending')"
+        )
         db.execute("COMMIT")
         return cur.rowcount
 

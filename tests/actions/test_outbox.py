@@ -103,6 +103,10 @@ def test_store_rows_claims_failures_and_expiry(tmp_path: Path) -> None:
     s.succeed(c, 101)
     assert s.attachments(c) == [] and (s.get(c) or row).state == "done"
     assert s.status().counts == {"t": {"dead": 2, "done": 1}}
+    assert s.prune(200, keep_done=1000, keep_dead=1000) == 0
+    assert s.attachments(a) == [] and s.get(a) is not None  # a dead row stays, its blobs go
+    assert s.prune(5000, keep_done=1000, keep_dead=1000) == 3
+    assert s.status().counts == {}
     s.close()
 
 
