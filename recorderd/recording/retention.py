@@ -55,8 +55,9 @@ def plan(
     extra_used: int = 0,
     need: int = 0,
 ) -> list[RecordingRow]:
-    """The recordings to delete, oldest first. `extra_used`: bytes of files being written."""
-    used = sum(r.bytes for r in rows) + extra_used
+    """The recordings to delete, oldest first. `extra_used`: bytes of the `protected` files (being
+    written; their rows, if any, are not counted)."""
+    used = sum(r.bytes for r in rows if r.path not in protected) + extra_used
     limit = cfg.max_usage.limit(fs.total)
     free = fs.free
     freed = 0
