@@ -35,7 +35,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import paho.mqtt.client as paho
 import trio
@@ -77,6 +77,19 @@ class Availability:
     topic: str
     online: bytes = b"online"
     offline: bytes = b"offline"
+
+
+FailureKind = Literal["connect", "tls", "auth", "refused", "timeout", "closed"]
+# CONNACK reason codes that mean the credentials (v3 return codes 4 and 5 arrive as these)
+_AUTH_REASONS = {0x86, 0x87, 0x8C}
+
+
+@dataclass(frozen=True)
+class ConnectFailure:
+    """Why the last connection attempt failed: `kind` for a program, `message` for a person."""
+
+    kind: FailureKind
+    message: str
 
 
 @dataclass(frozen=True)
@@ -183,13 +196,14 @@ class MqttClient:
         availability: Availability | None = None,
         tuning: Tuning = DEFAULT_TUNING,
         on_connect: Callable[[], None] | None = None,
+        client_id: str | None = None,
     ) -> None:
         self.config = config
         self.tuning = tuning
         self.availability = availability
         self._on_connect_hook = on_connect
         self.target = f"{config.host}:{config.port}"
-        self.client_id = config.client_id or f"recorderd-{secrets.token_hex(4)}"
+        self.client_id = client_id or config.client_id or f"recorderd-{secrets.token_hex(4)}"
         self.protocol_version = paho.MQTTv5 if config.protocol == "5" else paho.MQTTv311
         self.qos = config.qos
 
@@ -248,7 +262,9 @@ class MqttClient:
         self._write_wakeup = trio.Event()
         self._lost = trio.Event()
         self._connack = trio.Event()
-        self._refused: str | None = None
+        self._refused: tuple[int, str] | None = None
+        self.last_failure: ConnectFailure | None = None
+        self._failures = 0
         self._disconnect_reason = "closed"
         self._incoming_send, self.incoming = trio.open_memory_channel[Message](tuning.incoming_buffer)
 
@@ -261,6 +277,14 @@ class MqttClient:
 
     async def wait_connected(self) -> None:
         while not self._connected:
+            if self._stopped.is_set():
+                raise ClientClosed("mqtt client is closed")
+            await self._state_changed.wait()
+
+    async def wait_attempt(self) -> None:
+        """Until connected, or until the next connection attempt fails (see `last_failure`)."""
+        failures = self._failures
+        while not self._connected and self._failures == failures:
             if self._stopped.is_set():
                 raise ClientClosed("mqtt client is closed")
             await self._state_changed.wait()
@@ -281,12 +305,10 @@ class MqttClient:
         """
         item = self._enqueue(topic, payload, retain, qos)
         try:
-            await item.done.wait()
-        except BaseException:
+            await item.wait()
+        except trio.Cancelled:
             item.abandoned = True
             raise
-        if item.error is not None:
-            raise item.error
 
     def publish_nowait(
         self, topic: str, payload: bytes | str, *, retain: bool = False, qos: int | None = None
@@ -308,7 +330,9 @@ class MqttClient:
             raise RuntimeError("MqttClient.run() can be called once")
         self._running = True
         self._trio_thread = threading.get_ident()
-        backoff = Backoff(self.tuning.backoff_initial, self.tuning.backoff_max)
+        backoff = Backoff(
+            self.tuning.backoff_initial, self.tuning.backoff_max, stable_after=self.tuning.stable_after
+        )
         task_status.started()
         try:
             while not self._closing:
@@ -346,11 +370,13 @@ class MqttClient:
         try:
             await trio.to_thread.run_sync(self._paho.reconnect)
         except (OSError, ValueError) as e:  # ssl.SSLError is an OSError, CertificateError a ValueError
-            log.warning("mqtt: cannot connect to %s: %s", self.target, describe_error(e))
-            return 0.0
+            tls = isinstance(e, ssl.SSLError | ssl.CertificateError)
+            return self._failed(
+                "tls" if tls else "connect", f"cannot connect to {self.target}: {describe_error(e)}"
+            )
         opened = self._paho.socket()
         if not isinstance(opened, socket.socket):
-            return 0.0
+            return self._failed("connect", f"cannot connect to {self.target}: no socket")
         sock: socket.socket = opened
         self._lost = trio.Event()
         self._connack = trio.Event()
@@ -366,15 +392,18 @@ class MqttClient:
                 with trio.move_on_after(self.tuning.connect_timeout):
                     await self._connack.wait()
                 if self._refused is not None:
-                    log.error("mqtt: %s refused the connection: %s", self.target, self._refused)
                     nursery.cancel_scope.cancel()
-                    return 0.0
+                    kind: FailureKind = "auth" if self._refused[0] in _AUTH_REASONS else "refused"
+                    return self._failed(kind, f"{self.target} refused the connection: {self._refused[1]}")
                 if not self._connack.is_set() or self._lost.is_set():
-                    if not self._lost.is_set():
-                        log.warning("mqtt: no CONNACK from %s within the connect timeout", self.target)
                     nursery.cancel_scope.cancel()
-                    return 0.0
+                    if self._lost.is_set():
+                        return self._failed("closed", f"{self.target} closed the connection before CONNACK")
+                    return self._failed(
+                        "timeout", f"no CONNACK from {self.target} within the connect timeout"
+                    )
                 up_since = time.monotonic()
+                self.last_failure = None
                 log.info(
                     "mqtt: connected to %s as %s (MQTT %s)",
                     self.target,
@@ -399,6 +428,17 @@ class MqttClient:
         if not self._closing and up_since is not None:
             log.warning("mqtt: connection to %s lost (%s)", self.target, self._disconnect_reason)
         return time.monotonic() - up_since if up_since is not None else 0.0
+
+    def _failed(self, kind: FailureKind, message: str) -> float:
+        if kind in ("auth", "refused", "tls"):
+            log.error("mqtt: %s", message)
+        else:
+            log.warning("mqtt: %s", message)
+        self.last_failure = ConnectFailure(kind, message)
+        self._failures += 1
+        self._state_changed.set()
+        self._state_changed = trio.Event()
+        return 0.0
 
     async def _cancel_when_lost(self, scope: trio.CancelScope) -> None:
         await self._lost.wait()
@@ -550,7 +590,7 @@ class MqttClient:
         properties: Properties | None,
     ) -> None:
         if reason.is_failure:
-            self._refused = str(reason)
+            self._refused = (reason.value, str(reason))
         else:
             limit = getattr(properties, "ReceiveMaximum", None)
             self._inflight_limit = min(self.tuning.max_inflight, limit) if limit else self.tuning.max_inflight

@@ -14,6 +14,7 @@ import trio
 
 from recorderd.config.model import MqttConfig, MqttTls
 from recorderd.mqtt.client import MqttClient, MqttError, Tuning
+from recorderd.mqtt.probe import probe
 from recorderd.mqtt.publisher import open_publisher
 
 FAST = Tuning(backoff_initial=0.05, backoff_max=0.3, connect_timeout=3.0, misc_interval=0.2)
@@ -232,3 +233,26 @@ async def test_mqtt5_rejected_publication_raises(mosquitto_factory: Any, tmp_pat
         with trio.fail_after(10), pytest.raises(MqttError, match="rejected"):
             await client.publish("rd/cam/events", b"{}")
         nursery.cancel_scope.cancel()
+
+
+async def test_probe_codes(mosquitto_factory: Any, tls_files: tuple[Path, Path]) -> None:
+    broker = mosquitto_factory(users={"cam": SECRET})
+    ok = MqttConfig(port=broker.port, username="cam", password=SECRET)
+    code, message = await probe(ok, timeout=5)
+    assert (code, message) == (0, f"published to recorderd/test on 127.0.0.1:{broker.port}")
+    assert "as recorderd-test-" in broker.log
+
+    bad = MqttConfig(port=broker.port, username="cam", password="wrong")
+    code, message = await probe(bad, timeout=5)
+    assert code == 5, message
+    assert "wrong" not in message
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    code, message = await probe(MqttConfig(port=closed_port), timeout=5)
+    assert (code, message) == (1, f"cannot connect to 127.0.0.1:{closed_port}: connection refused")
+
+    tls_broker = mosquitto_factory(tls=tls_files)
+    code, message = await probe(MqttConfig(port=tls_broker.port, tls=True), timeout=5)
+    assert code == 1 and "TLS certificate verification failed" in message, message
