@@ -1,0 +1,80 @@
+"""Seeds 001/002 (IP Camera Open API, param.cgi API): motion-level lines and the I/O monitor.
+
+Both documents share these text parts (motion.cgi / motion/motiondata.cgi, boundary `mdb`;
+input.cgi / io/input.cgi?monitor=..., boundary `ioboundary`):
+
+    group=0;level=28;threshold=45;      one line per motion window, several per part
+    IO0:/   IO0:H                       port active (`/` rising edge, `H` high)
+    IO0:\\   IO0:L                       port inactive (`\\` falling edge, `L` low)
+
+with extra blank lines anywhere. Numbering: the monitor's `IO<n>` counts from 0 (seed 002:
+`monitor=1` answers `IO0`), so `IO0` is `input:1`. A window is active when its level is strictly
+greater than its threshold; level == threshold is inactive.
+"""
+
+from __future__ import annotations
+
+import re
+
+from recorderd.protocol.errors import ProtocolError
+from recorderd.protocol.events import TriggerSample
+from recorderd.protocol.text import decode_text
+
+__all__ = ["parse_io", "parse_motion", "samples"]
+
+_IO = re.compile(r"IO(\d{1,3})\s*:\s*(\S)")
+_ACTIVE = {"/": True, "H": True, "h": True, "\\": False, "L": False, "l": False}
+_PAIR = re.compile(r"([A-Za-z_]\w*)\s*=\s*(-?\d+)")
+
+
+def parse_motion(text: str | bytes) -> list[TriggerSample]:
+    """Motion-level lines -> `motion:<group>` per window, then one `motion` for the whole part.
+
+    The aggregate `motion` is active when any window is; its level and threshold are those of the
+    window furthest above (or least below) its threshold. Lines that are not motion lines are
+    ignored; a motion line without a numeric level or threshold raises ProtocolError.
+    """
+    out: list[TriggerSample] = []
+    for raw in decode_text(text).splitlines():
+        line = raw.strip()
+        if "group" not in line:
+            continue
+        # several windows may share a line when a camera drops the line breaks
+        for chunk in re.split(r"(?=\bgroup\s*=)", line):
+            fields = dict(_PAIR.findall(chunk))
+            if "group" not in fields:
+                continue
+            try:
+                group, level, threshold = fields["group"], int(fields["level"]), int(fields["threshold"])
+            except KeyError:
+                raise ProtocolError(f"openapi: motion line without level/threshold: {chunk[:60]!r}") from None
+            out.append(TriggerSample(f"motion:{int(group)}", level > threshold, level, threshold))
+    if out:
+        best = max(out, key=lambda s: (s.level or 0) - (s.threshold or 0))
+        out.append(TriggerSample("motion", any(s.active for s in out), best.level, best.threshold))
+    return out
+
+
+def parse_io(text: str | bytes, kind: str = "input") -> list[TriggerSample]:
+    """I/O monitor lines -> `input:<n+1>` (or `output:<n+1>` for output.cgi?monitor=...).
+
+    Blank lines and other text are ignored; an `IO<n>:` line with an unknown state character
+    raises ProtocolError.
+    """
+    if kind not in ("input", "output"):
+        raise ValueError(f"kind must be 'input' or 'output', not {kind!r}")
+    out: list[TriggerSample] = []
+    for raw in decode_text(text).splitlines():
+        m = _IO.match(raw.strip())
+        if m is None:
+            continue
+        state = _ACTIVE.get(m.group(2))
+        if state is None:
+            raise ProtocolError(f"openapi: unknown I/O state {m.group(2)!r} in {raw.strip()[:40]!r}")
+        out.append(TriggerSample(f"{kind}:{int(m.group(1)) + 1}", state))
+    return out
+
+
+def samples(text: str | bytes) -> list[TriggerSample]:
+    """One text part of either stream -> samples (motion lines and input monitor lines)."""
+    return parse_motion(text) + parse_io(text)
