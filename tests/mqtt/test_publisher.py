@@ -263,3 +263,16 @@ async def test_cancellation_leaves_the_will(mosquitto: Any, subscriber: Any) -> 
             scope.cancel()
     await sub.wait_for(lambda ms: payloads(sub, "rd/available") == [b"online", b"offline"], what="will")
     assert sub.on("rd/available")[-1].retain
+
+
+async def test_home_assistant_birth_gets_everything_again(mosquitto: Any, subscriber: Any) -> None:
+    """Home Assistant publishes `online` on <prefix>/status when it starts: discovery and state
+    are sent again (HA may have started with an empty view of a broker without persistence)."""
+    sub = subscriber(mosquitto.port, ["rd/#", "homeassistant/+/rd/#"])
+    await sub.wait_subscribed()
+    async with open_publisher(cfg(mosquitto.port), CAMERAS, tuning=FAST) as pub:
+        pub.set_armed("front", False)
+        await sub.wait_for(lambda ms: payloads(sub, "rd/front/armed") == [b"OFF"], what="armed")
+        sub.client.publish("homeassistant/status", b"online", qos=1)
+        await sub.wait_for(lambda ms: payloads(sub, "rd/front/armed") == [b"OFF", b"OFF"], what="again")
+        await sub.wait_for(lambda ms: all(len(sub.on(t)) == 2 for t in DISCOVERY), what="discovery twice")
