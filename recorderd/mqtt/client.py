@@ -151,12 +151,17 @@ def tls_context(tls: bool | MqttTls) -> ssl.SSLContext | None:
     opts = tls if isinstance(tls, MqttTls) else MqttTls()
     try:
         ctx = ssl.create_default_context(cafile=str(opts.ca_file) if opts.ca_file else None)
-        if opts.cert_file is not None:
+    except (OSError, ssl.SSLError) as e:
+        raise MqttSetupError(f"mqtt.tls.ca_file {opts.ca_file}: {describe_error(e)}") from None
+    if opts.cert_file is not None:
+        try:
             ctx.load_cert_chain(
                 str(opts.cert_file), str(opts.key_file) if opts.key_file is not None else None
             )
-    except (OSError, ssl.SSLError) as e:
-        raise MqttSetupError(f"mqtt: TLS setup failed: {describe_error(e)}") from None
+        except (OSError, ssl.SSLError) as e:
+            raise MqttSetupError(
+                f"mqtt.tls.cert_file {opts.cert_file} / key_file {opts.key_file}: {describe_error(e)}"
+            ) from None
     if opts.insecure:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE

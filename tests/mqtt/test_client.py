@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 import trio
 
 from recorderd.config.model import MqttConfig, MqttTls
-from recorderd.mqtt.client import MqttClient, MqttError, Tuning
+from recorderd.mqtt.client import MqttClient, MqttError, MqttSetupError, Tuning
 from recorderd.mqtt.probe import probe
 from recorderd.mqtt.publisher import open_publisher
 
@@ -256,3 +257,13 @@ async def test_probe_codes(mosquitto_factory: Any, tls_files: tuple[Path, Path])
     tls_broker = mosquitto_factory(tls=tls_files)
     code, message = await probe(MqttConfig(port=tls_broker.port, tls=True), timeout=5)
     assert code == 1 and "TLS certificate verification failed" in message, message
+
+
+def test_tls_setup_errors_name_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "missing-ca.pem"
+    with pytest.raises(MqttSetupError, match=re.escape(f"mqtt.tls.ca_file {missing}: No such file")):
+        MqttClient(MqttConfig(tls=MqttTls(ca_file=missing)))
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    with pytest.raises(MqttSetupError, match=re.escape("mqtt.tls.cert_file")):
+        MqttClient(MqttConfig(tls=MqttTls(cert_file=junk)))
