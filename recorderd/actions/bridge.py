@@ -17,6 +17,7 @@ The done-callback of the asyncio task (not of a concurrent.futures.Future, which
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -141,6 +142,7 @@ async def open_asyncio_bridge() -> AsyncIterator[AsyncioBridge]:
                 loop.stop()
 
             keep: list[asyncio.Task[None]] = []  # the loop holds tasks weakly
-            loop.call_soon_threadsafe(lambda: keep.append(loop.create_task(shutdown())))
+            with contextlib.suppress(RuntimeError):  # the loop is closed: its thread has ended
+                loop.call_soon_threadsafe(lambda: keep.append(loop.create_task(shutdown())))
             await stopped.wait()
             await trio.to_thread.run_sync(thread.join)

@@ -14,14 +14,15 @@ at a time, so a slow disk never blocks the trio loop.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
 import random
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, TypeVarTuple
@@ -192,9 +193,16 @@ class OutboxStore:
     def close(self) -> None:
         self._db.close()
 
-    def _tx(self) -> sqlite3.Connection:
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed when the block ends, rolled back on any error."""
         self._db.execute("BEGIN IMMEDIATE")
-        return self._db
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def add(
         self,
@@ -207,13 +215,11 @@ class OutboxStore:
         expires: float,
         coalesce: Coalesce | None = None,
     ) -> int:
-        db = self._tx()
-        try:
+        with self._tx() as db:
             next_attempt = now
             if coalesce is not None:
                 merged = self._merge(coalesce, payload, attachments, now, expires)
                 if merged is not None:
-                    db.execute("COMMIT")
                     return merged
                 r = db.execute("SELECT last FROM pacing WHERE key = ?", (coalesce.key,)).fetchone()
                 if r is not None:
@@ -239,11 +245,7 @@ class OutboxStore:
             action_id = cur.lastrowid
             assert action_id is not None
             self._attach(action_id, 0, attachments)
-            db.execute("COMMIT")
             return action_id
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     def _attach(self, action_id: int, first: int, attachments: Sequence[Attachment]) -> None:
         self._db.executemany(
@@ -284,8 +286,7 @@ class OutboxStore:
         self, target: str, now: float, limit: int, busy: Sequence[int]
     ) -> tuple[list[Action], list[Action]]:
         """Due rows for `target` not in `busy`, their attempt counted; and the expired ones, now dead."""
-        db = self._tx()
-        try:
+        with self._tx() as db:
             marks = ",".join("?" * len(busy))
             rows = db.execute(
                 "SELECT * FROM actions WHERE state = 'pending' AND target = ? AND next_attempt <= ?"
@@ -306,12 +307,8 @@ class OutboxStore:
                     expired.append(a)
                 else:
                     db.execute("UPDATE actions SET attempts = attempts + 1 WHERE id = ?", (a.id,))
-                    claimed.append(_replace_attempts(a, a.attempts + 1))
-            db.execute("COMMIT")
+                    claimed.append(dataclasses.replace(a, attempts=a.attempts + 1))
             return claimed, expired
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     def next_due(self, target: str, busy: Sequence[int]) -> float | None:
         marks = ",".join("?" * len(busy))
@@ -329,30 +326,28 @@ class OutboxStore:
         return [Attachment(r["name"], r["data"], r["path"]) for r in rows]
 
     def succeed(self, action_id: int, now: float) -> None:
-        db = self._tx()
-        db.execute(
-            "UPDATE actions SET state = 'done', finished = ?, last_error = NULL WHERE id = ?",
-            (now, action_id),
-        )
-        db.execute("DELETE FROM attachments WHERE action_id = ?", (action_id,))
-        db.execute("COMMIT")
+        with self._tx() as db:
+            db.execute(
+                "UPDATE actions SET state = 'done', finished = ?, last_error = NULL WHERE id = ?",
+                (now, action_id),
+            )
+            db.execute("DELETE FROM attachments WHERE action_id = ?", (action_id,))
 
     def fail(self, action_id: int, error: str, now: float, next_attempt: float | None) -> bool:
         """Record a failed attempt; dead when `next_attempt` is None or past the expiry. True if dead."""
-        db = self._tx()
-        r = db.execute("SELECT expires FROM actions WHERE id = ?", (action_id,)).fetchone()
-        dead = next_attempt is None or r is None or next_attempt >= r["expires"]
-        if dead:
-            db.execute(
-                "UPDATE actions SET state = 'dead', finished = ?, last_error = ? WHERE id = ?",
-                (now, error, action_id),
-            )
-        else:
-            db.execute(
-                "UPDATE actions SET next_attempt = ?, last_error = ? WHERE id = ?",
-                (next_attempt, error, action_id),
-            )
-        db.execute("COMMIT")
+        with self._tx() as db:
+            r = db.execute("SELECT expires FROM actions WHERE id = ?", (action_id,)).fetchone()
+            dead = next_attempt is None or r is None or next_attempt >= r["expires"]
+            if dead:
+                db.execute(
+                    "UPDATE actions SET state = 'dead', finished = ?, last_error = ? WHERE id = ?",
+                    (now, error, action_id),
+                )
+            else:
+                db.execute(
+                    "UPDATE actions SET next_attempt = ?, last_error = ? WHERE id = ?",
+                    (next_attempt, error, action_id),
+                )
         return dead
 
     def get(self, action_id: int) -> Action | None:
@@ -383,57 +378,42 @@ class OutboxStore:
     def expire_orphans(self, known: set[str], now: float) -> list[Action]:
         """Pending rows of targets no longer configured: dead once expired, else kept for later."""
         dead: list[Action] = []
-        for target in self.pending_targets() - known:
-            rows = self._db.execute(
-                "SELECT * FROM actions WHERE state = 'pending' AND target = ? AND expires <= ?", (target, now)
-            ).fetchall()
-            for r in rows:
-                self._db.execute(
-                    "UPDATE actions SET state = 'dead', finished = ?, last_error = ? WHERE id = ?",
-                    (now, f"target {target} is not configured", r["id"]),
-                )
-                dead.append(_row(r))
+        with self._tx() as db:
+            for target in self.pending_targets() - known:
+                rows = db.execute(
+                    "SELECT * FROM actions WHERE state = 'pending' AND target = ? AND expires <= ?",
+                    (target, now),
+                ).fetchall()
+                for r in rows:
+                    db.execute(
+                        "UPDATE actions SET state = 'dead', finished = ?, last_error = ? WHERE id = ?",
+                        (now, f"target {target} is not configured", r["id"]),
+                    )
+                    dead.append(_row(r))
         return dead
 
     def prune(self, now: float, keep_done: float, keep_dead: float) -> int:
-        db = self._tx()
-        cur = db.execute(
-            "DELETE FROM actions WHERE (state = 'done' AND finished < ?) OR (state = 'dead' AND finished < ?)",
-            (now - keep_done, now - keep_dead),
-        )
-        # a dead row stays queryable, its snapshots need not: they are the bulk of the file
-        db.execute(
-            "DELETE FROM attachments WHERE action_id IN (SELECT id FROM actions WHERE state != 'pending')"
-        )
-        db.execute("COMMIT")
+        with self._tx() as db:
+            cur = db.execute(
+                "DELETE FROM actions WHERE (state = 'done' AND finished < ?) OR (state = 'dead' AND finished < ?)",
+                (now - keep_done, now - keep_dead),
+            )
+            # a dead row stays queryable, its snapshots need not: they are the bulk of the file
+            db.execute(
+                "DELETE FROM attachments WHERE action_id IN (SELECT id FROM actions WHERE state != 'pending')"
+            )
         return cur.rowcount
 
     def next_sequence(self, key: str, maximum: int) -> int:
         """1, 2, ..., maximum, 1, ... per key, durable across restarts."""
-        db = self._tx()
-        r = db.execute("SELECT value FROM counters WHERE key = ?", (key,)).fetchone()
-        value = 1 if r is None or r["value"] >= maximum else r["value"] + 1
-        db.execute(
-            "INSERT INTO counters (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
-        db.execute("COMMIT")
+        with self._tx() as db:
+            r = db.execute("SELECT value FROM counters WHERE key = ?", (key,)).fetchone()
+            value = 1 if r is None or r["value"] >= maximum else r["value"] + 1
+            db.execute(
+                "INSERT INTO counters (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
         return value
-
-
-def _replace_attempts(a: Action, attempts: int) -> Action:
-    return Action(
-        a.id,
-        a.target,
-        a.kind,
-        a.payload,
-        a.created,
-        attempts,
-        a.next_attempt,
-        a.expires,
-        a.state,
-        a.last_error,
-    )
 
 
 def describe(exc: BaseException) -> str:

@@ -240,8 +240,11 @@ async def test_unknown_target_is_refused_and_orphans_kept(tmp_path: Path) -> Non
     path = tmp_path / "o.sqlite"
     async with open_outbox(path, {"old": FakeSender(block=True)}) as ob:
         aid = await ob.enqueue("old", "http", {"events": []}, expire=3600)
+        gone = await ob.enqueue("old", "http", {"events": []}, expire=0.01)
         with pytest.raises(ValueError):
             await ob.enqueue("nope", "http", {"events": []}, expire=3600)
     async with open_outbox(path, {"new": FakeSender()}) as ob:
         row = await ob.get(aid)
         assert row is not None and row.state == "pending"  # kept for a config that has it again
+        dead = await ob.get(gone)
+        assert dead is not None and dead.state == "dead" and dead.last_error == "target old is not configured"
