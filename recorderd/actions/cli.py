@@ -112,6 +112,8 @@ async def _perform(cfg: Config, name: str) -> tuple[int, str]:
         return (e.code if e.code is not None else 10), e.message
     except trio.TooSlowError:
         return 2, "timed out"
+    except Exception as e:  # a result line, never a traceback
+        return 10, type(e).__name__
 
 
 async def _perform_target(name: str, target: EmailTarget | FtpTarget | HttpTarget) -> tuple[int, str]:

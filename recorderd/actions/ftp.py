@@ -94,17 +94,19 @@ class FtpSender:
         await self.upload(remote, source)
 
     async def upload(self, remote: str, source: Attachment) -> None:
-        try:
-            await self.bridge.run(self._upload, remote, source)
-        except FtpFailure as e:
-            raise DeliveryError(f"{self.name}: {e.message}", code=e.code) from None
+        await self._run(remote, source, False)
 
     async def test(self, remote: str, data: bytes) -> None:
         """Upload a file (temporary name, rename) and remove it again: `recorderd test`."""
+        await self._run(remote, Attachment("test", data), True)
+
+    async def _run(self, remote: str, source: Attachment, remove_after: bool) -> None:
         try:
-            await self.bridge.run(self._upload, remote, Attachment("test", data), True)
+            await self.bridge.run(self._upload, remote, source, remove_after)
         except FtpFailure as e:
             raise DeliveryError(f"{self.name}: {e.message}", code=e.code) from None
+        except (OSError, EOFError, asyncio.IncompleteReadError) as e:  # mid-transfer
+            raise DeliveryError(f"{self.name}: network error ({type(e).__name__})", code=2) from None
 
     async def aclose(self) -> None:
         await self.bridge.run(self._close_idle)
@@ -182,9 +184,11 @@ class FtpSender:
             temp = path.name + ".part"
             await self._transfer(client, temp, source)
             try:
-                await client.command("RNFR " + temp, "350")
-                await client.command("RNTO " + path.name, "2xx")
-            except aioftp.StatusCodeError:
+                await _step(9, "rename", client.command("RNFR " + temp, "350"))
+                await _step(9, "rename", client.command("RNTO " + path.name, "2xx"))
+            except FtpFailure as e:
+                if e.code != 9:
+                    raise
                 # some servers will not rename over an existing file (overwrite naming)
                 await _step(9, "rename", client.command("DELE " + path.name, "2xx"))
                 await _step(9, "rename", client.command("RNFR " + temp, "350"))
