@@ -228,6 +228,7 @@ class SimCamera:
         self._activity_lot = trio.lowlevel.ParkingLot()
         self._refuse_changed = trio.lowlevel.ParkingLot()
         self._nursery: trio.Nursery | None = None
+        self.listening = False  # False while refusing connections (fault `refuse`)
 
     # ----- addresses -----
     @property
@@ -353,6 +354,7 @@ class SimCamera:
             self._status_left = self.faults.status_count
         if self.faults.refuse != old.refuse:
             self._refuse_changed.unpark_all()
+        self._activity_lot.unpark_all()
         return self.faults
 
     def clear_faults(self) -> Faults:
@@ -389,6 +391,10 @@ class SimCamera:
         self.streams.append(stats)
         self._activity_lot.unpark_all()
         return stats
+
+    def _set_listening(self, on: bool) -> None:
+        self.listening = on
+        self._activity_lot.unpark_all()
 
     def _close_stream(self, stats: StreamStats) -> None:
         stats.closed = time.monotonic()

@@ -143,11 +143,15 @@ class Simulator:
                     trio.serve_listeners, handler, listeners, handler_nursery=cam._nursery
                 )
                 accept.start_soon(serve)
+                if not stream_port:
+                    cam._set_listening(True)
                 while not cam.faults.refuse:
                     await cam._refuse_changed.park()
                 accept.cancel_scope.cancel()
             for listener in listeners:
                 await listener.aclose()
+            if not stream_port:
+                cam._set_listening(False)
             while cam.faults.refuse:
                 await cam._refuse_changed.park()
 
