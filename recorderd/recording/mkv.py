@@ -723,6 +723,7 @@ class MkvFile:
         self.path = path
         self.muxer = muxer
         self.written = 0
+        self._trailer: tuple[bytes, list[tuple[int, bytes]]] | None = None
         self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
 
     def write(self, chunk: bytes) -> None:
@@ -739,9 +740,16 @@ class MkvFile:
         os.fsync(self.fd)
 
     def finish(self, tags: Mapping[str, str] | None = None) -> None:
-        """Append the last cluster and the trailer, patch Duration/SeekHead/size; fsync twice."""
-        tail, patches = self.muxer.finish(tags)
-        self.write(tail)
+        """Append the last cluster and the trailer, patch Duration/SeekHead/size; fsync twice.
+
+        Safe to call again after it raised (e.g. ENOSPC): the trailer is built once and the
+        failed append was cut back, so a retry writes the same bytes at the same place.
+        """
+        if self._trailer is None:
+            self._trailer = self.muxer.finish(tags)
+        tail, patches = self._trailer
+        if self.written < self.muxer.pos:
+            self.write(tail)
         os.fsync(self.fd)
         for offset, data in patches:
             _pwrite_all(self.fd, data, offset)

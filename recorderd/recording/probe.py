@@ -73,3 +73,48 @@ def decode_errors(path: Path) -> str:
     if r.returncode != 0:
         raise ProbeError(f"{path}: ffmpeg: {r.stderr.strip()}")
     return r.stderr
+
+
+def check_recordings(state_dir: Path, *, with_ffprobe: bool = True) -> list[str]:
+    """Problems found between the index and the files (empty when they agree and all play).
+
+    Every recording must be a whole, closed Matroska file that ffprobe reads without error, with
+    exactly the video frames its row says; there must be no .part file, no row without its file
+    and no file without its row.
+    """
+    from recorderd.recording.index import Index
+    from recorderd.recording.layout import recordings_root
+    from recorderd.recording.mkv import MkvError, scan_file
+
+    problems = []
+    root = recordings_root(state_dir)
+    files = {p for p in root.glob("*/*/*") if p.is_file()}
+    with Index.open(state_dir) as index:
+        rows = {r.path: r for r in index.list_recordings()}
+    for p in sorted(files - set(rows)):
+        problems.append(f"{p}: file without index row")
+    for p in sorted(set(rows) - files):
+        problems.append(f"{p}: index row without file")
+    for p, row in sorted(rows.items()):
+        if p not in files:
+            continue
+        try:
+            s = scan_file(p)
+        except (MkvError, OSError) as e:
+            problems.append(f"{p}: {e}")
+            continue
+        if not s.complete:
+            problems.append(f"{p}: not closed (no Cues/Duration/size)")
+        if s.video_frames != row.frames:
+            problems.append(f"{p}: {s.video_frames} frames in the file, {row.frames} in the index")
+        if row.end is None:
+            problems.append(f"{p}: index row without end")
+        if with_ffprobe:
+            try:
+                info = ffprobe(p)
+                packets = int(info["streams"][0].get("nb_read_packets", -1))
+                if packets != s.video_frames:
+                    problems.append(f"{p}: ffprobe reads {packets} video packets, we wrote {s.video_frames}")
+            except ProbeError as e:
+                problems.append(str(e))
+    return problems

@@ -47,13 +47,15 @@ from recorderd.recording.layout import (
 )
 from recorderd.recording.machine import Action, Close, Join, Open, RecordMachine, Write
 from recorderd.recording.mkv import MkvFile, Muxer
-from recorderd.recording.recovery import RecoveryReport, recover
+from recorderd.recording.recovery import RecoveryReport, close_out, recover
 from recorderd.recording.retention import Storage, is_disk_full
 
 log = logging.getLogger("recorderd.recording")
 
 _T = TypeVar("_T")
 RETRY_OPEN = 5.0  # after a failed open, the next try waits this long
+FULL_RETRIES = 3  # a write that hits a full disk: prune and retry this often
+RETRY_WRITE = 1.0  # after a file had to be given up (its header could not be written)
 
 
 @dataclass(slots=True)
@@ -115,16 +117,14 @@ def _open_file(
 def _close_file(index: Index, cur: _Current) -> Path | None:
     """Finish, rename and index the file (in this order); None if it held no video (deleted)."""
     f = cur.file
-    try:
-        if cur.muxer.video_frames == 0 and cur.muxer.pending_since is None:
-            f.close()
-            f.path.unlink(missing_ok=True)
-            fsync_dir(f.path.parent)
-            index.remove_recording(f.path)
-            return None
-        f.finish(cur.tags())
-    finally:
+    if cur.muxer.video_frames == 0 and cur.muxer.pending_since is None:
         f.close()
+        f.path.unlink(missing_ok=True)
+        fsync_dir(f.path.parent)
+        index.remove_recording(f.path)
+        return None
+    f.finish(cur.tags())  # on an error the fd stays open: a retry writes the same trailer
+    f.close()
     final = free_final(f.path)
     os.rename(f.path, final)
     fsync_dir(final.parent)
@@ -200,6 +200,7 @@ class CameraRecorder:
         self._reopen: Open | None = None  # an Open that failed: retried at a later video frame
         self._retry_at = 0.0
         self._wall_offset: float | None = None  # wall - mono of the latest frame: ticks in frame time
+        self.done = trio.Event()  # set when `run` has returned (its channel ended, files closed)
 
     @property
     def current(self) -> Path | None:
@@ -232,6 +233,7 @@ class CameraRecorder:
                 await self._apply(self.machine.shutdown())
                 if self._cur is not None:  # the machine had lost track (e.g. after an error)
                     await self._close("shutdown")
+            self.done.set()
 
     async def _loop(self, inputs: trio.MemoryReceiveChannel[RecorderInput]) -> None:
         next_tick = trio.current_time() + self.tick
@@ -326,15 +328,19 @@ class CameraRecorder:
             await self._write(chunk)
 
     async def _io(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """fn(*args) in a worker thread; on a full disk: prune, then once more."""
-        try:
-            return await trio.to_thread.run_sync(fn, *args)
-        except (OSError, sqlite3.OperationalError) as e:
-            if not is_disk_full(e) or self.storage is None:
-                raise
-            freed = await self.storage.prune(need=8 * 1024**2)
-            log.warning("%s: disk full; pruned %d bytes, retrying", self.camera, freed)
-            return await trio.to_thread.run_sync(fn, *args)
+        """fn(*args) in a worker thread; on a full disk: prune the oldest, then again (up to
+        FULL_RETRIES times, while pruning frees something)."""
+        for _ in range(FULL_RETRIES):
+            try:
+                return await trio.to_thread.run_sync(fn, *args)
+            except (OSError, sqlite3.OperationalError) as e:
+                if not is_disk_full(e) or self.storage is None:
+                    raise
+                freed = await self.storage.prune(urgent=True)
+                log.warning("%s: disk full; pruned %d bytes, retrying", self.camera, freed)
+                if freed == 0:
+                    raise
+        return await trio.to_thread.run_sync(fn, *args)
 
     async def _open(self, a: Open) -> None:
         if self._cur is not None:
@@ -405,14 +411,14 @@ class CameraRecorder:
                 self.camera,
                 cur.part,
                 e.strerror or e,
-                RETRY_OPEN,
+                RETRY_WRITE,
             )
             self._drop_current()
             await trio.to_thread.run_sync(_abandon, self.index, cur)
             self._reopen = Open(
                 cur.reason, cur.incidents[0] if cur.incidents else None, Frame(b"", "video", 0, 0)
             )
-            self._retry_at = trio.current_time() + RETRY_OPEN
+            self._retry_at = trio.current_time() + RETRY_WRITE
             return
         if sync:
             cur.synced_at = trio.current_time()
@@ -438,14 +444,25 @@ class CameraRecorder:
             final = await self._io(_close_file, self.index, cur)
         except (OSError, sqlite3.Error) as e:
             self.stats.errors += 1
-            log.error(
-                "%s: closing %s failed (%s); start-up recovery will repair it",
-                self.camera,
-                cur.part,
-                getattr(e, "strerror", None) or e,
-            )
             cur.file.close()
             self._drop_current()
+            err = getattr(e, "strerror", None) or e
+            try:  # cut back to the last whole cluster and index it, as start-up recovery would
+                final = await trio.to_thread.run_sync(close_out, self.index, cur.part, self.camera, self.zone)
+            except (OSError, sqlite3.Error) as e2:
+                log.error(
+                    "%s: closing %s failed (%s, then %s); start-up recovery will repair it",
+                    self.camera,
+                    cur.part,
+                    err,
+                    getattr(e2, "strerror", None) or e2,
+                )
+                return
+            log.error(
+                "%s: closing %s failed (%s); cut back to its last whole cluster", self.camera, cur.part, why
+            )
+            if final is not None:
+                self.closed.append(final)
             return
         self._drop_current()
         if final is None:

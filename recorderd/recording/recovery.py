@@ -58,6 +58,29 @@ def index_row(index: Index, path: Path, camera: str, s: Scan, zone: tzinfo, *, c
     )
 
 
+def close_out(index: Index, part: Path, camera: str, zone: tzinfo) -> Path | None:
+    """Repair an unfinished file, rename it to .mkv, fsync, index it (complete = false).
+
+    Returns the new path, or None when nothing playable was left (file and row deleted).
+    """
+    try:
+        s: Scan | None = repair(part)
+    except (MkvError, OSError) as e:
+        log.warning("recovery: %s: %s; deleted", part, e)
+        s = None
+    if s is None or s.video_frames == 0:
+        part.unlink(missing_ok=True)
+        fsync_dir(part.parent)
+        index.remove_recording(part)
+        return None
+    final = free_final(part)
+    os.rename(part, final)
+    fsync_dir(part.parent)
+    index_row(index, final, camera, s, zone, complete=False)
+    index.remove_recording(part)
+    return final
+
+
 def _files(root: Path, pattern: str) -> list[Path]:
     return sorted(p for p in root.glob(f"*/*/{pattern}") if p.is_file())
 
@@ -67,24 +90,8 @@ def recover(index: Index, root: Path, zone_for: Callable[[str], tzinfo] = lambda
     if not root.exists():
         return report
     for part in _files(root, f"*{SUFFIX}{PART}"):
-        camera = camera_of(part, root)
-        try:
-            s = repair(part)
-        except (MkvError, OSError) as e:
-            log.warning("recovery: %s: %s; deleted", part, e)
-            s = None
-        if s is None or s.video_frames == 0:
-            part.unlink(missing_ok=True)
-            fsync_dir(part.parent)
-            index.remove_recording(part)
-            report.deleted.append(part)
-            continue
-        final = free_final(part)
-        os.rename(part, final)
-        fsync_dir(part.parent)
-        index_row(index, final, camera, s, zone_for(camera), complete=False)
-        index.remove_recording(part)
-        report.repaired.append(final)
+        final = close_out(index, part, camera_of(part, root), zone_for(camera_of(part, root)))
+        (report.repaired if final else report.deleted).append(final or part)
     known = set()
     for row in index.list_recordings():
         if not row.path.exists():

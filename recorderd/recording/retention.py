@@ -25,6 +25,8 @@ from recorderd.recording.layout import fsync_dir
 log = logging.getLogger("recorderd.recording")
 
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+URGENT_SHARE = 0.02  # on ENOSPC free this share of the filesystem at least ...
+URGENT_MAX = 256 * 1024**2  # ... but no more than this (the periodic rules do the rest)
 
 
 def is_disk_full(e: BaseException) -> bool:
@@ -96,18 +98,21 @@ class Storage:
                 log.error("retention: %s", e.strerror or e)
             await trio.sleep(self.cfg.check_interval)
 
-    async def prune(self, need: int = 0) -> int:
-        """Delete what the rules say (and at least `need` bytes if possible); returns bytes freed."""
+    async def prune(self, urgent: bool = False) -> int:
+        """Delete what the rules say; `urgent` (a write hit a full disk): also the oldest files until
+        URGENT_SHARE of the filesystem (at most URGENT_MAX) is freed. Returns bytes freed."""
         async with self._lock:
-            return await trio.to_thread.run_sync(self.prune_sync, need)
+            return await trio.to_thread.run_sync(self.prune_sync, urgent)
 
-    def prune_sync(self, need: int = 0) -> int:
+    def prune_sync(self, urgent: bool = False) -> int:
         self.root.mkdir(parents=True, exist_ok=True)
         rows = self.index.list_recordings()
+        fs = fs_state(self.root)
+        need = min(URGENT_MAX, int(fs.total * URGENT_SHARE)) if urgent else 0
         doomed = plan(
             rows,
             now=datetime.now(UTC).timestamp(),
-            fs=fs_state(self.root),
+            fs=fs,
             cfg=self.cfg,
             protected=set(self.active),
             extra_used=sum(self.active.values()),
