@@ -6,12 +6,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from protocol_streams import run
 
 from recorderd.protocol.dialects import ipcamcgi, move, openapi, paramcgi
 from recorderd.protocol.errors import ProtocolError
 from recorderd.protocol.events import TriggerSample as S
 from recorderd.protocol.multipart import Part
+from tests.protocol.protocol_streams import run
 
 # --- 001/002 motion levels and I/O monitor ------------------------------------------------------------
 

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-from protocol_streams import EOI, SOI, run
 
 from recorderd.protocol.errors import ProtocolError
 from recorderd.protocol.multipart import (
@@ -17,6 +16,7 @@ from recorderd.protocol.multipart import (
     Truncated,
     normalize_boundary,
 )
+from tests.protocol.protocol_streams import EOI, SOI, run
 
 
 def parts(events: list[MultipartEvent]) -> list[Part]:
