@@ -1,18 +1,13 @@
-"""Fixtures for the simulator's tests (the readers they share are in sim_readers.py)."""
+"""Fixtures for the simulator's tests (the readers they share are in recorderd.sim.testing)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from recorderd.sim import SimConfig, Simulator, open_simulator
-
-# sim_readers.py is imported by name; importlib mode does not put this folder on sys.path
-sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import re
 
 import httpx
 import trio
-from sim_readers import StreamReader, auth_for, boundary_of, get, next_part, url_for
 
 from recorderd.sim import Simulator
+from recorderd.sim.testing import StreamReader, auth_for, boundary_of, get, next_part, url_for
 
 JPEG_START, JPEG_END = b"\xff\xd8", b"\xff\xd9"
 

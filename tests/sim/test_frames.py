@@ -10,10 +10,10 @@ import statistics
 import httpx
 import trio
 from PIL import Image
-from sim_readers import StreamReader, auth_for, next_part
 
 from recorderd.sim import SimCameraConfig, SimConfig, Simulator, open_simulator
 from recorderd.sim.card import card_frames
+from recorderd.sim.testing import StreamReader, auth_for, next_part
 
 COM = re.compile(rb"\xff\xfe..recorderd-sim camera=(\S+) seq=(\d+) wall=(\d+\.\d+)", re.S)
 

@@ -1,7 +1,7 @@
-"""Small independent readers for the simulator's tests.
+"""Small readers for tests that talk to simulated cameras (like trio.testing: a helper, not product code).
 
 They split multipart bodies by hand from what the documents say and deliberately do not use
-recorderd.protocol: the simulator is checked against the documents, not against our own parser.
+recorderd.protocol: the simulator's own tests check it against the documents, not against our parser.
 """
 
 from __future__ import annotations
