@@ -203,3 +203,12 @@ def test_port_check() -> None:
     ]
     with pytest.raises(ProtocolError):
         paramcgi.parse_port_check("input1=maybe")
+
+
+def test_fuzz_findings_unicode_digits_and_huge_numbers() -> None:
+    # found by bench/fuzz_protocol.py: '²'.isdigit() is True but int('²') fails
+    assert move.samples("Face:Enabled=1;H264_Face=²;\r\n") == [S("face", False, 0)]
+    with pytest.raises(ProtocolError):
+        openapi.parse_motion("group=0;level=" + "9" * 5000 + ";threshold=1;")
+    assert paramcgi.parse_port_check("input" + "1" * 5000 + "=1") == []
+    assert move.samples("Motion" + "1" * 5000 + ":Enabled=0;") == []

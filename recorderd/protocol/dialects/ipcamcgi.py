@@ -26,7 +26,7 @@ __all__ = [
     "samples_from_frame",
 ]
 
-_IO_FIELD = re.compile(r"IO_([01]{4,16})_PT_(\d{1,4})_(\d{1,4})\s*$")
+_IO_FIELD = re.compile(r"IO_([01]{4,16})_PT_([0-9]{1,4})_([0-9]{1,4})\s*$")
 _TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",  # documented
     "%m-%d-%Y %I:%M:%S %p",  # real D-Link

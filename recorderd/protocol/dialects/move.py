@@ -25,7 +25,7 @@ from recorderd.protocol.text import decode_text
 __all__ = ["IoStatus", "decode_io_status", "parse_eventdata", "samples"]
 
 _LINE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*:(.*)$")
-_MOTION = re.compile(r"Motion(\d*)", re.IGNORECASE)
+_MOTION = re.compile(r"Motion([0-9]{0,4})", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ def _int(group: str, fields: dict[str, str], key: str) -> int | None:
 def _faces(value: str) -> int:
     # "<N> X_Y_W_H,..." or "0": the count comes first
     head = value.strip().split(" ", 1)[0]
-    return int(head) if head.isdigit() else 0
+    return int(head) if head.isascii() and head.isdigit() and len(head) <= 9 else 0
 
 
 def samples(text: str | bytes) -> list[TriggerSample]:

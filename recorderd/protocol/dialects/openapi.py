@@ -22,9 +22,9 @@ from recorderd.protocol.text import decode_text
 
 __all__ = ["parse_io", "parse_motion", "samples"]
 
-_IO = re.compile(r"IO(\d{1,3})\s*:\s*(\S)")
+_IO = re.compile(r"IO([0-9]{1,3})\s*:\s*(\S)")
 _ACTIVE = {"/": True, "H": True, "h": True, "\\": False, "L": False, "l": False}
-_PAIR = re.compile(r"([A-Za-z_]\w*)\s*=\s*(-?\d+)")
+_PAIR = re.compile(r"([A-Za-z_]\w*)\s*=\s*(-?[0-9]{1,12})(?![0-9])")
 
 
 def parse_motion(text: str | bytes) -> list[TriggerSample]:

@@ -66,7 +66,7 @@ def parse_param_list(body: str | bytes) -> ParamList:
     return result
 
 
-_GROUP_INDEX = re.compile(r"([A-Za-z]+)(\d+)$")
+_GROUP_INDEX = re.compile(r"([A-Za-z]+)([0-9]{1,6})$")
 
 
 def groups(params: dict[str, str], prefix: str) -> dict[str, dict[str, str]]:
@@ -97,7 +97,7 @@ def motion_windows(params: dict[str, str]) -> dict[int, dict[str, str]]:
     return out
 
 
-_CHECK = re.compile(r"^\s*(input|output|in|out)\s*(\d+)\s*=\s*(\S+)\s*$", re.IGNORECASE)
+_CHECK = re.compile(r"^\s*(input|output|in|out)\s*([0-9]{1,4})\s*=\s*(\S+)\s*$", re.IGNORECASE)
 _STATES = {"1": True, "active": True, "0": False, "inactive": False}
 
 
