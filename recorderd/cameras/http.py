@@ -44,6 +44,10 @@ class CameraError(Exception):
 
 def new_client(*, connect_timeout: float = 5.0) -> httpx.AsyncClient:
     """The shared client: no pool limits (hundreds of long streams), redirects followed."""
+    # httpx logs every request's full URL at INFO: with seed 003 query auth that holds the password
+    for name in ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logging.WARNING, logger.getEffectiveLevel()))
     return httpx.AsyncClient(
         follow_redirects=True,
         limits=httpx.Limits(max_connections=None, max_keepalive_connections=64, keepalive_expiry=30.0),

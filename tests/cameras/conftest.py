@@ -11,8 +11,8 @@ import pytest
 
 from recorderd.cameras.http import new_client
 
-# camfake.py (and the other helpers here) are imported by name; importlib mode does not add this folder
-sys.path.insert(0, str(Path(__file__).parent))
+# helpers are imported as tests.cameras.<module>: the repository root must be importable
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 import trio
-from camfake import FakeCam, Reply, Request
 
 from recorderd.cameras.http import CameraError, CameraHttp
+from tests.cameras.camfake import FakeCam, Reply, Request
 
 SECRET = "s3cr3t-pw"
 

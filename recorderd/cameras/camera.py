@@ -1,0 +1,448 @@
+"""One camera at run time: its streams, trigger edges, schedules, incident machine and outputs.
+
+Everything of one camera runs in one nursery (`Camera.run`). Stream tasks call the synchronous
+methods here (`video`, `samples`, ...) directly: they run on the same trio thread, so no channel or
+lock is needed between a stream and the camera's state. What leaves the camera goes out without
+waiting: frames to the recorder's channel (`send_nowait`, counted when dropped), events to the bus.
+
+The only awaited outside work, the index writes for incidents, runs in the camera's own writer task
+fed in order from an unbounded channel (a handful of items per incident), so a slow disk delays
+incident rows, never the streams.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from recorderd.cameras import bus as ev
+from recorderd.cameras.incident import (
+    ArmedChanged,
+    IncidentEnded,
+    IncidentJoined,
+    IncidentMachine,
+    IncidentStarted,
+    Output,
+    Override,
+)
+from recorderd.cameras.streams import StreamSpec, run_stream
+from recorderd.cameras.triggers import TriggerMap
+from recorderd.protocol.events import EdgeDetector, TriggerSample
+from recorderd.recording.frames import AudioFormat, Frame, IncidentEnd, IncidentStart, Privacy, RecorderInput
+from recorderd.schedule.engine import CameraScheduleError, Schedule, ScheduleError, compile_schedule
+from recorderd.schedule.week import EMPTY, FULL
+
+if TYPE_CHECKING:
+    from recorderd.cameras.dialects.base import Driver
+    from recorderd.cameras.http import CameraHttp
+    from recorderd.config.model import CameraConfig
+    from recorderd.recording.index import Index
+
+log = logging.getLogger("recorderd.cameras")
+
+MANUAL = "manual"
+
+
+@dataclass
+class CameraStats:
+    """Counters for status and metrics (read by the service; cheap to keep)."""
+
+    connected: bool = False
+    frames: int = 0
+    audio_blocks: int = 0
+    bytes: int = 0
+    reconnects: int = 0
+    incidents: int = 0
+    dropped_frames: int = 0  # recorder channel full
+    connects: int = 0
+    last_error: str = ""
+    # (mono time, frames) samples for fps over the last seconds
+    _fps_marks: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=16))
+
+    def fps(self, now: float) -> float:
+        marks = self._fps_marks
+        if not marks or marks[-1][0] < now - 1.0:
+            marks.append((now, self.frames))
+        while len(marks) > 2 and marks[0][0] < now - 10.0:
+            marks.popleft()
+        t0, f0 = marks[0]
+        dt = now - t0
+        return (self.frames - f0) / dt if dt > 0.5 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    out: Output
+    mono: float
+    wall: datetime
+    armed: bool
+
+
+class Camera:
+    """A configured camera's engine; `run` it in a nursery with `nursery.start`."""
+
+    def __init__(
+        self,
+        name: str,
+        cfg: CameraConfig,
+        *,
+        http: CameraHttp,
+        driver: Driver,
+        bus: ev.Bus[ev.BusEvent],
+        zone: tzinfo,
+        index: Index | None = None,
+        recorder: trio.MemorySendChannel[RecorderInput] | None = None,
+    ) -> None:
+        self.name = name
+        self.cfg = cfg
+        self.http = http
+        self.driver = driver
+        self.bus = bus
+        self.zone = zone
+        self.index = index
+        self.recorder = recorder
+        self.read_timeout = float(cfg.read_timeout)
+        self.max_part_size = int(cfg.max_part_size)
+        self.stats = CameraStats()
+        self.triggers = TriggerMap([*cfg.triggers, MANUAL])
+        self.machine = IncidentMachine(
+            min_on=float(cfg.min_on),
+            hold_off=float(cfg.hold_off),
+            alarm_timeout=float(cfg.alarm_timeout),
+            override=Override.parse(cfg.armed),
+        )
+        self.last_jpeg: bytes | None = None
+        self.specs: list[StreamSpec] = driver.streams()
+        self._up: set[str] = set()
+        self._ever_up: set[str] = set()
+        self._nursery: trio.Nursery | None = None
+        self._timer_wake = trio.Event()
+        self._deadline: float | None = None
+        self._schedule_wake = trio.Event()
+        self._arming: Schedule | None = None
+        self._privacy: Schedule | None = None
+        self._writes_send, self._writes_recv = trio.open_memory_channel[_Write](math.inf)
+        self._ids: dict[int, str] = {}
+        self._id_ready: dict[int, trio.Event] = {}
+        self._audio_ctype: str | None = None
+        self._clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run every stream and timer of the camera until cancelled. Ready at once (a camera that
+        is down does not hold up the daemon's start)."""
+        self._arming = self._compile("schedule", self.cfg.schedule, default=FULL)
+        self._privacy = self._compile("privacy", self.cfg.privacy, default=EMPTY)
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                nursery.start_soon(self._writer)
+                nursery.start_soon(self._timers)
+                nursery.start_soon(self._schedules)
+                for i, spec in enumerate(self.specs):
+                    # a small stagger: a camera's streams do not all knock at once
+                    nursery.start_soon(self._stream, spec, 0.02 * i)
+                task_status.started()
+        finally:
+            with trio.CancelScope(shield=True):
+                self._apply(self.machine.close(trio.current_time()))
+                self._writes_send.close()
+                with trio.move_on_after(5):
+                    await self._drain_writes()
+
+    async def _stream(self, spec: StreamSpec, first_delay: float) -> None:
+        await run_stream(spec, self, first_delay=first_delay)
+
+    def _compile(self, what: str, spec: Any, *, default: Any) -> Schedule:
+        try:
+            return compile_schedule(spec, self.zone)
+        except CameraScheduleError:
+            # read from the camera at connect; until then the default (armed; no privacy)
+            return Schedule(default, self.zone)
+        except ScheduleError as e:
+            log.error("%s: %s: %s; using %s", self.name, what, e, "always" if default is FULL else "never")
+            return Schedule(default, self.zone)
+
+    def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
+        if self._nursery is not None:
+            self._nursery.start_soon(fn)
+
+    # -- from the streams (synchronous, per frame / per part) ---------------------------------------
+
+    def video(self, data: bytes) -> None:
+        st = self.stats
+        st.frames += 1
+        self.last_jpeg = data
+        rec = self.recorder
+        if rec is not None:
+            try:
+                rec.send_nowait(Frame(data, "video", trio.current_time(), time.time()))
+            except trio.WouldBlock:
+                st.dropped_frames += 1
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self.recorder = None
+
+    def audio(self, data: bytes, content_type: str) -> None:
+        self.stats.audio_blocks += 1
+        rec = self.recorder
+        if rec is None:
+            return
+        try:
+            if content_type and content_type != self._audio_ctype:
+                fmt = AudioFormat.from_mime(content_type)
+                if fmt is None:
+                    log.warning("%s: audio type %r cannot be stored; audio ignored", self.name, content_type)
+                self._audio_ctype = content_type
+                if fmt is not None:
+                    rec.send_nowait(fmt)
+            if self._audio_ctype and AudioFormat.from_mime(self._audio_ctype) is None:
+                return
+            rec.send_nowait(Frame(data, "audio", trio.current_time(), time.time()))
+        except trio.WouldBlock:
+            self.stats.dropped_frames += 1
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            self.recorder = None
+
+    def count_bytes(self, n: int) -> None:
+        self.stats.bytes += n
+
+    def samples(self, samples: list[TriggerSample], detector: EdgeDetector) -> None:
+        if not samples:
+            return
+        edges = detector.update(samples)
+        if not edges:
+            return
+        now = trio.current_time()
+        for e in edges:
+            for ch in self.triggers.sample(e.trigger, e.active):
+                self.bus.publish(ev.TriggerChanged(self.name, ch.trigger, ch.on, self._wall(now)))
+                self._apply(self.machine.trigger(now, ch.trigger, ch.on))
+
+    def stream_up(self, spec: StreamSpec) -> None:
+        if spec.name in self._ever_up:
+            self.stats.reconnects += 1
+        self._ever_up.add(spec.name)
+        self._up.add(spec.name)
+        if len(self._up) == len(self.specs) and not self.stats.connected:
+            self.stats.connected = True
+            self.stats.connects += 1
+            log.info("%s: connected (%s)", self.name, ", ".join(s.name for s in self.specs))
+            self.bus.publish(ev.Connected(self.name, True, self._clock()))
+            if self.cfg.schedule == "camera" or self.cfg.privacy == "camera":
+                self.spawn(self._read_camera_schedules)
+
+    def stream_down(self, spec: StreamSpec, reason: str) -> None:
+        self._up.discard(spec.name)
+        self.stats.last_error = reason
+        if self.stats.connected:
+            self.stats.connected = False
+            log.warning("%s: disconnected: %s", self.name, reason)
+            self.bus.publish(ev.Connected(self.name, False, self._clock()))
+
+    # -- control (MQTT, HTTP) ------------------------------------------------------------------
+
+    def set_override(self, override: Override) -> None:
+        self._apply(self.machine.set_override(trio.current_time(), override))
+        self.bus.publish(self._armed_event())
+        log.info(
+            "%s: armed set to %s (now %s)",
+            self.name,
+            override.value,
+            "armed" if self.machine.armed else "disarmed",
+        )
+
+    async def manual_trigger(self, duration: float = 10.0) -> str | None:
+        """A manual incident (HTTP API): trigger "manual" on for `duration` seconds; returns the
+        incident's id (of the incident it joined), or None in privacy."""
+        now = trio.current_time()
+        self._apply(self.machine.trigger(now, MANUAL, True, force=True))
+        number = self.machine.incident_number
+        if number is None or not self.machine.active(MANUAL):
+            return None
+        if self._nursery is not None:
+
+            async def release() -> None:
+                await trio.sleep(duration)
+                self._apply(self.machine.trigger(trio.current_time(), MANUAL, False))
+
+            self._nursery.start_soon(release)
+        return await self.incident_id(number)
+
+    async def incident_id(self, number: int) -> str:
+        """The index id of the machine's incident `number`, once written."""
+        while number not in self._ids:
+            event = self._id_ready.setdefault(number, trio.Event())
+            await event.wait()
+        return self._ids[number]
+
+    def status(self) -> dict[str, Any]:
+        st = self.stats
+        return {
+            "dialect": self.cfg.dialect,
+            "connected": st.connected,
+            "streams": {s.name: s.name in self._up for s in self.specs},
+            "armed": self.machine.armed,
+            "override": self.machine.override.value,
+            "schedule_armed": self.machine.schedule_armed,
+            "privacy": self.machine.privacy,
+            "incident": self._ids.get(self.machine.incident_number or -1),
+            "triggers": {t: self.triggers.is_on(t) for t in self.triggers.configured if t != MANUAL},
+            "fps": round(st.fps(trio.current_time()), 2),
+            "frames": st.frames,
+            "bytes": st.bytes,
+            "reconnects": st.reconnects,
+            "incidents": st.incidents,
+            "dropped": st.dropped_frames,
+            "last_error": st.last_error,
+            "auth": self.http.chosen,
+        }
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _wall(self, mono: float) -> datetime:
+        """The wall-clock time of a trio clock instant (in the past or now)."""
+        return datetime.fromtimestamp(time.time() - (trio.current_time() - mono), UTC).astimezone(self.zone)
+
+    def _armed_event(self) -> ev.ArmedChanged:
+        m = self.machine
+        return ev.ArmedChanged(self.name, m.armed, m.override.value, m.privacy, self._clock())
+
+    def _apply(self, outs: list[Output]) -> None:
+        for o in outs:
+            if isinstance(o, ArmedChanged):
+                self.bus.publish(self._armed_event())
+            else:
+                at = o.at
+                self._writes_send.send_nowait(_Write(o, at, self._wall(at), self.machine.armed))
+        dl = self.machine.next_deadline()
+        if dl != self._deadline:
+            self._deadline = dl
+            self._timer_wake.set()
+
+    async def _timers(self) -> None:
+        """Fire the machine's timers (min_on confirmations, alarm timeouts) when due."""
+        while True:
+            self._timer_wake = trio.Event()
+            deadline = self.machine.next_deadline()
+            self._deadline = deadline
+            with trio.move_on_at(deadline if deadline is not None else math.inf):
+                await self._timer_wake.wait()
+            self._apply(self.machine.advance(trio.current_time()))
+
+    async def _schedules(self) -> None:
+        """Follow the arming and privacy schedules: sleep until the next change, never poll."""
+        first = True
+        while True:
+            self._schedule_wake = trio.Event()
+            now = self._clock()
+            assert self._arming is not None and self._privacy is not None
+            mono = trio.current_time()
+            privacy = self._privacy.armed(now)
+            if privacy != self.machine.privacy and not first:
+                self._send_recorder(Privacy(privacy, mono, time.time()))
+            self._apply(self.machine.set_privacy(mono, privacy))
+            self._apply(self.machine.set_schedule(mono, self._arming.armed(now)))
+            if first:  # the initial state, for MQTT's retained topic and the status
+                self.bus.publish(self._armed_event())
+                if privacy:
+                    self._send_recorder(Privacy(True, mono, time.time()))
+                first = False
+            changes = [c for c in (self._arming.next_change(now), self._privacy.next_change(now)) if c]
+            wait = (min(changes) - now).total_seconds() if changes else math.inf
+            with trio.move_on_after(max(0.0, wait)):
+                await self._schedule_wake.wait()
+
+    async def _read_camera_schedules(self) -> None:
+        try:
+            arming, privacy = await self.driver.read_schedules(self.http, self.zone)
+        except Exception as e:  # a schedule that cannot be read keeps the last one
+            log.warning("%s: cannot read the schedule from the camera: %s", self.name, e)
+            return
+        if self.cfg.schedule == "camera" and arming is not None:
+            if arming != self._arming:
+                log.info("%s: arming schedule read from the camera", self.name)
+            self._arming = arming
+        if self.cfg.privacy == "camera" and privacy is not None:
+            self._privacy = privacy
+        self._schedule_wake.set()
+
+    def _send_recorder(self, item: RecorderInput) -> None:
+        rec = self.recorder
+        if rec is None:
+            return
+        try:
+            rec.send_nowait(item)
+        except trio.WouldBlock:
+            self.stats.dropped_frames += 1
+            log.warning("%s: recorder queue full, %s lost", self.name, type(item).__name__)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            self.recorder = None
+
+    async def _writer(self) -> None:
+        # not `async with`: at shutdown `run` still sends the closing incident end and drains it
+        async for w in self._writes_recv:
+            await self._write(w)
+
+    async def _drain_writes(self) -> None:
+        while True:
+            try:
+                w = self._writes_recv.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                return
+            await self._write(w)
+
+    async def _write(self, w: _Write) -> None:
+        o = w.out
+        if isinstance(o, IncidentStarted):
+            self.stats.incidents += 1
+            iid = await self._index_start(o.trigger, w.wall, w.armed)
+            self._ids[o.number] = iid
+            ready = self._id_ready.pop(o.number, None)
+            if ready is not None:
+                ready.set()
+            log.info("%s: incident %s started by %s", self.name, iid, o.trigger)
+            self._send_recorder(IncidentStart(iid, o.trigger, w.mono, w.wall.timestamp()))
+            self.bus.publish(ev.Incident(iid, self.name, o.trigger, "start", w.wall, w.armed, (o.trigger,)))
+            if self.last_jpeg is not None:
+                self.bus.publish(ev.Snapshot(self.name, iid, self.last_jpeg, w.wall))
+        elif isinstance(o, IncidentJoined):
+            joined = self._ids.get(o.number)
+            if joined is not None and self.index is not None:
+                await self._index_call(self.index.add_incident_trigger, joined, o.trigger)
+        elif isinstance(o, IncidentEnded):
+            if o.number not in self._ids:
+                return
+            iid = self._ids.pop(o.number)
+            if self.index is not None:
+                await self._index_call(self.index.end_incident, iid, w.wall)
+            log.info("%s: incident %s ended (%s)", self.name, iid, o.reason)
+            self._send_recorder(IncidentEnd(iid, w.mono, w.wall.timestamp()))
+            self.bus.publish(
+                ev.Incident(iid, self.name, o.triggers[0], "end", w.wall, w.armed, o.triggers, o.reason)
+            )
+
+    async def _index_start(self, trigger: str, wall: datetime, armed: bool) -> str:
+        if self.index is not None:
+            iid = await self._index_call(self.index.start_incident, self.name, trigger, wall, armed)
+            if isinstance(iid, str):
+                return iid
+        # no index (or it failed): an id of the same form, so events still name the incident
+        import secrets
+
+        return f"{self.name}-{wall.astimezone(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+    async def _index_call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return await trio.to_thread.run_sync(fn, *args)
+        except Exception as e:
+            log.error("%s: index write failed: %s", self.name, e)
+            return None

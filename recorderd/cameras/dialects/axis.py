@@ -1,0 +1,91 @@
+"""Seeds 001 (openapi) and 002 (vapix): the same CGI families under different paths.
+
+Streams: MJPEG; motion levels (boundary `mdb`, `group=0;level=28;threshold=45;`); the IO monitor
+(boundary `ioboundary`, `IO0:/`), asked once after every (re)connect for the current state with
+`check`; audio (singlepart 240-byte blocks or multipart).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import TYPE_CHECKING
+
+from recorderd.cameras.dialects.base import Driver
+from recorderd.cameras.streams import PartLike, StreamSpec
+from recorderd.protocol.dialects import openapi, paramcgi
+from recorderd.protocol.events import TriggerSample
+
+if TYPE_CHECKING:
+    from recorderd.cameras.http import CameraHttp
+    from recorderd.schedule.engine import Schedule
+
+
+@dataclass(frozen=True)
+class Paths:
+    video: str
+    motion: str
+    inputs: str
+    audio: str
+
+
+def motion_part(part: PartLike) -> list[TriggerSample]:
+    return openapi.parse_motion(part.body)
+
+
+def io_part(part: PartLike) -> list[TriggerSample]:
+    return openapi.parse_io(part.body)
+
+
+class AxisFamilyDriver(Driver):
+    paths = Paths("video.mjpg", "motion.cgi", "input.cgi", "fromserver.cgi")
+    max_inputs = 8
+
+    def streams(self) -> list[StreamSpec]:
+        specs: list[StreamSpec] = []
+        cfg = self.cfg
+        if self.wants_video:
+            specs.append(StreamSpec("video", "video", cfg.video_url or self.paths.video))
+        if self.wants("motion"):
+            windows = sorted({t.split(":")[1] for t in cfg.triggers if t.startswith("motion:")})
+            params = {} if "motion" in cfg.triggers or not windows else {"group": ",".join(windows)}
+            specs.append(StreamSpec("motion", "events", self.paths.motion, params, parse=motion_part))
+        if self.wants("input"):
+            numbers = self.input_numbers() or list(range(1, self.max_inputs + 1))
+            ports = ",".join(str(n) for n in numbers)
+            specs.append(
+                StreamSpec(
+                    "io",
+                    "events",
+                    self.paths.inputs,
+                    {"monitor": ports},
+                    parse=io_part,
+                    # the monitor may only speak on change: ask the state after each connect
+                    resync=(self.paths.inputs, {"checkactive": ports}, paramcgi.parse_port_check),
+                )
+            )
+        if self.wants_audio:
+            specs.append(StreamSpec("audio", "audio", cfg.audio_url or self.paths.audio))
+        return specs
+
+
+class OpenapiDriver(AxisFamilyDriver):
+    dialect = "openapi"
+
+
+class VapixDriver(AxisFamilyDriver):
+    dialect = "vapix"
+    paths = Paths("mjpg/video.mjpg", "motion/motiondata.cgi", "io/input.cgi", "audio/receive.cgi")
+
+    async def read_schedules(self, http: CameraHttp, zone: tzinfo) -> tuple[Schedule | None, Schedule | None]:
+        """The param.cgi Event group (the first one, E0 when present) as the arming schedule."""
+        from recorderd.schedule.readers import event_groups, from_param_event
+
+        if self.cfg.schedule != "camera":
+            return None, None
+        text, _ = await http.get_text("param.cgi", {"action": "list", "group": "Event"})
+        params = paramcgi.parse_param_list(text).params
+        groups = event_groups(params)
+        if not groups:
+            return None, None
+        return from_param_event(params, zone, groups[0]), None

@@ -1,0 +1,55 @@
+"""The driver interface: a dialect says which streams to open and how to read the camera's schedule."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import TYPE_CHECKING
+
+from recorderd.cameras.streams import StreamSpec
+from recorderd.cameras.triggers import wanted
+
+if TYPE_CHECKING:
+    from recorderd.cameras.http import CameraHttp
+    from recorderd.config.model import CameraConfig
+    from recorderd.schedule.engine import Schedule
+
+
+class Driver:
+    """Base of the dialect drivers. Subclasses implement `streams` (and `read_schedules`)."""
+
+    dialect = ""
+
+    def __init__(self, cfg: CameraConfig) -> None:
+        self.cfg = cfg
+
+    def streams(self) -> list[StreamSpec]:
+        raise NotImplementedError
+
+    async def read_schedules(self, http: CameraHttp, zone: tzinfo) -> tuple[Schedule | None, Schedule | None]:
+        """(arming, privacy) as the camera keeps them, for `schedule = "camera"`; None where the
+        dialect has no such schedule."""
+        return None, None
+
+    # -- what the configuration asks for -------------------------------------------------------
+
+    @property
+    def records(self) -> bool:
+        return self.cfg.record.mode != "off"
+
+    @property
+    def wants_video(self) -> bool:
+        """Video is opened to record; dialects whose events ride on the video override this."""
+        return self.records
+
+    @property
+    def wants_audio(self) -> bool:
+        return self.cfg.audio and self.records
+
+    def wants(self, family: str) -> bool:
+        """Whether a configured trigger is of this family ("motion", "input", "sound", ...)."""
+        return wanted(self.cfg.triggers, family)
+
+    def input_numbers(self) -> list[int]:
+        """The input numbers the config names (input:1 -> 1); all inputs when just "input"."""
+        nums = sorted({int(t.split(":")[1]) for t in self.cfg.triggers if t.startswith("input:")})
+        return nums

@@ -1,0 +1,53 @@
+"""Seed 003 (Foscam/Netwave): videostream.cgi server push, get_status.cgi polled for alarm_status.
+
+The camera has no event stream, so the alarm state is polled every `poll_interval`; every poll is a
+full resync. Schedules: get_params.cgi alarm_schedule_* (arming), get_forbidden.cgi (privacy).
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import TYPE_CHECKING
+
+from recorderd.cameras.dialects.base import Driver
+from recorderd.cameras.streams import StreamSpec
+from recorderd.protocol.dialects.foscam import parse_status, parse_vars
+from recorderd.schedule.readers import from_foscam_params
+
+if TYPE_CHECKING:
+    from recorderd.cameras.http import CameraHttp
+    from recorderd.schedule.engine import Schedule
+
+
+class FoscamDriver(Driver):
+    dialect = "foscam"
+
+    def streams(self) -> list[StreamSpec]:
+        specs: list[StreamSpec] = []
+        if self.wants_video:
+            # resolution/rate left to the camera's settings
+            specs.append(StreamSpec("video", "video", "videostream.cgi"))
+        if any(self.wants(f) for f in ("motion", "input", "sound")):
+            specs.append(
+                StreamSpec(
+                    "status",
+                    "poll",
+                    "get_status.cgi",
+                    parse_text=parse_status,
+                    interval=float(self.cfg.poll_interval),
+                )
+            )
+        return specs
+
+    async def read_schedules(self, http: CameraHttp, zone: tzinfo) -> tuple[Schedule | None, Schedule | None]:
+        arming = privacy = None
+        if self.cfg.schedule == "camera":
+            text, _ = await http.get_text("get_params.cgi")
+            arming = from_foscam_params(parse_vars(text), zone, "alarm_schedule")
+        if self.cfg.privacy == "camera":
+            text, _ = await http.get_text("get_forbidden.cgi")
+            privacy = from_foscam_params(parse_vars(text), zone, "schedule")
+        return arming, privacy
+
+
+DRIVER = FoscamDriver

@@ -1,0 +1,77 @@
+"""Seed 000 (CAS-3xx IPCamCGI, D-Link): the IO bits ride on every mjpeg.cgi frame's `Date:` header.
+
+Trigger1/Trigger2 are `input:1`/`input:2`. The Image Upload bit is reported as `motion`: these
+cameras have no motion API of their own and upload exactly when their motion detection fires
+(the simulator does the same). iocontrol.cgi is asked after every (re)connect; schedules come from
+upload.cgi.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import TYPE_CHECKING
+
+from recorderd.cameras.dialects.base import Driver
+from recorderd.cameras.streams import PartLike, StreamSpec, TextParser
+from recorderd.protocol.dialects import ipcamcgi
+from recorderd.protocol.errors import ProtocolError
+from recorderd.protocol.events import TriggerSample
+
+if TYPE_CHECKING:
+    from recorderd.cameras.http import CameraHttp
+    from recorderd.schedule.engine import Schedule
+
+
+def frame_samples(part: PartLike) -> list[TriggerSample]:
+    headers = getattr(part, "headers", {})
+    date = headers.get("date")
+    if not date:
+        return []
+    try:
+        info = ipcamcgi.parse_frame_header(date)
+    except ProtocolError:
+        return []  # a frame without the IO field still is a frame
+    return [*ipcamcgi.samples_from_frame(info), TriggerSample("motion", info.upload)]
+
+
+def iocontrol_samples(text: str) -> list[TriggerSample]:
+    io = ipcamcgi.parse_iocontrol(text)
+    out = []
+    for name, value in (("input:1", io.trigger1), ("input:2", io.trigger2), ("motion", io.upload)):
+        if value is not None:
+            out.append(TriggerSample(name, value))
+    return out
+
+
+class IpcamcgiDriver(Driver):
+    dialect = "ipcamcgi"
+
+    @property
+    def wants_video(self) -> bool:
+        return True  # the events ride on the frames
+
+    def streams(self) -> list[StreamSpec]:
+        # iocontrol.cgi answers the state at once after each (re)connect, before the first frame
+        resync: tuple[str, dict[str, str], TextParser] = ("iocontrol.cgi", {}, iocontrol_samples)
+        return [
+            StreamSpec(
+                "video", "video", self.cfg.video_url or "mjpeg.cgi", parse=frame_samples, resync=resync
+            )
+        ]
+
+    async def read_schedules(self, http: CameraHttp, zone: tzinfo) -> tuple[Schedule | None, Schedule | None]:
+        """The FTP upload schedule (upload.cgi) is the arming schedule (uploads are the alarm)."""
+        from recorderd.schedule.readers import from_ipcamcgi_params
+
+        if self.cfg.schedule != "camera":
+            return None, None
+        text, _ = await http.get_text("upload.cgi")
+        params = {}
+        for line in text.replace("&", "\n").splitlines():
+            k, sep, v = line.partition("=")
+            if sep:
+                params[k.strip()] = v.strip()
+        return from_ipcamcgi_params(params, zone, "FTPSchedule"), None
+
+
+DRIVER = IpcamcgiDriver

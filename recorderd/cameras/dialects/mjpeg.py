@@ -1,0 +1,20 @@
+"""Any plain MJPEG URL (`video_url`), with an optional audio URL (`audio_url`). No events of its own."""
+
+from __future__ import annotations
+
+from recorderd.cameras.dialects.base import Driver
+from recorderd.cameras.streams import StreamSpec
+
+
+class MjpegDriver(Driver):
+    dialect = "mjpeg"
+
+    def streams(self) -> list[StreamSpec]:
+        assert self.cfg.video_url is not None
+        specs = [StreamSpec("video", "video", self.cfg.video_url)]
+        if self.cfg.audio_url and self.wants_audio:
+            specs.append(StreamSpec("audio", "audio", self.cfg.audio_url))
+        return specs
+
+
+DRIVER = MjpegDriver

@@ -1,0 +1,166 @@
+"""The supervisor: every configured camera in its own nursery under one supervisor nursery.
+
+`Engine.run` starts each camera with `nursery.start` (a camera is ready as soon as its tasks run;
+connecting is its own business, so a camera that is down never holds up the others). A camera
+whose code fails unexpectedly is logged with its traceback and restarted after a backoff, alone.
+
+How the daemon assembles it (see recorderd/daemon/app.py):
+    engine = Engine(cfg, bus=bus, index=index, recorder_for=recorder_channels.get)
+    async with trio.open_nursery() as n:
+        await n.start(engine.run)
+Consumers read `bus.subscribe(name)`; controls call `engine.set_armed`, `engine.trigger`, ...
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import trio
+
+from recorderd.cameras import bus as ev
+from recorderd.cameras.backoff import Backoff
+from recorderd.cameras.camera import Camera
+from recorderd.cameras.dialects import driver_for
+from recorderd.cameras.http import CameraHttp, new_client
+from recorderd.cameras.incident import Override
+
+if TYPE_CHECKING:
+    from recorderd.config.model import CameraConfig, Config
+    from recorderd.recording.frames import RecorderInput
+    from recorderd.recording.index import Index
+
+log = logging.getLogger("recorderd.cameras")
+
+RecorderFor = Callable[[str], "trio.MemorySendChannel[RecorderInput] | None"]
+
+
+class UnknownCamera(LookupError):
+    pass
+
+
+class Engine:
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        bus: ev.Bus[ev.BusEvent] | None = None,
+        index: Index | None = None,
+        recorder_for: RecorderFor | None = None,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.bus: ev.Bus[ev.BusEvent] = bus if bus is not None else ev.Bus()
+        self.index = index
+        self.recorder_for = recorder_for
+        self._client = client
+        self.cameras: dict[str, Camera] = {}
+
+    def camera(self, name: str) -> Camera:
+        try:
+            return self.cameras[name]
+        except KeyError:
+            raise UnknownCamera(name) from None
+
+    def build(self, client: httpx.AsyncClient) -> None:
+        zone_default = self.cfg.daemon.timezone
+        for name, cc in self.cfg.cameras.items():
+            if not cc.enabled:
+                continue
+            self.cameras[name] = self._make(name, cc, client, zone_default)
+
+    def _make(self, name: str, cc: CameraConfig, client: httpx.AsyncClient, zone: str) -> Camera:
+        base = cc.url or cc.video_url
+        assert base is not None
+        http = CameraHttp(
+            client,
+            name,
+            base,
+            username=cc.username,
+            password=cc.secret(),
+            auth=cc.auth,
+            read_timeout=float(cc.read_timeout),
+        )
+        recorder = self.recorder_for(name) if self.recorder_for is not None else None
+        return Camera(
+            name,
+            cc,
+            http=http,
+            driver=driver_for(cc),
+            bus=self.bus,
+            zone=cc.zone(zone),
+            index=self.index,
+            recorder=recorder,
+        )
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run every enabled camera until cancelled; ready once all have started."""
+        client = self._client or new_client()
+        try:
+            if not self.cameras:
+                self.build(client)
+            async with trio.open_nursery() as nursery:
+                for cam in self.cameras.values():
+                    await nursery.start(self._supervise, cam)
+                log.info("engine: %d camera(s) started", len(self.cameras))
+                task_status.started()
+        finally:
+            if self._client is None:
+                with trio.CancelScope(shield=True):
+                    await client.aclose()
+
+    async def _supervise(
+        self, cam: Camera, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        backoff = Backoff(1.0, 60.0, stable_after=60.0)
+        status: trio.TaskStatus[None] | None = task_status
+        while True:
+            t0 = trio.current_time()
+            try:
+                if status is not None:
+                    await cam.run(task_status=status)
+                else:
+                    await cam.run()
+                return
+            except Exception:
+                log.exception("%s: camera task failed; restarting it", cam.name)
+            finally:
+                status = None
+            backoff.ended(trio.current_time() - t0)
+            await trio.sleep(backoff.next_delay())
+            # a fresh state; the same HTTP side, recorder channel and bus
+            cam = Camera(
+                cam.name,
+                cam.cfg,
+                http=cam.http,
+                driver=driver_for(cam.cfg),
+                bus=self.bus,
+                zone=cam.zone,
+                index=self.index,
+                recorder=cam.recorder,
+            )
+            self.cameras[cam.name] = cam
+
+    # -- controls (MQTT armed/set, HTTP API) ----------------------------------------------------
+
+    def names(self) -> Collection[str]:
+        return list(self.cameras)
+
+    def set_armed(self, camera: str, mode: str) -> None:
+        """'on' | 'off' | 'auto' (also ON/OFF/AUTO, true/false); raises UnknownCamera, ValueError."""
+        self.camera(camera).set_override(Override.parse(mode))
+
+    async def trigger(self, camera: str, duration: float = 10.0) -> str | None:
+        """A manual incident on a camera; its incident id (None during privacy)."""
+        return await self.camera(camera).manual_trigger(duration)
+
+    def snapshot(self, camera: str) -> bytes | None:
+        return self.camera(camera).last_jpeg
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "cameras": {n: c.status() for n, c in self.cameras.items()},
+            "bus_dropped": self.bus.dropped(),
+        }

@@ -1,0 +1,209 @@
+"""What a dialect asks to open, and the loop that keeps each stream open.
+
+A dialect driver returns `StreamSpec`s: which URL, what kind of body, and how a part or a poll answer
+turns into trigger samples. `run_stream` keeps one stream connected for the camera's lifetime:
+connect, read with deadlines, report up/down, back off with full jitter on failure.
+
+Per-frame cost is kept small on purpose: read the network's chunks (up to 64 KiB), feed the multipart
+parser, hand each part's body on; one deadline update per part, no logging per frame.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Protocol
+
+import trio
+
+from recorderd.cameras.backoff import Backoff
+from recorderd.cameras.http import CameraError, FailureLog
+from recorderd.protocol.errors import ProtocolError
+from recorderd.protocol.events import EdgeDetector, TriggerSample
+
+if TYPE_CHECKING:
+    import httpx
+
+    from recorderd.cameras.http import CameraHttp
+
+log = logging.getLogger("recorderd.cameras")
+
+StreamKind = Literal["video", "audio", "events", "poll"]
+
+
+class PartLike(Protocol):
+    """What the stream loop needs of a multipart part (recorderd.protocol.multipart.Part)."""
+
+    @property
+    def body(self) -> bytes: ...
+
+
+PartParser = Callable[[PartLike], list[TriggerSample]]
+TextParser = Callable[[str], list[TriggerSample]]
+
+
+@dataclass
+class StreamSpec:
+    """One stream (or poll) a camera keeps open.
+
+    kind "video": multipart JPEG; each part is a frame (and `parse` may read trigger bits from its
+    headers, as seed 000's Date line). "audio": singlepart or multipart audio. "events": multipart
+    text parts, `parse` gives samples. "poll": a GET every `interval` seconds, `parse_text` gives
+    samples. `resync` is a GET run after every (re)connect to ask the current state.
+    """
+
+    name: str
+    kind: StreamKind
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+    port: int | None = None
+    parse: PartParser | None = None
+    parse_text: TextParser | None = None
+    interval: float = 1.0
+    resync: tuple[str, dict[str, str], TextParser] | None = None
+
+
+class StreamSink(Protocol):
+    """The camera runtime, as the stream loops see it."""
+
+    name: str
+    http: CameraHttp
+    read_timeout: float
+    max_part_size: int
+
+    def stream_up(self, spec: StreamSpec) -> None: ...
+    def stream_down(self, spec: StreamSpec, reason: str) -> None: ...
+    def video(self, data: bytes) -> None: ...
+    def audio(self, data: bytes, content_type: str) -> None: ...
+    def samples(self, samples: list[TriggerSample], detector: EdgeDetector) -> None: ...
+    def count_bytes(self, n: int) -> None: ...
+    def spawn(self, fn: Callable[[], Awaitable[None]]) -> None: ...
+
+
+async def run_stream(
+    spec: StreamSpec, sink: StreamSink, *, backoff: Backoff | None = None, first_delay: float = 0.0
+) -> None:
+    """Keep the stream connected until cancelled."""
+    backoff = backoff or Backoff(0.5, 30.0, stable_after=max(10.0, sink.read_timeout))
+    failures = FailureLog(log, sink.name)
+    detector = EdgeDetector()
+    first = True
+    if first_delay > 0:
+        await trio.sleep(first_delay)
+    while True:
+        started = trio.current_time()
+        up = False
+
+        def mark_up() -> None:
+            nonlocal up, first
+            up = True
+            if not first:
+                detector.reset()  # states kept but unconfirmed: a reconnect never fires by itself
+            first = False
+            sink.stream_up(spec)
+            failures.recovered(f"{spec.name} stream")
+
+        reason = "stream ended"
+        try:
+            if spec.kind == "poll":
+                await _poll(spec, sink, detector, mark_up)
+            else:
+                await _stream(spec, sink, detector, mark_up)
+        except CameraError as e:
+            reason = str(e)
+        except ProtocolError as e:
+            reason = f"{spec.name}: {e}"
+        finally:
+            if up:
+                with trio.CancelScope(shield=True):
+                    sink.stream_down(spec, reason)
+        lived = trio.current_time() - started if up else 0.0
+        backoff.ended(lived)
+        delay = backoff.next_delay()
+        failures.failed(reason, delay)
+        await trio.sleep(delay)
+
+
+async def _poll(
+    spec: StreamSpec, sink: StreamSink, detector: EdgeDetector, mark_up: Callable[[], None]
+) -> None:
+    assert spec.parse_text is not None
+    connected = False
+    next_at = trio.current_time()
+    while True:
+        body, _ = await sink.http.get_text(spec.path, spec.params)
+        sink.count_bytes(len(body))
+        if not connected:
+            mark_up()
+            connected = True
+        sink.samples(spec.parse_text(body), detector)
+        next_at = max(next_at + spec.interval, trio.current_time())  # no burst to catch up
+        await trio.sleep_until(next_at)
+
+
+async def _stream(
+    spec: StreamSpec, sink: StreamSink, detector: EdgeDetector, mark_up: Callable[[], None]
+) -> None:
+    from recorderd.protocol.multipart import MultipartReader, Part, Truncated, parse_boundary
+
+    http = sink.http
+    read_timeout = sink.read_timeout
+    async with http.stream(spec.path, spec.params, port=spec.port, read_timeout=read_timeout) as resp:
+        what = f"{spec.name} stream"
+        ctype = resp.headers.get("content-type", "")
+        mark_up()
+        if spec.resync is not None:
+            r_path, r_params, r_parse = spec.resync
+
+            async def resync() -> None:
+                try:
+                    text, _ = await http.get_text(r_path, r_params)
+                except CameraError as e:
+                    log.info("%s: %s state query failed: %s", sink.name, spec.name, e)
+                    return
+                sink.samples(r_parse(text), detector)
+
+            sink.spawn(resync)
+        if spec.kind == "audio":
+            await _audio(sink, resp, ctype, what)
+            return
+        reader = MultipartReader(parse_boundary(ctype), max_part_size=sink.max_part_size)
+        kind = spec.kind
+        parse = spec.parse
+        count_bytes = sink.count_bytes
+        # Progress deadline: a stream that drips bytes without ever completing a part is stalled too.
+        with trio.CancelScope() as scope:
+            scope.deadline = trio.current_time() + read_timeout
+            async for chunk in http.chunks(resp, what):
+                count_bytes(len(chunk))
+                for item in reader.feed(chunk):
+                    if not isinstance(item, Part):
+                        continue  # dropped (too large) or truncated: the parser resynchronised
+                    scope.deadline = trio.current_time() + read_timeout
+                    if kind == "video":
+                        sink.video(item.body)
+                        if parse is not None:
+                            sink.samples(parse(item), detector)
+                    elif parse is not None:
+                        sink.samples(parse(item), detector)
+        path = resp.request.url.path
+        if scope.cancelled_caught:
+            raise CameraError("timeout", f"GET {path}: no complete part within {read_timeout:g}s")
+        for item in reader.close():
+            if isinstance(item, Truncated):
+                raise CameraError(
+                    "reset", f"GET {path}: camera closed the stream mid-part ({item.size} bytes lost)"
+                )
+
+
+async def _audio(sink: StreamSink, resp: httpx.Response, ctype: str, what: str) -> None:
+    """Seed 001/002 audio, singlepart (240-byte blocks) or multipart (a codec per part)."""
+    from recorderd.protocol.audio import AudioData, open_audio_reader
+
+    reader = open_audio_reader(ctype, max_part_size=sink.max_part_size)
+    async for chunk in sink.http.chunks(resp, what):
+        sink.count_bytes(len(chunk))
+        for item in reader.feed(chunk):
+            if isinstance(item, AudioData):
+                sink.audio(item.data, item.codec.mime)

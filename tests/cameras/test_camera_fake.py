@@ -1,0 +1,145 @@
+"""The camera runtime end to end against the scripted fake camera (Foscam dialect): frames flow to
+the recorder channel, a polled alarm becomes exactly one incident in the index, faults reconnect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import trio
+
+from recorderd.cameras import bus as ev
+from recorderd.config.load import parse_config
+from recorderd.daemon.app import Daemon
+from recorderd.recording.frames import Frame, IncidentEnd, IncidentStart, RecorderInput
+from tests.cameras.camfake import JPEG, FakeCam, Reply, Request, mjpeg_part
+
+
+class Foscam:
+    """videostream.cgi at ~50 fps and get_status.cgi with a settable alarm_status."""
+
+    def __init__(self) -> None:
+        self.alarm = 0
+        self.frames = 0
+        self.fail_status: int | None = None
+
+    async def video(self, stream: trio.SocketStream) -> None:
+        while True:
+            await stream.send_all(mjpeg_part(JPEG, "ipcamera"))
+            self.frames += 1
+            await trio.sleep(0.02)
+
+    def __call__(self, req: Request) -> Reply:
+        if self.fail_status is not None:
+            return Reply(self.fail_status)
+        if req.path == "/videostream.cgi":
+            return Reply(
+                200, {"Content-Type": "multipart/x-mixed-replace;boundary=ipcamera"}, stream=self.video
+            )
+        if req.path == "/get_status.cgi":
+            return Reply(
+                200, {"Content-Type": "text/plain"}, f"var id='x';\nvar alarm_status={self.alarm};\n".encode()
+            )
+        return Reply(404)
+
+
+def config(tmp_path: Path, url: str, extra: str = "") -> str:
+    return f"""
+[daemon]
+state_dir = "{tmp_path}"
+timezone = "UTC"
+http_listen = ""
+[cameras.yard]
+dialect = "foscam"
+url = "{url}"
+username = "admin"
+password = "pw"
+auth = "query"
+triggers = ["motion"]
+poll_interval = "50ms"
+read_timeout = "1s"
+{extra}
+"""
+
+
+async def next_of(
+    recv: trio.MemoryReceiveChannel[ev.BusEvent], kind: type, timeout: float = 5.0
+) -> ev.BusEvent:
+    with trio.fail_after(timeout):
+        async for e in recv:
+            if isinstance(e, kind):
+                return e
+    raise AssertionError("bus closed")
+
+
+async def test_alarm_gives_one_incident_with_frames_to_the_recorder(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    script = Foscam()
+    cam = FakeCam(script, auth="query", password="pw")
+    await nursery.start(cam.serve)
+    cfg = parse_config(config(tmp_path, cam.url))
+    send, recv = trio.open_memory_channel[RecorderInput](10_000)
+    daemon = Daemon(cfg)
+    daemon.recorder_for = lambda name: send
+    events = daemon.bus.subscribe("test")
+    await nursery.start(daemon.run)
+    c = await next_of(events, ev.Connected)
+    assert isinstance(c, ev.Connected) and c.connected
+    await trio.sleep(0.3)  # quiet: no incident from connecting
+    t_on = trio.current_time()
+    script.alarm = 1
+    start = await next_of(events, ev.Incident)
+    assert isinstance(start, ev.Incident) and start.type == "start" and start.trigger == "motion"
+    assert trio.current_time() - t_on < 1.0
+    await trio.sleep(0.5)
+    script.alarm = 0
+    end = await next_of(events, ev.Incident)
+    assert isinstance(end, ev.Incident) and end.type == "end" and end.id == start.id
+    duration = (end.time - start.time).total_seconds()
+    assert 0.35 < duration < 1.0
+    assert daemon.index is not None
+    rows = await trio.to_thread.run_sync(daemon.index.list_incidents)
+    assert [(r.id, r.camera, r.triggers) for r in rows] == [(start.id, "yard", ("motion",))]
+    assert rows[0].end is not None and abs((rows[0].end - end.time).total_seconds()) < 1e-3
+    # the recorder channel got frames, and the incident's start and end in order
+    got: list[RecorderInput] = []
+    while True:
+        try:
+            got.append(recv.receive_nowait())
+        except trio.WouldBlock:
+            break
+    frames = [g for g in got if isinstance(g, Frame)]
+    assert len(frames) > 20 and all(f.data == JPEG and f.kind == "video" for f in frames)
+    marks = [g for g in got if isinstance(g, IncidentStart | IncidentEnd)]
+    assert [type(m) for m in marks] == [IncidentStart, IncidentEnd]
+    assert marks[0].incident == start.id
+    nursery.cancel_scope.cancel()
+
+
+async def test_faults_reconnect_without_phantom_incidents(tmp_path: Path, nursery: trio.Nursery) -> None:
+    script = Foscam()
+    cam = FakeCam(script, auth="query", password="pw")
+    await nursery.start(cam.serve)
+    cfg = parse_config(config(tmp_path, cam.url))
+    daemon = Daemon(cfg)
+    events = daemon.bus.subscribe("test")
+    await nursery.start(daemon.run)
+    assert daemon.engine is not None
+    yard = daemon.engine.cameras["yard"]
+    c = await next_of(events, ev.Connected)
+    assert isinstance(c, ev.Connected) and c.connected
+    script.alarm = 1
+    start = await next_of(events, ev.Incident)
+    for status in (503, 401):
+        script.fail_status = status
+        down = await next_of(events, ev.Connected)
+        assert isinstance(down, ev.Connected) and not down.connected
+        script.fail_status = None
+        up = await next_of(events, ev.Connected)
+        assert isinstance(up, ev.Connected) and up.connected
+    assert yard.machine.incident_open  # still the same incident: the outage fired nothing new
+    script.alarm = 0
+    end = await next_of(events, ev.Incident)
+    assert isinstance(end, ev.Incident) and end.type == "end" and end.id == getattr(start, "id", None)
+    assert yard.stats.incidents == 1 and yard.stats.reconnects >= 2
+    nursery.cancel_scope.cancel()
