@@ -6,10 +6,12 @@ Pure functions over bytes. Element IDs are written as their full marker-carrying
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Iterator
 from typing import NamedTuple
 
+Buf = bytes | bytearray | memoryview | mmap.mmap  # what the readers take
 UNKNOWN_SIZE = -1
 _UNKNOWN = {n: (1 << (7 * n)) - 1 for n in range(1, 9)}  # all value bits set: "size unknown"
 
@@ -84,7 +86,7 @@ class Truncated(Exception):
     """The bytes end inside an element header or payload."""
 
 
-def read_id(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
+def read_id(buf: Buf, pos: int) -> tuple[int, int]:
     if pos >= len(buf):
         raise Truncated(pos)
     b = buf[pos]
@@ -96,7 +98,7 @@ def read_id(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
     return int.from_bytes(buf[pos : pos + length], "big"), pos + length
 
 
-def read_size(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
+def read_size(buf: Buf, pos: int) -> tuple[int, int]:
     if pos >= len(buf):
         raise Truncated(pos)
     b = buf[pos]
@@ -111,13 +113,13 @@ def read_size(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
     return (UNKNOWN_SIZE if v == _UNKNOWN[length] else v), pos + length
 
 
-def read_element(buf: bytes | memoryview, pos: int) -> Element:
+def read_element(buf: Buf, pos: int) -> Element:
     eid, p = read_id(buf, pos)
     size, p = read_size(buf, p)
     return Element(eid, pos, p, size)
 
 
-def children(buf: bytes | memoryview, start: int, end: int) -> Iterator[Element]:
+def children(buf: Buf, start: int, end: int) -> Iterator[Element]:
     """The elements in buf[start:end]; raises Truncated if one runs past `end`."""
     pos = start
     while pos < end:
@@ -128,18 +130,18 @@ def children(buf: bytes | memoryview, start: int, end: int) -> Iterator[Element]
         pos = el.end
 
 
-def as_uint(buf: bytes | memoryview, el: Element) -> int:
+def as_uint(buf: Buf, el: Element) -> int:
     return int.from_bytes(buf[el.data : el.end], "big")
 
 
-def as_sint(buf: bytes | memoryview, el: Element) -> int:
+def as_sint(buf: Buf, el: Element) -> int:
     return int.from_bytes(buf[el.data : el.end], "big", signed=True)
 
 
-def as_float(buf: bytes | memoryview, el: Element) -> float:
+def as_float(buf: Buf, el: Element) -> float:
     raw = bytes(buf[el.data : el.end])
     return float(struct.unpack(">d" if len(raw) == 8 else ">f", raw)[0]) if raw else 0.0
 
 
-def as_str(buf: bytes | memoryview, el: Element) -> str:
+def as_str(buf: Buf, el: Element) -> str:
     return bytes(buf[el.data : el.end]).rstrip(b"\0").decode("utf-8", "replace")

@@ -156,8 +156,9 @@ class Index:
                 raise IndexUnavailable(
                     f"{state_dir / INDEX_NAME}: index schema {version} is newer than this recorderd ({SCHEMA_VERSION})"
                 )
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION:  # only then: a reader (the CLI) takes no write lock
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.Error as e:
             raise IndexUnavailable(f"{state_dir / INDEX_NAME}: cannot open the index: {e}") from None
         except OSError as e:

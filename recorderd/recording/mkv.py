@@ -28,6 +28,7 @@ from recorderd import __version__
 from recorderd.recording import ebml
 from recorderd.recording.ebml import (
     UNKNOWN_SIZE,
+    Buf,
     Element,
     Truncated,
     children,
@@ -510,7 +511,7 @@ class Scan:
         return float(max(video_end, self.audio_end_ms))
 
 
-def _parse_tracks(buf: bytes | memoryview, el: Element, out: Scan) -> None:
+def _parse_tracks(buf: Buf, el: Element, out: Scan) -> None:
     for te in children(buf, el.data, el.end):
         if te.id != ID_TRACKENTRY:
             continue
@@ -527,7 +528,7 @@ def _parse_tracks(buf: bytes | memoryview, el: Element, out: Scan) -> None:
                 out.audio = AudioFormat(codec=_CODEC_OF_TAG[tag], rate=rate, channels=ch, bits=bits)
 
 
-def _parse_tags(buf: bytes | memoryview, el: Element) -> dict[str, str]:
+def _parse_tags(buf: Buf, el: Element) -> dict[str, str]:
     tags: dict[str, str] = {}
     for tag in children(buf, el.data, el.end):
         if tag.id != ID_TAG:
@@ -540,7 +541,7 @@ def _parse_tags(buf: bytes | memoryview, el: Element) -> dict[str, str]:
     return tags
 
 
-def _blocks(buf: bytes | memoryview, cluster: Element) -> Iterator[tuple[int, int, int, int]]:
+def _blocks(buf: Buf, cluster: Element) -> Iterator[tuple[int, int, int, int]]:
     """(track, ts, data start, data end) of a whole cluster's SimpleBlocks."""
     base = 0
     for el in children(buf, cluster.data, cluster.end):
@@ -552,7 +553,7 @@ def _blocks(buf: bytes | memoryview, cluster: Element) -> Iterator[tuple[int, in
             yield track, base + rel, p + 3, el.end
 
 
-def _walk(buf: bytes | memoryview, out: Scan) -> Iterator[tuple[int, int, int, int]]:
+def walk(buf: Buf, out: Scan) -> Iterator[tuple[int, int, int, int]]:
     """Fill `out` from the bytes; yields every block of every whole cluster (track, ts, start, end)."""
     n = len(buf)
     try:
@@ -641,22 +642,22 @@ def _walk(buf: bytes | memoryview, out: Scan) -> Iterator[tuple[int, int, int, i
             out.layout = None
 
 
-def scan(buf: bytes | memoryview) -> Scan:
+def scan(buf: Buf) -> Scan:
     """Read a file's metadata and count its frames (every whole cluster is parsed)."""
     out = Scan(size=len(buf))
-    for _ in _walk(buf, out):
+    for _ in walk(buf, out):
         pass
     return out
 
 
-def read_blocks(buf: bytes | memoryview) -> tuple[Scan, list[Block]]:
+def read_blocks(buf: Buf) -> tuple[Scan, list[Block]]:
     """Every block of every whole cluster, in file order, with the file's metadata."""
     out = Scan(size=len(buf))
-    blocks = [Block(t, ts, bytes(buf[s:e])) for t, ts, s, e in _walk(buf, out)]
+    blocks = [Block(t, ts, bytes(buf[s:e])) for t, ts, s, e in walk(buf, out)]
     return out, blocks
 
 
-def _with_file(path: Path, fn: Callable[[bytes | memoryview], _T]) -> _T:
+def _with_file(path: Path, fn: Callable[[Buf], _T]) -> _T:
     """fn over the file's bytes, memory-mapped (files may be hundreds of MB)."""
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
