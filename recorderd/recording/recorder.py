@@ -173,6 +173,7 @@ class CameraRecorder:
         storage: Storage | None = None,
         audio: AudioFormat | None = None,
         tick: float = 0.5,
+        batch: float = 0.1,
         lead: float = 2.0,
         sync_interval: float = 10.0,
     ) -> None:
@@ -183,6 +184,7 @@ class CameraRecorder:
         self.storage = storage
         self.audio = audio
         self.tick = tick
+        self.batch = batch
         self.sync_interval = sync_interval
         self.machine = RecordMachine(
             cfg.mode,
@@ -236,32 +238,45 @@ class CameraRecorder:
             self.done.set()
 
     async def _loop(self, inputs: trio.MemoryReceiveChannel[RecorderInput]) -> None:
+        # Wake up every `batch` seconds and work off what is queued, rather than once per frame:
+        # a trio wake-up costs more than muxing a frame. Decisions use the frames' own times, so
+        # the delay changes nothing in the files. Ticks come only once the backlog is worked off.
         next_tick = trio.current_time() + self.tick
-        batch = 0
         while True:
-            msg: RecorderInput | None = None
-            try:
+            n = 0
+            while True:
                 try:
                     msg = inputs.receive_nowait()
                 except trio.WouldBlock:
-                    # ticks only once the backlog is worked off: until then the frames tell the time
-                    batch = 0
-                    now = trio.current_time()
-                    if now >= next_tick:
-                        next_tick = now + self.tick
-                        await self._on_tick(now)
-                        continue
-                    with trio.move_on_at(next_tick):
-                        msg = await inputs.receive()
-            except trio.EndOfChannel:
-                return
-            if msg is None:
-                continue
-            await self._handle(msg)
-            batch += 1
-            if batch >= 32:  # let others run even when the channel never empties
-                batch = 0
-                await trio.lowlevel.checkpoint()
+                    break
+                except trio.EndOfChannel:
+                    return
+                if type(msg) is Frame:  # the hot path, inlined: a frame that only needs muxing
+                    self._wall_offset = msg.wall - msg.mono
+                    acts = self.machine.frame(msg)
+                    cur = self._cur
+                    if len(acts) == 1 and type(acts[0]) is Write and cur is not None:
+                        ms = (msg.mono - cur.origin_mono) * 1000.0
+                        mux = cur.file.muxer
+                        chunk = (
+                            mux.add_video(round(ms), msg.data)
+                            if msg.kind == "video"
+                            else mux.add_audio(ms, msg.data)
+                        )
+                        if chunk:
+                            await self._write(chunk)
+                    elif acts:
+                        await self._apply(acts)
+                else:
+                    await self._handle(msg)
+                n += 1
+                if n % 256 == 0:  # a long backlog: let the others run in between
+                    await trio.lowlevel.checkpoint()
+            now = trio.current_time()
+            if now >= next_tick:
+                next_tick = now + self.tick
+                await self._on_tick(now)
+            await trio.sleep(self.batch)
 
     async def _handle(self, msg: RecorderInput) -> None:
         m = self.machine
