@@ -14,10 +14,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-# the tests share actions_helpers.py; importlib mode does not put this folder on sys.path
-sys.path.insert(0, str(Path(__file__).parent))
+# the tests share tests/actions/actions_helpers.py; importlib mode does not put the repository on sys.path
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from actions_helpers import Cert, FtpServer, HttpReceiver, Seen, SmtpServer, _digest_ok
+from tests.actions.actions_helpers import Cert, FtpServer, HttpReceiver, Seen, SmtpServer, _digest_ok
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from actions_helpers import FAST, HttpReceiver, Reports, config, event
 
 from recorderd.actions.dispatcher import Dispatcher, trigger_matches
 from recorderd.actions.runtime import open_actions
 from recorderd.schedule.spec import ScheduleSpec
+from tests.actions.actions_helpers import FAST, HttpReceiver, Reports, config, event
 
 
 def http_config(tmp_path: Path, url: str, extra: str = "", actions: str = '["hook"]') -> str:

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import httpx
 import trio
-from actions_helpers import (
+
+from recorderd.actions.outbox import OutboxStore, open_outbox
+from recorderd.actions.runtime import open_actions
+from recorderd.actions.webhook import HttpSender
+from recorderd.config.model import HttpTarget
+from tests.actions.actions_helpers import (
     FAST,
     JPEG_A,
     FtpServer,
@@ -19,11 +24,6 @@ from actions_helpers import (
     event,
     wait_until,
 )
-
-from recorderd.actions.outbox import OutboxStore, open_outbox
-from recorderd.actions.runtime import open_actions
-from recorderd.actions.webhook import HttpSender
-from recorderd.config.model import HttpTarget
 
 
 def all_config(tmp_path: Path, smtp: int, http: str, ftp: int) -> str:

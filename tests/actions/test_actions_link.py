@@ -7,7 +7,6 @@ from pathlib import Path
 import httpx
 import pytest
 import trio
-from actions_helpers import FAST, HttpReceiver, Reports, config, event
 
 from recorderd.actions.link import (
     LinkRequest,
@@ -20,6 +19,7 @@ from recorderd.actions.link import (
 from recorderd.actions.outbox import DeliveryError
 from recorderd.actions.runtime import open_actions
 from recorderd.config.model import CameraConfig
+from tests.actions.actions_helpers import FAST, HttpReceiver, Reports, config, event
 
 PULSES = [(300, 500), (300, 0)]
 

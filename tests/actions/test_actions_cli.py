@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from actions_helpers import FtpServer, HttpReceiver, SmtpServer
 
 from recorderd.cli import main
+from tests.actions.actions_helpers import FtpServer, HttpReceiver, SmtpServer
 
 
 def write(tmp_path: Path, smtp: int, ftp: int, http: str, ftp_password: str = "secret") -> Path:

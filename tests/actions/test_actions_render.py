@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from actions_helpers import JPEG_A, event
-
 from recorderd.actions.outbox import Attachment
 from recorderd.actions.render import build_mail, fields, ftp_directory, ftp_name, render, render_url
+from tests.actions.actions_helpers import JPEG_A, event
 
 T = datetime(2024, 12, 31, 23, 59, 58, 7000, tzinfo=timezone(timedelta(hours=-5)))
 

@@ -7,13 +7,23 @@ from pathlib import Path
 
 import pytest
 import trio
-from actions_helpers import FAST, JPEG_A, JPEG_B, Cert, Reports, SmtpServer, config, event, wait_until
 
 from recorderd.actions.bridge import open_asyncio_bridge
 from recorderd.actions.mail import EmailSender
 from recorderd.actions.outbox import DeliveryError
 from recorderd.actions.runtime import open_actions
 from recorderd.config.model import EmailTarget
+from tests.actions.actions_helpers import (
+    FAST,
+    JPEG_A,
+    JPEG_B,
+    Cert,
+    Reports,
+    SmtpServer,
+    config,
+    event,
+    wait_until,
+)
 
 
 def mail_config(tmp_path: Path, port: int, extra: str = "") -> str:
