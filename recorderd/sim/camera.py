@@ -22,6 +22,7 @@ from recorderd.sim.auth import AuthPolicy
 from recorderd.sim.card import CardFrames, frame_comment
 from recorderd.sim.config import EVENT_TRIGGERS, Faults, SimCameraConfig
 from recorderd.sim.framing import LENGTH, Framing
+from recorderd.sim.logs import FrameLog, SeqRuns
 from recorderd.sim.params import ParamTree, axis_tree, foscam_vars, ipcam_tables, move_tree
 from recorderd.sim.render import ipcam_date
 
@@ -134,7 +135,12 @@ class StreamStats:
     closed: float | None = None
     parts: int = 0  # whole parts written (frames, event parts, audio blocks)
     bytes: int = 0
-    seqs: list[int] = field(default_factory=list)  # video: the frame seq of each whole frame sent
+    runs: SeqRuns = field(default_factory=SeqRuns, repr=False)  # video: seqs of the whole frames sent
+
+    @property
+    def seqs(self) -> list[int]:
+        """The frame seq of each whole frame sent on this stream, in order."""
+        return list(self.runs)
 
 
 _AUTH_PARAMS = ("user", "pwd", "cam_user", "cam_pwd")
@@ -218,8 +224,7 @@ class SimCamera:
         # video
         self.seq = -1
         self.current: FrameInfo | None = None
-        self._frame_log: dict[int, FrameInfo] = {}
-        self._frame_log_max = frame_log
+        self._frame_log = FrameLog(frame_log)
         self._jpeg: bytes | None = None
         self._parts: dict[Framing, bytes] = {}
         self.video_subscribers = 0
@@ -414,8 +419,8 @@ class SimCamera:
     def sent_seqs(self, stream: int | None = None) -> list[int]:
         """Frame seqs written whole, on one stream or (sorted, without repeats) on all video streams."""
         if stream is not None:
-            return list(self.streams[stream].seqs)
-        return sorted({q for s in self.streams if s.kind == "video" for q in s.seqs})
+            return self.streams[stream].seqs
+        return sorted({q for s in self.streams if s.kind == "video" for q in s.runs})
 
     async def wait_until(self, predicate: Callable[[], bool]) -> None:
         """Return once `predicate()` holds; re-checked on every request, stream, frame and change.
@@ -432,10 +437,7 @@ class SimCamera:
             return
         info = FrameInfo(self.seq, self.seq % len(self.frames), mono, wall)
         self.current = info
-        if self._frame_log_max:
-            self._frame_log[info.seq] = info
-            if len(self._frame_log) > self._frame_log_max:
-                del self._frame_log[next(iter(self._frame_log))]
+        self._frame_log.add(info.seq, mono, wall)
         self._jpeg = None
         self._parts.clear()
         self._frame_lot.unpark_all()
@@ -444,11 +446,12 @@ class SimCamera:
 
     def frame(self, seq: int) -> FrameInfo:
         """What frame `seq` was (KeyError if it was never sent or has left the log)."""
-        return self._frame_log[seq]
+        mono, wall = self._frame_log.get(seq)
+        return FrameInfo(seq, seq % len(self.frames), mono, wall)
 
     def frame_bytes(self, seq: int) -> bytes:
         """The exact JPEG bytes sent as frame `seq` (rebuilt: card frame + its comment)."""
-        info = self._frame_log[seq]
+        info = self.frame(seq)
         return self.frames.jpeg(info.index, frame_comment(self.name, info.seq, info.wall))
 
     def current_jpeg(self) -> bytes:

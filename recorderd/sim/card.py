@@ -36,7 +36,7 @@ class CardFrames:
         i = index % len(self.heads)
         if not comment:
             return self.heads[i] + self.tails[i]
-        return self.heads[i] + com_segment(comment) + self.tails[i]
+        return b"".join((self.heads[i], com_segment(comment), self.tails[i]))
 
 
 def com_segment(text: bytes) -> bytes:

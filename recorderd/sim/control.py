@@ -43,7 +43,17 @@ def state(cam: SimCamera) -> dict[str, Any]:
         "faults": cam.faults.model_dump(),
         "seq": cam.seq,
         "frames_sent": cam.frames_sent,
-        "streams": [{k: v for k, v in dataclasses.asdict(s).items() if k != "seqs"} for s in cam.streams],
+        "streams": [
+            {
+                "id": s.id,
+                "kind": s.kind,
+                "path": s.path,
+                "opened": s.opened,
+                "closed": s.closed,
+                "parts": s.parts,
+            }
+            for s in cam.streams
+        ],
     }
 
 

@@ -83,3 +83,21 @@ async def test_many_cameras_share_one_ticker() -> None:
             with trio.fail_after(5):
                 part = await next_part(StreamReader(resp), b"--myboundary")
         assert Image.open(io.BytesIO(part.body)).size == (160, 120)
+
+
+def test_seq_runs_and_frame_log_stay_small() -> None:
+    from recorderd.sim.logs import FrameLog, SeqRuns
+
+    runs = SeqRuns()
+    for q in [*range(5, 1000), *range(1002, 2000)]:
+        runs.append(q)
+    assert runs.runs() == [(5, 999), (1002, 1999)] and len(runs) == 1993
+    assert list(runs)[:3] == [5, 6, 7] and 1000 not in runs and 1500 in runs
+    log = FrameLog(1000)
+    for q in range(5000):
+        log.add(q, q / 10, 1e9 + q / 10)
+    assert len(log) <= 1000 and log.get(4999) == (499.9, 1e9 + 499.9)
+    import pytest
+
+    with pytest.raises(KeyError):
+        log.get(10)
