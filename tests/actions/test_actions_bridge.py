@@ -56,21 +56,25 @@ async def test_cancellation_reaches_asyncio_and_waits_for_unwinding() -> None:
 
     with trio.fail_after(5):
         async with open_asyncio_bridge() as bridge:
-            with trio.move_on_after(0.1) as scope:
-                await bridge.run(wait_forever)
+            with trio.CancelScope() as scope:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(bridge.run, wait_forever)
+                    while not started.is_set():  # the asyncio side is waiting: now cancel
+                        await trio.sleep(0.01)
+                    scope.cancel()
             assert scope.cancelled_caught
-            assert started.is_set()
             assert unwound.is_set(), "run() returned before the asyncio task finished cancelling"
 
 
 async def test_cancellation_closes_a_real_connection_to_a_slow_server() -> None:
     """A server that accepts and never answers: the asyncio reader is cancelled and its socket closed."""
     closed_seen = trio.Event()
+    hello_seen = trio.Event()
 
     async def handler(stream: trio.SocketStream) -> None:
         # never answers; waits for the client to go away
         while await stream.receive_some(1024):
-            pass
+            hello_seen.set()
         closed_seen.set()
 
     async def read_reply(port: int) -> bytes:
@@ -87,8 +91,11 @@ async def test_cancellation_closes_a_real_connection_to_a_slow_server() -> None:
             listeners = await nursery.start(functools.partial(trio.serve_tcp, handler, 0, host="127.0.0.1"))
             port = listeners[0].socket.getsockname()[1]
             async with open_asyncio_bridge() as bridge:
-                with trio.move_on_after(0.3) as scope:
-                    await bridge.run(read_reply, port)
+                with trio.CancelScope() as scope:
+                    async with trio.open_nursery() as inner:
+                        inner.start_soon(bridge.run, read_reply, port)
+                        await hello_seen.wait()  # the asyncio side is now blocked reading the reply
+                        scope.cancel()
                 assert scope.cancelled_caught
             await closed_seen.wait()  # the server saw EOF: the asyncio side really let go
             nursery.cancel_scope.cancel()

@@ -170,7 +170,7 @@ async def test_expiry_dead_letters_and_logs(tmp_path: Path, caplog: pytest.LogCa
         assert [d.id for d in dead] == [aid] and dead[0].last_error == "server said no"
         status = await ob.status()
         assert status.counts == {"t": {"dead": 1}}
-    assert 2 <= sender.calls <= 6
+    assert 1 <= sender.calls <= 6  # 0, 0.05, 0.15, 0.35 s; the next (0.55 s) is past expiry
     assert any(
         "is dead after" in r.getMessage() and "server said no" in r.getMessage() for r in caplog.records
     )
