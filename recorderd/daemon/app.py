@@ -7,6 +7,7 @@
 Plug-in points (each optional; a stage that has not landed is simply absent):
 - the recorder: `recorder_for(camera) -> MemorySendChannel[RecorderInput] | None` (the engine sends
   frames, audio format, incident start/end and privacy on it; `send_nowait`, drops counted);
+  `wire()` starts recorderd.recording's RecordingService and uses its `recorder_for`;
 - consumers of the bus (actions, MQTT, status): `add_consumer(name, fn)` where
   `fn(receive_channel, daemon)` is awaited in the daemon's nursery with its own bounded channel;
 - controls (MQTT armed/set, HTTP API): `daemon.set_armed`, `daemon.trigger`, `daemon.snapshot`,
@@ -46,6 +47,7 @@ class Daemon:
         self.started = False
         self.snapshots: dict[str, bytes] = {}  # incident id -> JPEG at its start (actions, MQTT)
         self.serve_http = False
+        self.record = False
 
     def wire(self) -> None:
         """Plug in the stages the config asks for: actions, MQTT, the HTTP endpoint."""
@@ -58,6 +60,7 @@ class Daemon:
         if self.cfg.mqtt is not None:
             self.add_consumer("mqtt", wiring.mqtt_consumer)
         self.serve_http = bool(self.cfg.daemon.http_listen)
+        self.record = any(c.record.mode != "off" for c in self.cfg.cameras.values() if c.enabled)
 
     def add_consumer(self, name: str, fn: Consumer, size: int | None = None) -> None:
         """Run `fn(channel, daemon)` with a bus subscription of its own (call before `run`)."""
@@ -69,9 +72,16 @@ class Daemon:
         closed = await trio.to_thread.run_sync(self.index.close_open_incidents, datetime.now(UTC))
         if closed:
             log.info("closed %d incident(s) left open by the last run", closed)
-        self.engine = Engine(self.cfg, bus=self.bus, index=self.index, recorder_for=self.recorder_for)
         try:
             async with trio.open_nursery() as nursery:
+                if self.record:
+                    # recovery of unfinished files first, then each camera gets its recorder's channel
+                    from recorderd.recording.recorder import RecordingService
+
+                    recording = RecordingService(self.cfg, self.index)
+                    await nursery.start(recording.run)
+                    self.recorder_for = recording.recorder_for
+                self.engine = Engine(self.cfg, bus=self.bus, index=self.index, recorder_for=self.recorder_for)
                 for name, fn, size in self._consumers:
                     nursery.start_soon(fn, self.bus.subscribe(name, size), self, name=f"consumer {name}")
                 await nursery.start(self.engine.run)

@@ -11,7 +11,7 @@ import pytest
 import trio
 
 from recorderd.cameras import bus as ev
-from recorderd.recording.frames import Frame
+from recorderd.recording.frames import AudioFormat, Frame
 from tests.cameras.simharness import rig
 
 # dialect -> (simulator trigger, configured trigger, extra simulator settings)
@@ -86,3 +86,28 @@ async def test_disarmed_by_schedule_no_incident(tmp_path: Path, dialect: str) ->
         assert r.watch.incidents() == []
         assert r.daemon.index is not None
         assert await trio.to_thread.run_sync(r.daemon.index.list_incidents) == []
+
+
+async def test_video_and_audio_reach_the_recorder(tmp_path: Path) -> None:
+    sims = {
+        "plain": {"dialect": "mjpeg", "audio": "mulaw"},
+        "axis": {"dialect": "vapix", "audio": "mulaw", "audio_httptype": "multipart"},
+        "open": {"dialect": "openapi", "audio": "mulaw", "audio_httptype": "singlepart"},
+    }
+    cams = {n: {"audio": True, "triggers": []} for n in sims}
+    async with rig(tmp_path, sims, cams, recorder=True) as r:
+        for name, want in (("plain", "mulaw"), ("axis", "mulaw"), ("open", "mulaw")):
+            video = audio = 0
+            fmt = None
+            with trio.fail_after(10):
+                while video < 5 or audio < 5:
+                    item = await r.recorder[name].receive()
+                    if isinstance(item, AudioFormat):
+                        fmt = item
+                    elif isinstance(item, Frame) and item.kind == "audio":
+                        assert fmt is not None, "the format comes before the first audio"
+                        assert len(item.data) % 240 == 0 or name == "axis"
+                        audio += 1
+                    elif isinstance(item, Frame):
+                        video += 1
+            assert fmt is not None and fmt.codec == want, (name, fmt)

@@ -70,6 +70,7 @@ username = "admin"
 password = "{SECRET}"
 triggers = ["motion"]
 poll_interval = "100ms"
+record = {{ mode = "event", pre = "1s", post = "1s" }}
 """
     )
     proc = await trio.lowlevel.open_process(
@@ -97,4 +98,8 @@ poll_interval = "100ms"
     assert "Traceback" not in log
     with Index.open(tmp_path / "state") as ix:
         rows = ix.list_incidents("yard")
+        recs = ix.list_recordings("yard")
     assert len(rows) == 1 and rows[0].end is not None and rows[0].triggers == ("motion",)
+    # the recorder was plugged in: the incident's clip was written and closed by the shutdown
+    assert len(recs) == 1 and recs[0].incident == rows[0].id and recs[0].frames > 0
+    assert recs[0].path.exists()
