@@ -4,7 +4,8 @@
 
 Runs what `recorderd run` runs for recording (RecordingService: recovery, retention, one
 CameraRecorder) for one camera "sim", fed by `synth.feed_camera` in real time (or virtual time
-with --fast). Prints "READY" once recovery is done and frames flow, and a JSON report at the end.
+with --fast). Prints "READY <recovery JSON>" once start-up recovery is done and frames flow, and
+a JSON report at the end.
 Drills kill it with SIGKILL at random moments and check the state directory afterwards.
 """
 
@@ -73,7 +74,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         report = await nursery.start(service.run)
         send: trio.MemorySendChannel[RecorderInput] | None = service.recorder_for("sim")
         assert send is not None
-        print("READY", flush=True)
+        print(
+            "READY",
+            json.dumps({"recovery": report.summary(), "repaired": [str(p) for p in report.repaired]}),
+            flush=True,
+        )
         async with send:
             await feed_camera(
                 send,

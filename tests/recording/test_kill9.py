@@ -48,7 +48,7 @@ def start_recording(state_dir: Path, mode: str) -> subprocess.Popen[str]:
     assert p.stdout is not None
     deadline = time.monotonic() + 30
     line = p.stdout.readline()
-    assert line.strip() == "READY" and time.monotonic() < deadline, line
+    assert line.startswith("READY") and time.monotonic() < deadline, line
     return p
 
 
