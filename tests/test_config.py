@@ -272,3 +272,10 @@ def test_console_script_no_traceback(tmp_path: Path) -> None:
     assert "syntax error" in proc.stderr and "Traceback" not in proc.stderr
     version = subprocess.run([sys.executable, "-m", "recorderd", "--version"], capture_output=True, text=True)
     assert version.stdout.startswith("recorderd ")
+
+
+def test_action_rule_pulses() -> None:
+    cfg = parse_config(CAM + 'actions = [{ target = "output:1", pulses = ["300ms", "500ms", "300ms"] }]\n')
+    rule = cfg.cameras["front"].actions[0]  # type: ignore[index]
+    assert not isinstance(rule, str)
+    assert rule.pulse_pairs() == [(300, 500), (300, 0)]

@@ -29,7 +29,7 @@ import trio
 from recorderd.actions.event import IncidentEvent
 from recorderd.actions.link import DEFAULT_PULSES
 from recorderd.actions.outbox import Attachment, Coalesce, Outbox
-from recorderd.actions.render import fields, ftp_directory, ftp_name
+from recorderd.actions.render import fields, ftp_directory, ftp_name, render
 from recorderd.config.model import ActionRule, CameraConfig, Config, EmailTarget, FtpTarget, HttpTarget
 from recorderd.schedule.spec import ScheduleSpec
 
@@ -76,6 +76,7 @@ class _Entry:
     name: str
     triggers: list[str] | None
     schedule: ScheduleSpec | None
+    pulses: list[tuple[int, int]] | None = None
 
 
 class Dispatcher:
@@ -113,7 +114,7 @@ class Dispatcher:
         out = []
         for a in cam.action_list(self.config.mqtt is not None):
             if isinstance(a, ActionRule):
-                out.append(_Entry(a.target, a.triggers, a.schedule))
+                out.append(_Entry(a.target, a.triggers, a.schedule, a.pulse_pairs()))
             else:
                 out.append(_Entry(a, None, None))
         return out
@@ -152,7 +153,7 @@ class Dispatcher:
                 continue
             if entry.name.startswith(("output:", "preset:")):
                 if event.type == "start":
-                    ids.append(await self._link(entry.name, event))
+                    ids.append(await self._link(entry.name, event, entry.pulses))
                 continue
             target = self.config.targets.get(entry.name)
             if target is None or not self._holds(target.schedule, cam, event):
@@ -167,11 +168,11 @@ class Dispatcher:
                 ids += await self._ftp(entry.name, target, event)
         return ids
 
-    async def _link(self, action: str, event: IncidentEvent) -> int:
+    async def _link(self, action: str, event: IncidentEvent, pulses: list[tuple[int, int]] | None) -> int:
         what, _, number = action.partition(":")
         op: dict[str, Any] = {"preset": int(number)}
         if what == "output":
-            op = {"output": int(number), "pulses": [list(p) for p in DEFAULT_PULSES]}
+            op = {"output": int(number), "pulses": [list(p) for p in pulses or DEFAULT_PULSES]}
         payload = {**_payload(event), "op": op}
         return await self.outbox.enqueue(link_target(event.camera), "link", payload, expire=LINK_EXPIRE)
 
@@ -222,7 +223,13 @@ class Dispatcher:
         values = fields(event.to_dict())
         directory = ftp_directory(t.directory, values)
         base = ftp_name(
-            t.naming, event.camera, ext, when, sequence=seq, sequence_max=t.sequence_max, index=index
+            t.naming,
+            render(t.base_name, values) or event.camera,
+            ext,
+            when,
+            sequence=seq,
+            sequence_max=t.sequence_max,
+            index=index,
         )
         remote = f"{directory}/{base}" if directory else base
         item = "clip" if source.path else "snapshot"

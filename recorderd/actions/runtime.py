@@ -34,6 +34,17 @@ def outbox_path(config: Config) -> Path:
     return config.daemon.state_dir / OUTBOX_FILE
 
 
+def mail_tls_context(t: EmailTarget) -> ssl.SSLContext | None:
+    """The target's own trust settings; None keeps aiosmtplib's default (the system store)."""
+    if t.ca_file is None and not t.tls_insecure:
+        return None
+    ctx = ssl.create_default_context(cafile=str(t.ca_file) if t.ca_file else None)
+    if t.tls_insecure:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
 def build_senders(
     config: Config,
     bridge: AsyncioBridge,
@@ -45,7 +56,7 @@ def build_senders(
     senders: dict[str, Sender] = {}
     for name, t in config.targets.items():
         if isinstance(t, EmailTarget):
-            senders[name] = EmailSender(name, t, bridge, tls_context=tls_context)
+            senders[name] = EmailSender(name, t, bridge, tls_context=tls_context or mail_tls_context(t))
         elif isinstance(t, FtpTarget):
             senders[name] = FtpSender(name, t, bridge)
         else:

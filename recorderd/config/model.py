@@ -189,6 +189,8 @@ class EmailTarget(TargetBase):
     body: str = "Camera {camera} reported {trigger} ({type}) at {time}.\n"
     attach_snapshots: bool = True
     min_interval: Duration = 0.0
+    ca_file: Path | None = None  # trust this CA for TLS/STARTTLS instead of the system store
+    tls_insecure: bool = False  # skip certificate checks (a camera-grade mail box with a self-signed cert)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -199,6 +201,7 @@ class FtpTarget(TargetBase):
     port: Annotated[int, Field(ge=1, le=65535)] = 21
     passive: bool = True
     directory: str = "{camera}/{date}"
+    base_name: str = "{camera}"  # seed 000 FTP*BaseFileName / seed 003 ftp_filename; naming adds the suffix
     naming: Literal["overwrite", "timestamp", "sequence"] = "timestamp"
     sequence_max: Annotated[int, Field(ge=1)] = 1000
     retain_connection: bool = False
@@ -238,6 +241,15 @@ class ActionRule(Strict):
     target: str
     triggers: list[str] | None = None
     schedule: ScheduleSpec | None = None
+    # output:N only: alternating on/off times, e.g. ["300ms", "500ms", "300ms"] (seed 002 /300\500/300\)
+    pulses: Annotated[list[Duration], Field(min_length=1, max_length=32)] | None = None
+
+    def pulse_pairs(self) -> list[tuple[int, int]] | None:
+        """[(on_ms, off_ms), ...]; the last off is 0 (the relay stays off)."""
+        if not self.pulses:
+            return None
+        ms = [round(p * 1000) for p in self.pulses] + [0]
+        return [(ms[i], ms[i + 1]) for i in range(0, len(self.pulses), 2)]
 
 
 class CameraConfig(Credentials):
