@@ -5,9 +5,9 @@ it answers with actions for the shell: Open a file, Write a frame to it, Close i
 incident joined the open file). No I/O and no clock reads: every time comes in with an input.
 
 Event mode: frames wait in a ring buffer (bounded by `pre` + `lead` seconds and by `pre_bytes`);
-an incident opens a clip with the frames of the last `pre` seconds before its start; the clip runs
-while any incident is active and for `post` after the last one ended (an incident during post-time
-extends it). A clip is capped at `max` seconds: then the file is closed and, if an incident is still
+an incident opens a clip that begins with the last video frame at or before `pre` seconds before its
+start; the clip runs while any incident is active and up to the first video frame at or after `post`
+past the end of the last one (an incident during post-time extends it). A clip is capped at `max` seconds: then the file is closed and, if an incident is still
 active, a follow-on file continues at the very next frame (nothing lost; a stuck alarm gives files of
 `max` length rather than one without end; the engine expires such alarms after alarm_timeout).
 
@@ -120,10 +120,9 @@ class RecordMachine:
             self.file_open = True
             clip.start = f.mono
             return [Open(clip.reason, clip.incident, f), Write(f)]
-        if self.post_until is not None and f.mono >= self.post_until:
-            self._end_clip()
-            self._ring_add(f)
-            return [Close("post")]
+        if self.post_until is not None and f.mono >= self.post_until and f.kind == "video":
+            self._end_clip()  # this frame still belongs in: the clip surely covers `post`
+            return [Write(f), Close("post")]
         if clip.start is not None and f.mono - clip.start >= self.max and f.kind == "video":
             self.file_open = False
             if self.post_until is not None:  # in post-time: the cap ends the clip
@@ -145,13 +144,20 @@ class RecordMachine:
         if self.clip is not None:
             return [Join(ev.incident, ev.trigger)] if self.file_open else []
         self.clip = _Clip(ev.trigger, ev.incident)
-        # the frames since `pre` before the start; the file must begin with a video frame
-        frames = [f for f in self.ring if f.mono >= ev.mono - self.pre]
+        # begin at the last video frame at or before start - pre (so the clip surely covers `pre`),
+        # else at the ring's first video frame; a file begins with a picture
+        ring = list(self.ring)
         self.ring.clear()
         self.ring_bytes = 0
-        skip = next((i for i, f in enumerate(frames) if f.kind == "video"), len(frames))
-        self.dropped_audio += skip
-        frames = frames[skip:]
+        cutoff = ev.mono - self.pre
+        first = next(
+            (i for i in range(len(ring) - 1, -1, -1) if ring[i].kind == "video" and ring[i].mono <= cutoff),
+            -1,
+        )
+        if first < 0:
+            first = next((i for i, f in enumerate(ring) if f.kind == "video"), len(ring))
+        self.dropped_audio += sum(1 for f in ring[:first] if f.kind == "audio")
+        frames = ring[first:]
         if not frames:
             return []
         self.file_open = True

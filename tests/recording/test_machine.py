@@ -83,8 +83,8 @@ def test_pre_incident_post() -> None:
     m = RecordMachine("event", pre=5, post=10)
     out, fed = run_event(m, 40, {10.0: [start("a", 10)], 15.0: [end("a", 15)]})
     (clip,) = out.files
-    assert clip[0].mono == 5.0 and clip[-1].mono == 24.9
-    assert clip == [f for f in fed if 5.0 <= f.mono < 25.0]
+    assert clip[0].mono == 5.0 and clip[-1].mono == 25.0  # at least pre before, post after
+    assert clip == [f for f in fed if 5.0 <= f.mono <= 25.0]
     assert out.meta[0].reason == "motion" and out.meta[0].incident == "a" and out.closes == ["post"]
 
 
@@ -105,7 +105,7 @@ def test_incident_in_post_time_extends_the_clip() -> None:
     }
     out, _ = run_event(m, 40, events)
     (clip,) = out.files
-    assert clip[0].mono == 8.0 and clip[-1].mono == 20.9
+    assert clip[0].mono == 8.0 and clip[-1].mono == 21.0
     assert out.joins == [["b"]]
 
 
@@ -119,16 +119,16 @@ def test_two_clips_share_no_frame() -> None:
     }
     out, _ = run_event(m, 30, events)
     first, second = out.files
-    assert first[-1].mono == 13.9 and second[0].mono == 14.0  # the ring holds only what was not written
-    assert second[-1].mono == 19.9
+    assert first[-1].mono == 14.0 and second[0].mono == 14.1  # the ring holds only what was not written
+    assert second[-1].mono == 20.0
 
 
 def test_max_cuts_into_follow_on_files_without_loss() -> None:
     m = RecordMachine("event", pre=5, post=5, max=20)
     out, fed = run_event(m, 70, {10.0: [start("a", 10)], 50.0: [end("a", 50)]})
-    assert [len(f) for f in out.files] == [200, 200, 100]
+    assert [len(f) for f in out.files] == [200, 200, 101]
     assert out.closes == ["max", "max", "post"]
-    assert [f for clip in out.files for f in clip] == [f for f in fed if 5.0 <= f.mono < 55.0]
+    assert [f for clip in out.files for f in clip] == [f for f in fed if 5.0 <= f.mono <= 55.0]
     assert {o.incident for o in out.meta} == {"a"}
 
 
@@ -158,7 +158,7 @@ def test_privacy_closes_and_suppresses() -> None:
     out, _ = run_event(m, 40, events)
     first, second = out.files
     assert first[-1].mono == 11.9 and out.closes == ["privacy", "post"]
-    assert second[0].mono == 20.0 and second[-1].mono == 29.9  # still active after privacy: recorded again
+    assert second[0].mono == 20.0 and second[-1].mono == 30.0  # still active after privacy: recorded again
     assert out.meta[1].incident == "a"
 
 

@@ -60,22 +60,25 @@ async def test_event_clip_pre_post_identical_frames(
     (path,) = rec.closed  # inc-2 started in post-time: the same clip, extended
     assert path.parent == recordings_root(tmp_path) / "front/2025-06-15"
     assert path.name == "180007-motion.mkv"  # Berlin time of the first frame (7 s in)
-    clip = [f for f in frames if t0 + 7 <= f.mono < t0 + 36]
-    assert [f.mono - t0 for f in clip if f.kind == "video"][:1] == [7.0]  # 5 s before the trigger
+    # from the video frame 5 s before the trigger to the first one 10 s after the last end, all between
+    first = next(i for i, f in enumerate(frames) if f.kind == "video" and f.mono - t0 >= 7)
+    last = next(i for i, f in enumerate(frames) if f.kind == "video" and f.mono - t0 >= 36)
+    clip = frames[first : last + 1]
+    assert (clip[0].mono - t0, clip[-1].mono - t0) == (7.0, 36.0)
     info = ffprobe(path)
     v, a = info["streams"]
     assert (v["codec_name"], a["codec_name"]) == ("mjpeg", "pcm_mulaw")
-    assert int(v["nb_read_packets"]) == 29 * 25
-    assert abs(float(info["format"]["duration"]) - 29.0) < 0.05
+    assert int(v["nb_read_packets"]) == 29 * 25 + 1
+    assert abs(float(info["format"]["duration"]) - 29.04) < 0.05
     assert info["format"]["tags"]["INCIDENT"] == "inc-1,inc-2"
     assert info["format"]["tags"]["TRIGGER"] == "motion,input:1"
     assert packet_md5s(path, "v") == md5s(clip)
     assert packet_md5s(path, "a") == md5s(clip, "audio")
     (row,) = index.list_recordings()
-    assert row.path == path and row.complete and row.frames == 725 and row.incident == "inc-1"
+    assert row.path == path and row.complete and row.frames == 726 and row.incident == "inc-1"
     assert row.start == datetime.fromtimestamp(clip[0].wall, BERLIN)
     assert row.start.isoformat() == "2025-06-15T18:00:07+02:00"
-    assert row.end is not None and abs((row.end - row.start).total_seconds() - 29.0) < 0.05
+    assert row.end is not None and abs((row.end - row.start).total_seconds() - 29.04) < 0.05
     assert row.bytes == path.stat().st_size and not list(path.parent.glob("*.part"))
 
 
