@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -43,7 +44,9 @@ def register(sub: Any) -> None:
         ),
     )
     add_config_argument(p)
-    p.add_argument("target", metavar="TARGET", help="a [targets] name, or CAMERA:output:N / CAMERA:preset:N")
+    p.add_argument(
+        "target", metavar="TARGET", help="a [targets] name, mqtt, or CAMERA:output:N / CAMERA:preset:N"
+    )
     p.set_defaults(func=run)
 
 
@@ -68,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     if cfg is None:
         return 2
     name: str = args.target
+    if name == "mqtt" and name not in cfg.targets:
+        return _probe_mqtt(cfg)
     if name not in cfg.targets and _link_spec(cfg, name) is None:
         known = (
             sorted(cfg.targets)
@@ -87,6 +92,23 @@ def run(args: argparse.Namespace) -> int:
         return 130
     text = codes.get(code, "failure")
     print(f"{name}: result {code}: {text}" + (f" ({detail})" if detail else ""))
+    return 0 if code == 0 else 1
+
+
+def _probe_mqtt(cfg: Config) -> int:
+    """One real connect and QoS 1 publish to the [mqtt] broker, with the HTTP-style codes."""
+    from recorderd.mqtt.probe import probe
+
+    if cfg.mqtt is None:
+        print("recorderd test: no [mqtt] section in the config", file=sys.stderr)
+        return 2
+    try:
+        code, detail = trio.run(partial(probe, cfg.mqtt))
+    except KeyboardInterrupt:
+        return 130
+    print(
+        f"mqtt: result {code}: {codes_for('mqtt').get(code, 'failure')}" + (f" ({detail})" if detail else "")
+    )
     return 0 if code == 0 else 1
 
 
