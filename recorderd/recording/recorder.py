@@ -521,6 +521,13 @@ class RecordingService:
             await nursery.start(self.storage.run)
             task_status.started(report)
 
+    def status(self) -> dict[str, Any]:
+        """Per camera: mode, file being written, files/frames/bytes so far, drops; and retention."""
+        return {
+            "cameras": {name: rec.status() for name, rec in self.recorders.items()},
+            "retention": {"deleted": self.storage.deleted, "freed": self.storage.freed},
+        }
+
     def recorder_for(self, camera: str) -> trio.MemorySendChannel[RecorderInput] | None:
         """A new channel whose receiving CameraRecorder runs in this service; None if mode is off."""
         cam = self.cfg.cameras.get(camera)
