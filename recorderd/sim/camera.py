@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import trio
 
+from recorderd.sim import audio
 from recorderd.sim.auth import AuthPolicy
 from recorderd.sim.card import CardFrames, frame_comment
 from recorderd.sim.config import EVENT_TRIGGERS, Faults, SimCameraConfig
@@ -421,6 +422,12 @@ class SimCamera:
         if stream is not None:
             return self.streams[stream].seqs
         return sorted({q for s in self.streams if s.kind == "video" for q in s.runs})
+
+    def audio_payload(self, stream: int) -> bytes:
+        """The coded audio written whole on an audio stream: every stream starts at the tone loop's start."""
+        loop = audio.tone(self.config.tone_hz, self.config.audio)
+        n = self.streams[stream].parts * audio.BLOCK
+        return (loop * (n // len(loop) + 1))[:n]
 
     async def wait_until(self, predicate: Callable[[], bool]) -> None:
         """Return once `predicate()` holds; re-checked on every request, stream, frame and change.

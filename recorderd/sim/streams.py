@@ -191,11 +191,13 @@ async def monitor(ctx: Ctx, framing: Framing, render: Render, interval: float) -
         cam._close_stream(stats)
 
 
-async def sound(ctx: Ctx, mime: str, framing: Framing | None) -> None:
+async def sound(ctx: Ctx, framing: Framing | None) -> None:
     """Seeds 001/002 audio: singlepart (blocks back to back) or multipart (one block per part)."""
     cam = ctx.cam
-    data = audio.tone(cam.config.tone_hz)
-    blocks = audio.blocks(data)
+    codec = cam.config.audio
+    mime = audio.MIME[codec]
+    blocks = audio.blocks(audio.tone(cam.config.tone_hz, codec))
+    pace = AUDIO_BATCH * audio.BLOCK / audio.BYTES_PER_SECOND[codec]
     ctype = framing.content_type if framing else mime
     stats = await _stream_head(ctx, ctype, framing.preamble if framing else b"", "audio")
     try:
@@ -212,7 +214,7 @@ async def sound(ctx: Ctx, mime: str, framing: Framing | None) -> None:
             stats.parts += AUDIO_BATCH
             stats.bytes += len(out)
             k += AUDIO_BATCH
-            deadline += AUDIO_BATCH * audio.BLOCK / audio.RATE
+            deadline += pace
             await trio.sleep_until(deadline)
     finally:
         cam._close_stream(stats)

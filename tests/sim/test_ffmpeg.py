@@ -86,3 +86,23 @@ async def test_ffmpeg_decodes_the_mulaw_tone(sim: Simulator, dialect: str) -> No
     assert tone > 50 * max(power(samples, f) for f in (300, 700, 1500, 2500))
     rms = math.sqrt(sum(x * x for x in samples) / len(samples))
     assert 0.3 * 32767 / math.sqrt(2) * 0.9 < rms < 0.3 * 32767 / math.sqrt(2) * 1.1
+
+
+async def test_ffmpeg_decodes_g726_and_payload_is_known() -> None:
+    from recorderd.sim import SimCameraConfig, SimConfig, open_simulator
+
+    cfg = SimConfig(cameras={"g": SimCameraConfig(dialect="vapix", auth="none", audio="g726", tone_hz=500)})
+    async with open_simulator(cfg) as sim:
+        cam = sim["g"]
+        assert cam.audio_url
+        # seed 002: audio/32KADPCM is G.726 32 kbit/s; codes packed as RFC 3551 (ffmpeg: g726le)
+        cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "g726le", "-code_size", "4"]
+        cmd += ["-sample_rate", "8000", "-i", cam.audio_url, "-t", "1.5", "-f", "s16le", "-"]
+        pcm = await run(cmd)
+        samples = list(struct.unpack(f"<{len(pcm) // 2}h", pcm))[800:]  # past the decoder's start-up
+        assert len(samples) >= 10000  # over a loop restart (every second)
+        assert power(samples, 500) > 1000 * max(power(samples, f) for f in (300, 700, 1500, 2500))
+        with trio.fail_after(5):
+            await cam.wait_until(lambda: not cam.open_streams("audio"))
+        stream = next(s for s in cam.streams if s.kind == "audio")
+        assert len(cam.audio_payload(stream.id)) == stream.parts * 240 > 0

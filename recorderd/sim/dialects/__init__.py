@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from recorderd.sim import audio, streams
+from recorderd.sim import streams
 from recorderd.sim.dialects import axis, foscam, ipcamcgi, move
 from recorderd.sim.dialects.common import Handler, Routes, snapshot
 from recorderd.sim.framing import make_framing
@@ -22,7 +22,7 @@ async def _mjpeg_audio(ctx: Ctx) -> None:
         return
     multipart = ctx.params.get("httptype", cam.config.audio_httptype) == "multipart"
     framing = make_framing("myboundary", "plain", cam.faults) if multipart else None
-    await streams.sound(ctx, audio.MIME[cam.config.audio], framing)
+    await streams.sound(ctx, framing)
 
 
 def _mjpeg_routes() -> Routes:

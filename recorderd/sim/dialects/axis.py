@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from recorderd.sim import audio, render, streams
+from recorderd.sim import render, streams
 from recorderd.sim.camera import Effect, EventState
 from recorderd.sim.dialects.common import (
     Routes,
@@ -92,14 +92,13 @@ async def sound(ctx: Ctx) -> None:
         await ctx.error(404, "no audio")
         return
     kind = ctx.params.get("httptype", cam.config.audio_httptype)
-    mime = audio.MIME[cam.config.audio]
     # the documents' multipart audio: declared "boundary=--myboundary", delimited by "--myboundary"
     framing = (
         make_framing("myboundary", "dashed", cam.faults, space_after_semicolon=True)
         if kind == "multipart"
         else None
     )
-    await streams.sound(ctx, mime, framing)
+    await streams.sound(ctx, framing)
 
 
 async def imagesize(ctx: Ctx) -> None:
