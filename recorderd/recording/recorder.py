@@ -19,6 +19,7 @@ import logging
 import os
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -197,7 +198,7 @@ class CameraRecorder:
             lead=lead,
         )
         self.stats = RecorderStats()
-        self.closed: list[Path] = []  # files closed in this run, in order (for status and tests)
+        self.closed: deque[Path] = deque(maxlen=1000)  # the latest files closed, in order
         self._cur: _Current | None = None
         self._reopen: Open | None = None  # an Open that failed: retried at a later video frame
         self._retry_at = 0.0

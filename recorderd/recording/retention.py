@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,9 +102,11 @@ class Storage:
         """Delete what the rules say; `urgent` (a write hit a full disk): also the oldest files until
         URGENT_SHARE of the filesystem (at most URGENT_MAX) is freed. Returns bytes freed."""
         async with self._lock:
-            return await trio.to_thread.run_sync(self.prune_sync, urgent)
+            # a snapshot: the recorders update `active` from the trio thread meanwhile
+            return await trio.to_thread.run_sync(self.prune_sync, urgent, dict(self.active))
 
-    def prune_sync(self, urgent: bool = False) -> int:
+    def prune_sync(self, urgent: bool = False, active: Mapping[Path, int] | None = None) -> int:
+        active = dict(self.active) if active is None else active
         self.root.mkdir(parents=True, exist_ok=True)
         rows = self.index.list_recordings()
         fs = fs_state(self.root)
@@ -114,8 +116,8 @@ class Storage:
             now=datetime.now(UTC).timestamp(),
             fs=fs,
             cfg=self.cfg,
-            protected=set(self.active),
-            extra_used=sum(self.active.values()),
+            protected=set(active),
+            extra_used=sum(active.values()),
             need=need,
         )
         freed = 0

@@ -89,7 +89,7 @@ async def test_continuous_five_segments_lose_nothing(
     rec, frames, index, _ = await record(tmp_path, cfg, jpegs, 50)
     assert len(rec.closed) == 5
     rows = index.list_recordings()
-    assert [r.path for r in rows] == rec.closed and all(r.complete for r in rows)
+    assert [r.path for r in rows] == list(rec.closed) and all(r.complete for r in rows)
     assert [r.path.name for r in rows] == [f"1800{m}0-continuous.mkv" for m in range(5)]
     video, audio, ends = [], [], []
     for r in rows:
