@@ -105,7 +105,6 @@ def _open(args: argparse.Namespace, cmd: str) -> tuple[Index | None, ZoneInfo, i
     if cfg is None:
         return None, ZoneInfo("UTC"), 2
     zone = ZoneInfo(cfg.daemon.timezone)
-    args.zone = zone
     camera = getattr(args, "camera", None)
     if camera and camera not in cfg.cameras:
         known = ", ".join(cfg.cameras) or "none"
