@@ -11,6 +11,7 @@ parser, hand each part's body on; one deadline update per part, no logging per f
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -137,9 +138,24 @@ async def _poll(
         if not connected:
             mark_up()
             connected = True
-        sink.samples(spec.parse_text(body), detector)
+        try:
+            sink.samples(spec.parse_text(body), detector)
+        except ProtocolError as e:
+            _bad_part(sink, spec, e)  # this answer is skipped; the next poll may be fine
         next_at = max(next_at + spec.interval, trio.current_time())  # no burst to catch up
         await trio.sleep_until(next_at)
+
+
+_bad_logged: dict[tuple[str, str], float] = {}
+
+
+def _bad_part(sink: StreamSink, spec: StreamSpec, e: ProtocolError) -> None:
+    """Log an unreadable part at most once a minute per camera stream."""
+    key = (sink.name, spec.name)
+    now = trio.current_time()
+    if now - _bad_logged.get(key, -math.inf) >= 60.0:
+        _bad_logged[key] = now
+        log.warning("%s: %s stream: unreadable part skipped: %s", sink.name, spec.name, e)
 
 
 async def _stream(
@@ -183,10 +199,13 @@ async def _stream(
                     scope.deadline = trio.current_time() + read_timeout
                     if kind == "video":
                         sink.video(item.body)
-                        if parse is not None:
-                            sink.samples(parse(item), detector)
-                    elif parse is not None:
-                        sink.samples(parse(item), detector)
+                    if parse is not None:
+                        try:
+                            samples = parse(item)
+                        except ProtocolError as e:
+                            _bad_part(sink, spec, e)  # one garbled part is skipped, the stream kept
+                            continue
+                        sink.samples(samples, detector)
         path = resp.request.url.path
         if scope.cancelled_caught:
             raise CameraError("timeout", f"GET {path}: no complete part within {read_timeout:g}s")

@@ -143,3 +143,41 @@ async def test_faults_reconnect_without_phantom_incidents(tmp_path: Path, nurser
     assert isinstance(end, ev.Incident) and end.type == "end" and end.id == getattr(start, "id", None)
     assert yard.stats.incidents == 1 and yard.stats.reconnects >= 2
     nursery.cancel_scope.cancel()
+
+
+async def test_a_garbled_event_part_is_skipped_not_reconnected(tmp_path: Path, nursery: trio.Nursery) -> None:
+    go = trio.Event()
+
+    async def motion(stream: trio.SocketStream) -> None:
+        def part(text: str) -> bytes:
+            return f"--mdb\r\nContent-Type: text/plain\r\n\r\n{text}\r\n".encode()
+
+        # a part completes when the next boundary comes: keep talking, as monitors do
+        while not go.is_set():
+            await stream.send_all(part("group=0;level=1;threshold=45;"))
+            await trio.sleep(0.1)
+        await stream.send_all(part("group=0;level=;threshold=45;"))  # unreadable
+        while True:
+            await stream.send_all(part("group=0;level=80;threshold=45;"))
+            await trio.sleep(0.1)
+
+    def handler(req: Request) -> Reply:
+        if req.path == "/motion.cgi":
+            return Reply(200, {"Content-Type": "multipart/x-mixed-replace;boundary=mdb"}, stream=motion)
+        return Reply(404)
+
+    cam = FakeCam(handler)
+    await nursery.start(cam.serve)
+    text = config(tmp_path, cam.url).replace('dialect = "foscam"', 'dialect = "openapi"')
+    text = text.replace('auth = "query"', 'auth = "auto"') + 'record = { mode = "off" }\n'
+    daemon = Daemon(parse_config(text))
+    events = daemon.bus.subscribe("test")
+    await nursery.start(daemon.run)
+    c = await next_of(events, ev.Connected)
+    assert isinstance(c, ev.Connected) and c.connected
+    go.set()
+    start = await next_of(events, ev.Incident)
+    assert isinstance(start, ev.Incident) and start.type == "start"
+    assert daemon.engine is not None and daemon.engine.cameras["yard"].stats.reconnects == 0
+    assert len([r for r in cam.requests if r.path == "/motion.cgi"]) == 1
+    nursery.cancel_scope.cancel()
