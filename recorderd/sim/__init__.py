@@ -9,7 +9,7 @@ from recorderd.sim.config import (
     load_sim_config,
     parse_sim_config,
 )
-from recorderd.sim.server import Simulator, open_simulator, serve_simulator
+from recorderd.sim.server import Simulator, SimulatorError, open_simulator, serve_simulator
 
 __all__ = [
     "ControlCall",
@@ -22,6 +22,7 @@ __all__ = [
     "SimCameraConfig",
     "SimConfig",
     "Simulator",
+    "SimulatorError",
     "StreamStats",
     "load_sim_config",
     "open_simulator",

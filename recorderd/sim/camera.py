@@ -210,7 +210,6 @@ class SimCamera:
             {"sound": False, "tamper": False, "face": False, "email": False},
         )
         self.pan, self.tilt, self.zoom, self.preset = 0, 0, 1, 0
-        self.version = 0  # bumped on every state change
         # settings the CGIs report and accept
         self.params: ParamTree = (
             move_tree(config, name) if config.dialect == "move" else axis_tree(config, name)
@@ -311,7 +310,6 @@ class SimCamera:
     def _set(self, trigger: str, on: bool, source: str) -> Effect:
         kind, n = self._canonical(trigger)
         self.state.apply(kind, n, on)
-        self.version += 1
         effect = Effect(trigger, on, time.monotonic(), time.time(), source, kind, n)
         self.changes.append(effect)
         self._change_lot.unpark_all()

@@ -122,24 +122,27 @@ async def decoder_control(ctx: Ctx) -> None:
 
 
 async def set_alarm(ctx: Ctx) -> None:
-    """set_alarm.cgi: `motion_armed=1` sets alarm_motion_armed, `schedule_sun_1=...` the words."""
+    """set_alarm.cgi: `motion_armed=1` sets alarm_motion_armed, `schedule_sun_1=...` the words.
+    All or nothing: one unknown name or non-number and nothing changes (`error: illegal params.`)."""
     cam, p = ctx.cam, ctx.params
-    changes = {f"alarm_{k}": v for k, v in p.items() if k not in _AUTH}
-    unknown = [k for k in changes if k not in cam.fvars and k != "alarm_sounddetect_enabled"]
-    if unknown:
-        await ctx.text("error: illegal params.\n")
-        return
-    cam._record_control("alarm", ctx.req.path, p)
-    for k, v in changes.items():
-        k = "alarm_sounddetect_armed" if k == "alarm_sounddetect_enabled" else k
-        try:
-            if isinstance(cam.fvars[k], int):
-                cam.fvars[k] = int(v) & 0xFFFFFFFF if _WORD.match(k) else int(v)
-            else:
-                cam.fvars[k] = v
-        except ValueError:
+    new: dict[str, int | str] = {}
+    for name, value in p.items():
+        if name in _AUTH:
+            continue
+        k = "alarm_sounddetect_armed" if name == "sounddetect_enabled" else f"alarm_{name}"
+        if k not in cam.fvars:
             await ctx.text("error: illegal params.\n")
             return
+        if isinstance(cam.fvars[k], int):
+            try:
+                new[k] = int(value) & 0xFFFFFFFF if _WORD.match(k) else int(value)
+            except ValueError:
+                await ctx.text("error: illegal params.\n")
+                return
+        else:
+            new[k] = value
+    cam._record_control("alarm", ctx.req.path, p)
+    cam.fvars.update(new)
     await ctx.text(OK)
 
 
