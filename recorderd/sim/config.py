@@ -191,7 +191,9 @@ class SimCameraConfig(Strict):
     # events
     inputs: Annotated[int, Field(ge=0, le=8)] = 2
     outputs: Annotated[int, Field(ge=0, le=8)] = 1
-    motion_windows: Annotated[list[int], Field(min_length=1, max_length=8)] = [0]
+    motion_windows: Annotated[list[Annotated[int, Field(ge=0, le=99)]], Field(min_length=1, max_length=8)] = [
+        0
+    ]
     motion_threshold: Annotated[int, Field(ge=0, le=100)] = 45
     motion_level: Annotated[int, Field(ge=0, le=100)] = 70  # reported while a window is triggered
     event_interval: Duration = 1.0  # monitors repeat the state this often (and send at once on change)

@@ -85,3 +85,12 @@ async def test_control_port_outlives_refuse() -> None:
         r = await client.get(sim.control_url + f"a/frame?seq={seq}")
         assert r.headers["content-type"] == "image/jpeg" and r.content == cam.frame_bytes(seq)
         assert (await client.get(sim.control_url + "zzz/state")).status_code == 404
+
+
+async def test_recorderd_camera_tables_are_valid_daemon_config(sim: Simulator) -> None:
+    from recorderd.config.model import Config
+
+    raw = {"daemon": {"http_listen": ""}, "cameras": {c.name: c.recorderd_camera() for c in sim}}
+    cfg = Config.model_validate(raw, context={"targets": set(), "mqtt": False})
+    assert cfg.cameras["move"].video_url == sim["move"].video_url
+    assert cfg.cameras["mjpeg"].video_url == sim["mjpeg"].video_url and cfg.cameras["vapix"].auth == "digest"
