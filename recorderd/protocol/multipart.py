@@ -94,8 +94,8 @@ def normalize_boundary(boundary: str | bytes) -> bytes | None:
 
 # A header line: a token name, optional blanks, ':' and a value without control characters.
 _HEADER = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*:[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*)")
-# A delimiter learned from the stream: 2+ dashes, then printable ASCII (spaces allowed inside).
-_CANDIDATE = re.compile(rb"-{2,}[\x21-\x7e][\x20-\x7e]{0,196}")
+# A delimiter learned from the stream: 2 to 16 dashes, then printable ASCII (spaces inside).
+_CANDIDATE = re.compile(rb"-{2,16}[\x21-\x2c\x2e-\x7e][\x20-\x7e]{0,196}")
 _BLANK = re.compile(rb"[ \t\r\n]*")
 
 _MAX_DASHES = 16  # dashes before the boundary on a delimiter line; more is not a delimiter
