@@ -134,6 +134,16 @@ BROKEN: list[tuple[str, str, list[str]]] = [
         ["t.toml: cameras.front.schedule.foscam.sun_3: unknown key"],
     ),
     (
+        "relay pattern too long",
+        CAM + 'actions = [{ target = "output:1", pulses = ["30s", "1s", "30s"] }]\n',
+        ["t.toml: cameras.front.actions.0.pulses: a pulse pattern may last at most 60s in all, got 61s"],
+    ),
+    (
+        "relay pulse of no length",
+        CAM + 'actions = [{ target = "output:1", pulses = ["0s"] }]\n',
+        ["t.toml: cameras.front.actions.0.pulses: an active time must be at least 1ms"],
+    ),
+    (
         "bad listen",
         '[daemon]\nhttp_listen = "localhost"\n',
         ["t.toml: daemon.http_listen: expected host:port"],

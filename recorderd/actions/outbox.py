@@ -135,7 +135,11 @@ class DeliveryError(Exception):
 
 
 class Sender(Protocol):
-    """Delivers one action to one target; raises DeliveryError (or any Exception) on failure."""
+    """Delivers one action to one target; raises DeliveryError (or any Exception) on failure.
+
+    `timeout` bounds one attempt; a sender may also offer `timeout_for(action) -> float` when the
+    bound depends on the action (see attempt_timeout).
+    """
 
     @property
     def concurrency(self) -> int: ...
@@ -144,6 +148,13 @@ class Sender(Protocol):
     def timeout(self) -> float: ...
 
     async def deliver(self, action: Action, attachments: Sequence[Attachment]) -> None: ...
+
+
+def attempt_timeout(sender: Sender, action: Action) -> float:
+    """The deadline for one attempt: the sender's `timeout_for(action)` when it has one (a relay
+    pattern's length depends on the action), else its fixed `timeout`."""
+    per_action: Callable[[Action], float] | None = getattr(sender, "timeout_for", None)
+    return float(per_action(action)) if per_action is not None else float(sender.timeout)
 
 
 @dataclass(frozen=True)
@@ -546,14 +557,15 @@ class Outbox:
         try:
             error: str | None = None
             permanent = False
+            limit = attempt_timeout(sender, action)
             try:
                 attachments = await self._db(self.store.attachments, action.id)
-                with trio.fail_after(sender.timeout):
+                with trio.fail_after(limit):
                     await sender.deliver(action, attachments)
             except DeliveryError as e:
                 error, permanent = e.message, e.permanent
             except trio.TooSlowError:
-                error = f"timed out after {sender.timeout:g}s"
+                error = f"timed out after {limit:g}s"
             except Exception as e:
                 error = describe(e)
             now = self.wall()

@@ -15,15 +15,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     SecretStr,
+    Tag,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from recorderd.config.units import Duration, Size, Usage, UsageLimit
+from recorderd.actions.linksteps import MAX_PATTERN_S
+from recorderd.config.units import Duration, Size, Usage, UsageLimit, format_duration
 from recorderd.schedule.spec import ScheduleSpec
 
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -244,12 +247,34 @@ class ActionRule(Strict):
     # output:N only: alternating on/off times, e.g. ["300ms", "500ms", "300ms"] (seed 002 /300\500/300\)
     pulses: Annotated[list[Duration], Field(min_length=1, max_length=32)] | None = None
 
+    @field_validator("pulses")
+    @classmethod
+    def _pattern(cls, v: list[float] | None) -> list[float] | None:
+        if v is None:
+            return v
+        if any(round(p * 1000) <= 0 for p in v[::2]):
+            raise PydanticCustomError("pulses", "an active time must be at least 1ms", {})
+        if sum(v) > MAX_PATTERN_S:
+            raise PydanticCustomError(
+                "pulses",
+                "a pulse pattern may last at most {max} in all, got {got}",
+                {"max": f"{MAX_PATTERN_S:g}s", "got": format_duration(sum(v))},
+            )
+        return v
+
     def pulse_pairs(self) -> list[tuple[int, int]] | None:
         """[(on_ms, off_ms), ...]; the last off is 0 (the relay stays off)."""
         if not self.pulses:
             return None
         ms = [round(p * 1000) for p in self.pulses] + [0]
         return [(ms[i], ms[i + 1]) for i in range(0, len(self.pulses), 2)]
+
+
+# a string names the action, a table is an ActionRule: only that branch's errors are reported
+ActionEntry = Annotated[
+    Annotated[str, Tag("str")] | Annotated[ActionRule, Tag("ActionRule")],
+    Discriminator(lambda v: "str" if isinstance(v, str) else "ActionRule"),
+]
 
 
 class CameraConfig(Credentials):
@@ -268,7 +293,7 @@ class CameraConfig(Credentials):
     armed: Literal["auto", "on", "off"] = "auto"
     record: RecordConfig = RecordConfig()
     # None: ["mqtt"] when [mqtt] is configured, else nothing
-    actions: list[str | ActionRule] | None = None
+    actions: list[ActionEntry] | None = None
     poll_interval: Duration = 1.0
     read_timeout: Duration = 10.0
     alarm_timeout: Duration = 300.0

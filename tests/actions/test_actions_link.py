@@ -9,14 +9,16 @@ import pytest
 import trio
 
 from recorderd.actions.link import (
+    OFF_GRACE,
     LinkRequest,
     LinkSender,
     LinkUnsupported,
+    Pulse,
     Wait,
     output_steps,
     preset_steps,
 )
-from recorderd.actions.outbox import DeliveryError
+from recorderd.actions.outbox import Action, DeliveryError
 from recorderd.actions.runtime import open_actions
 from recorderd.config.model import CameraConfig
 from tests.actions.actions_helpers import FAST, HttpReceiver, Reports, config, event
@@ -36,17 +38,17 @@ def test_vapix_pulses_are_one_request_as_in_the_seed() -> None:
 def test_toggling_dialects_end_inactive() -> None:
     on = LinkRequest("GET", "decoder_control.cgi", (("command", "94"),))
     off = LinkRequest("GET", "decoder_control.cgi", (("command", "95"),))
-    assert output_steps("foscam", 1, PULSES) == [on, Wait(0.3), off, Wait(0.5), on, Wait(0.3), off]
+    assert output_steps("foscam", 1, PULSES) == [Pulse(on, 0.3, off), Wait(0.5), Pulse(on, 0.3, off)]
     assert output_steps("ipcamcgi", 2, [(200, 0)]) == [
-        LinkRequest("POST", "iocontrol.cgi", data=(("Trigger2", "1"),)),
-        Wait(0.2),
-        LinkRequest("POST", "iocontrol.cgi", data=(("Trigger2", "0"),)),
+        Pulse(
+            LinkRequest("POST", "iocontrol.cgi", data=(("Trigger2", "1"),)),
+            0.2,
+            LinkRequest("POST", "iocontrol.cgi", data=(("Trigger2", "0"),)),
+        )
     ]
-    steps = output_steps("move", 1, [(100, 0)])
-    assert [s.params for s in steps if isinstance(s, LinkRequest)] == [
-        (("action", "1:/"),),
-        (("action", "1:\\"),),
-    ]
+    (pulse,) = output_steps("move", 1, [(100, 0)])
+    assert isinstance(pulse, Pulse)
+    assert (pulse.on.params, pulse.off.params) == ((("action", "1:/"),), (("action", "1:\\"),))
 
 
 def test_presets_per_dialect() -> None:
@@ -67,6 +69,7 @@ def test_presets_per_dialect() -> None:
         lambda: output_steps("foscam", 2),
         lambda: output_steps("ipcamcgi", 3),
         lambda: output_steps("vapix", 1, []),
+        lambda: output_steps("move", 1, [(30_000, 1_000), (30_000, 0)]),  # over 60 s in all
         lambda: preset_steps("foscam", 33),
         lambda: preset_steps("vapix", 0),
         lambda: preset_steps("mjpeg", 1),
@@ -128,3 +131,52 @@ async def test_foscam_query_auth_and_error_body(tmp_path: Path, http_receiver: H
         with trio.fail_after(5), pytest.raises(DeliveryError) as err:
             await sender.run_steps(preset_steps("foscam", 2))
         assert "illegal params" in err.value.message and "pw" not in err.value.message.replace("params", "")
+
+
+def link_action(op: dict[str, object]) -> Action:
+    return Action(1, "camera:cam", "link", {"op": op}, 0.0, 1, 0.0, 60.0, "pending", None)
+
+
+async def test_relay_is_switched_off_when_the_pulse_is_cut_short(
+    tmp_path: Path, http_receiver: HttpReceiver
+) -> None:
+    """An attempt timeout or a shutdown during the wait still sends "off" (shielded)."""
+    cfg = config(camera_config(tmp_path, "move", http_receiver.url, "basic", '["output:1"]'))
+    async with httpx.AsyncClient() as client:
+        sender = LinkSender("cam", cfg.cameras["cam"], client, timeout=5)
+        with trio.fail_after(5):
+            with trio.move_on_after(0.3) as cut:
+                await sender.run_steps(output_steps("move", 1, [(30_000, 0)]))
+        assert cut.cancelled_caught
+    assert [dict(r.query)["action"] for r in http_receiver.requests] == ["1:/", "1:\\"]
+
+
+async def test_relay_is_switched_off_when_on_fails(tmp_path: Path, http_receiver: HttpReceiver) -> None:
+    cfg = config(camera_config(tmp_path, "foscam", http_receiver.url, "query", '["output:1"]'))
+    http_receiver.statuses = [500]
+    async with httpx.AsyncClient() as client:
+        sender = LinkSender("cam", cfg.cameras["cam"], client, timeout=5)
+        with trio.fail_after(5), pytest.raises(DeliveryError) as err:
+            await sender.run_steps(output_steps("foscam", 1, [(10_000, 0)]))
+    assert "HTTP 500" in err.value.message  # the first failure is the one reported
+    assert [dict(r.query)["command"] for r in http_receiver.requests] == ["94", "95"]
+
+
+async def test_a_failed_off_fails_the_attempt(tmp_path: Path, http_receiver: HttpReceiver) -> None:
+    cfg = config(camera_config(tmp_path, "move", http_receiver.url, "basic", '["output:1"]'))
+    http_receiver.statuses = [200, 503]
+    async with httpx.AsyncClient() as client:
+        sender = LinkSender("cam", cfg.cameras["cam"], client, timeout=5)
+        with trio.fail_after(5), pytest.raises(DeliveryError) as err:
+            await sender.run_steps(output_steps("move", 1, [(50, 0)]))
+    assert "switching the output off" in err.value.message  # retried: a new pulse ends inactive
+
+
+async def test_attempt_deadline_covers_the_pattern(tmp_path: Path) -> None:
+    cfg = config(camera_config(tmp_path, "foscam", "http://127.0.0.1:9/", "query", '["output:1"]'))
+    async with httpx.AsyncClient() as client:
+        sender = LinkSender("cam", cfg.cameras["cam"], client, timeout=2)
+    op = {"output": 1, "pulses": [[20_000, 10_000], [20_000, 0]]}
+    # 50 s of waits, 4 requests of at most 2 s, the grace for the last "off"
+    assert sender.timeout_for(link_action(op)) == 50 + 4 * 2 + OFF_GRACE
+    assert sender.timeout_for(link_action({"preset": 3})) == 2 + OFF_GRACE

@@ -198,6 +198,22 @@ async def test_timeout_counts_as_failure(tmp_path: Path) -> None:
     assert reports.items[0].error == "timed out after 0.1s"
 
 
+async def test_a_sender_may_give_each_action_its_own_deadline(tmp_path: Path) -> None:
+    """A relay pattern longer than the sender's fixed timeout is not cut short (timeout_for)."""
+
+    class Patterned(FakeSender):
+        def timeout_for(self, action: Action) -> float:
+            return float(action.payload["length"]) + 5.0
+
+    sender = Patterned(hold=0.3)
+    sender.timeout = 0.1
+    reports = Reports()
+    async with open_outbox(tmp_path / "o.sqlite", {"t": sender}, policy=FAST, observer=reports) as ob:
+        long = await ob.enqueue("t", "link", {"length": 0.3}, expire=3600)
+        await reports.wait_for(lambda: reports.states("done"))
+    assert reports.states("done") == [long] and not reports.states("retry")
+
+
 async def test_slow_target_does_not_delay_others_and_limits_hold(tmp_path: Path) -> None:
     stuck = FakeSender(block=True, concurrency=2)
     quick = FakeSender(concurrency=3, hold=0.05)

@@ -1,0 +1,167 @@
+"""Camera linkage as pure steps: what a dialect's CGI wants for a relay pulse or a PTZ preset.
+
+No I/O and no config import here, so that the config can ask these same functions whether a
+camera's `output:N` / `preset:N` action is possible (see recorderd.config.model) and a camera
+can never be configured for an operation the sender cannot do.
+
+| dialect  | output relay                                             | PTZ preset                                  |
+|----------|----------------------------------------------------------|---------------------------------------------|
+| vapix    | GET io/output.cgi?action=1:/300\\500/300\\ (one request)   | GET com/ptz.cgi?gotoserverpresetno=N        |
+| openapi  | GET output.cgi?action=1:/300\\500/300\\ (one request)      | GET ptz.cgi?gotoserverpresetno=N            |
+| move     | GET cgi-bin/io/output.cgi?action=1:/ , wait, action=1:\\  | GET cgi-bin/com/ptz.cgi?gotoserverpresetno=N |
+| foscam   | GET decoder_control.cgi?command=94 (high), wait, 95 (low) | GET decoder_control.cgi?command=29+2N       |
+| ipcamcgi | iocontrol.cgi Trigger1=1, wait, Trigger1=0               | pantiltcontrol.cgi PanTiltPresetPositionMove=N |
+
+A pulse is (active ms, inactive ms after it); the relay always ends inactive. Where the camera
+cannot run a pattern itself, each pulse is a `Pulse` step: the sender switches the output off even
+when the wait is cut short (timeout, shutdown) or the "on" request failed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_PULSES: tuple[tuple[int, int], ...] = ((1000, 0),)
+MAX_PATTERN_S = 60.0  # a relay pattern longer than this is a mistake (and holds a linkage slot)
+_LINK_ACTION = re.compile(r"^(output|preset):(\d+)$")
+
+
+@dataclass(frozen=True)
+class LinkRequest:
+    method: str
+    path: str
+    params: tuple[tuple[str, str], ...] = ()
+    data: tuple[tuple[str, str], ...] | None = None
+
+
+@dataclass(frozen=True)
+class Wait:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """`on`, `seconds` of wait, `off`; the sender sends `off` whatever happens after `on` started."""
+
+    on: LinkRequest
+    seconds: float
+    off: LinkRequest
+
+
+LinkStep = LinkRequest | Wait | Pulse
+
+
+class LinkUnsupported(ValueError):
+    """The dialect has no CGI for this operation (or not for this output/preset number)."""
+
+
+def _axis_action(output: int, pulses: Sequence[tuple[int, int]]) -> str:
+    """Seed 002: `1:/300\\500/300\\` = active 300 ms, inactive, wait 500 ms, active 300 ms, inactive."""
+    text = f"{output}:"
+    for i, (on, off) in enumerate(pulses):
+        text += f"/{on}\\"
+        if off and i < len(pulses) - 1:
+            text += str(off)
+    return text
+
+
+def _toggled(on: LinkRequest, off: LinkRequest, pulses: Sequence[tuple[int, int]]) -> list[LinkStep]:
+    steps: list[LinkStep] = []
+    for i, (on_ms, off_ms) in enumerate(pulses):
+        steps.append(Pulse(on, on_ms / 1000, off))
+        if off_ms and i < len(pulses) - 1:
+            steps.append(Wait(off_ms / 1000))
+    return steps
+
+
+def pattern_seconds(pulses: Sequence[tuple[int, int]]) -> float:
+    """How long a pattern keeps the relay busy (the inactive time after the last pulse not counted)."""
+    total = sum(on + off for on, off in pulses)
+    return (total - (pulses[-1][1] if pulses else 0)) / 1000
+
+
+def output_steps(
+    dialect: str, output: int, pulses: Sequence[tuple[int, int]] = DEFAULT_PULSES
+) -> list[LinkStep]:
+    if not pulses or any(on <= 0 or off < 0 for on, off in pulses):
+        raise LinkUnsupported("a pulse needs an active time > 0 ms")
+    if pattern_seconds(pulses) > MAX_PATTERN_S:
+        raise LinkUnsupported(f"a pulse pattern may last at most {MAX_PATTERN_S:g}s")
+    if output < 1:
+        raise LinkUnsupported(f"no output {output}")
+    if dialect == "vapix":
+        return [LinkRequest("GET", "io/output.cgi", (("action", _axis_action(output, pulses)),))]
+    if dialect == "openapi":
+        return [LinkRequest("GET", "output.cgi", (("action", _axis_action(output, pulses)),))]
+    if dialect == "move":
+        on = LinkRequest("GET", "cgi-bin/io/output.cgi", (("action", f"{output}:/"),))
+        off = LinkRequest("GET", "cgi-bin/io/output.cgi", (("action", f"{output}:\\"),))
+        return _toggled(on, off, pulses)
+    if dialect == "foscam":
+        if output != 1:
+            raise LinkUnsupported("foscam cameras have one output (output:1)")
+        on = LinkRequest("GET", "decoder_control.cgi", (("command", "94"),))
+        off = LinkRequest("GET", "decoder_control.cgi", (("command", "95"),))
+        return _toggled(on, off, pulses)
+    if dialect == "ipcamcgi":
+        if output > 2:
+            raise LinkUnsupported("ipcamcgi cameras have outputs 1 and 2 (Trigger1, Trigger2)")
+        on = LinkRequest("POST", "iocontrol.cgi", data=((f"Trigger{output}", "1"),))
+        off = LinkRequest("POST", "iocontrol.cgi", data=((f"Trigger{output}", "0"),))
+        return _toggled(on, off, pulses)
+    raise LinkUnsupported(f'dialect "{dialect}" has no output relay CGI')
+
+
+def preset_steps(dialect: str, preset: int) -> list[LinkStep]:
+    if dialect in ("vapix", "openapi", "move"):
+        if preset < 1:
+            raise LinkUnsupported(f"no preset {preset} (presets start at 1)")
+        path = {"vapix": "com/ptz.cgi", "openapi": "ptz.cgi", "move": "cgi-bin/com/ptz.cgi"}[dialect]
+        return [LinkRequest("GET", path, (("gotoserverpresetno", str(preset)),))]
+    if dialect == "foscam":
+        if not 1 <= preset <= 32:
+            raise LinkUnsupported("foscam presets are 1 to 32")
+        return [LinkRequest("GET", "decoder_control.cgi", (("command", str(29 + 2 * preset)),))]
+    if dialect == "ipcamcgi":
+        if not 0 <= preset <= 24:
+            raise LinkUnsupported("ipcamcgi presets are 0 (home) to 24")
+        return [LinkRequest("POST", "pantiltcontrol.cgi", data=(("PanTiltPresetPositionMove", str(preset)),))]
+    raise LinkUnsupported(f'dialect "{dialect}" has no PTZ preset CGI')
+
+
+def steps_for(dialect: str, op: dict[str, Any]) -> list[LinkStep]:
+    """The steps for a payload's "op": {"output": n, "pulses": [[on, off], ...]} or {"preset": n}."""
+    if "output" in op:
+        pulses = [(int(a), int(b)) for a, b in op.get("pulses") or DEFAULT_PULSES]
+        return output_steps(dialect, int(op["output"]), pulses)
+    if "preset" in op:
+        return preset_steps(dialect, int(op["preset"]))
+    raise LinkUnsupported(f"unknown linkage operation {sorted(op)}")
+
+
+def action_steps(
+    dialect: str, action: str, pulses: Sequence[tuple[int, int]] | None = None
+) -> list[LinkStep]:
+    """The steps for a config action `output:N` / `preset:N`; LinkUnsupported when impossible."""
+    m = _LINK_ACTION.match(action)
+    if m is None:
+        raise LinkUnsupported(f'not a linkage action: "{action}"')
+    if m.group(1) == "output":
+        return output_steps(dialect, int(m.group(2)), pulses or DEFAULT_PULSES)
+    return preset_steps(dialect, int(m.group(2)))
+
+
+def step_budget(steps: Sequence[LinkStep], request_timeout: float) -> float:
+    """The longest the steps may take: every wait plus `request_timeout` per request."""
+    total = 0.0
+    for s in steps:
+        if isinstance(s, Wait):
+            total += s.seconds
+        elif isinstance(s, Pulse):
+            total += s.seconds + 2 * request_timeout
+        else:
+            total += request_timeout
+    return total
