@@ -144,6 +144,38 @@ BROKEN: list[tuple[str, str, list[str]]] = [
         ["t.toml: cameras.front.actions.0.pulses: an active time must be at least 1ms"],
     ),
     (
+        "relay on an mjpeg camera",
+        '[cameras.s]\ndialect = "mjpeg"\nvideo_url = "http://127.0.0.1/"\nactions = ["mqtt", "output:1"]\n'
+        "[mqtt]\n",
+        ['t.toml: cameras.s.actions: "output:1": dialect "mjpeg" has no output relay CGI'],
+    ),
+    (
+        "preset on an mjpeg camera",
+        '[cameras.s]\ndialect = "mjpeg"\nvideo_url = "http://127.0.0.1/"\n'
+        'actions = [{ target = "preset:2", triggers = ["motion"] }]\n',
+        ['t.toml: cameras.s.actions: "preset:2": dialect "mjpeg" has no PTZ preset CGI'],
+    ),
+    (
+        "foscam has one output",
+        '[cameras.f]\ndialect = "foscam"\nurl = "http://127.0.0.1/"\nactions = ["output:2"]\n',
+        ['t.toml: cameras.f.actions: "output:2": foscam cameras have one output (output:1)'],
+    ),
+    (
+        "foscam preset range",
+        '[cameras.f]\ndialect = "netwave"\nurl = "http://127.0.0.1/"\nactions = ["preset:33"]\n',
+        ['t.toml: cameras.f.actions: "preset:33": foscam presets are 1 to 32'],
+    ),
+    (
+        "ipcamcgi outputs",
+        '[cameras.d]\ndialect = "dlink"\nurl = "http://127.0.0.1/"\nactions = ["output:3"]\n',
+        ['t.toml: cameras.d.actions: "output:3": ipcamcgi cameras have outputs 1 and 2'],
+    ),
+    (
+        "pulses on a preset",
+        CAM + 'actions = [{ target = "preset:3", pulses = ["1s"] }]\n',
+        ["t.toml: cameras.front.actions.0.pulses: pulses apply to output:<n> actions only"],
+    ),
+    (
         "bad listen",
         '[daemon]\nhttp_listen = "localhost"\n',
         ["t.toml: daemon.http_listen: expected host:port"],
@@ -289,3 +321,12 @@ def test_action_rule_pulses() -> None:
     rule = cfg.cameras["front"].actions[0]  # type: ignore[index]
     assert not isinstance(rule, str)
     assert rule.pulse_pairs() == [(300, 500), (300, 0)]
+
+
+def test_linkage_the_dialect_can_do_is_accepted() -> None:
+    cfg = parse_config(
+        '[cameras.d]\ndialect = "ipcamcgi"\nurl = "http://127.0.0.1/"\nactions = ["output:2", "preset:0"]\n'
+        '[cameras.f]\ndialect = "foscam"\nurl = "http://127.0.0.1/"\nactions = ["output:1", "preset:32"]\n'
+        '[cameras.m]\ndialect = "move"\nurl = "http://127.0.0.1/"\nactions = ["output:4", "preset:7"]\n'
+    )
+    assert cfg.cameras["d"].actions == ["output:2", "preset:0"]

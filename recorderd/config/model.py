@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from recorderd.actions.linksteps import MAX_PATTERN_S
+from recorderd.actions.linksteps import MAX_PATTERN_S, LinkUnsupported, action_steps
 from recorderd.config.units import Duration, Size, Usage, UsageLimit, format_duration
 from recorderd.schedule.spec import ScheduleSpec
 
@@ -249,9 +249,11 @@ class ActionRule(Strict):
 
     @field_validator("pulses")
     @classmethod
-    def _pattern(cls, v: list[float] | None) -> list[float] | None:
+    def _pattern(cls, v: list[float] | None, info: ValidationInfo) -> list[float] | None:
         if v is None:
             return v
+        if not str(info.data.get("target", "output:")).startswith("output:"):
+            raise PydanticCustomError("pulses", "pulses apply to output:<n> actions only", {})
         if any(round(p * 1000) <= 0 for p in v[::2]):
             raise PydanticCustomError("pulses", "an active time must be at least 1ms", {})
         if sum(v) > MAX_PATTERN_S:
@@ -339,11 +341,21 @@ class CameraConfig(Credentials):
     ) -> list[str | ActionRule] | None:
         ctx = info.context or {}
         targets: set[str] = ctx.get("targets", set())
+        dialect = info.data.get("dialect")  # absent when the dialect itself is wrong
         for a in v or ():
             name = a if isinstance(a, str) else a.target
             if name == "mqtt" and not ctx.get("mqtt", True):
                 raise PydanticCustomError("action", 'action "mqtt" needs an [mqtt] section', {})
-            if name != "mqtt" and not ACTION_LINK_RE.match(name) and name not in targets:
+            if ACTION_LINK_RE.match(name):
+                if dialect is not None:
+                    # the sender's own per-dialect steps: what they cannot do is refused here
+                    try:
+                        action_steps(dialect, name, None if isinstance(a, str) else a.pulse_pairs())
+                    except LinkUnsupported as e:
+                        raise PydanticCustomError(
+                            "action", '"{got}": {why}', {"got": name, "why": str(e)}
+                        ) from None
+            elif name != "mqtt" and name not in targets:
                 raise PydanticCustomError(
                     "action",
                     'unknown target "{got}" (expected mqtt, output:<n>, preset:<n> or one of '
