@@ -119,6 +119,43 @@ BROKEN: list[tuple[str, str, list[str]]] = [
         ['t.toml: cameras.front.schedule: expected a day like "mon"'],
     ),
     (
+        "schedule window not a string",
+        CAM + "schedule = { mon = 5 }\n",
+        [
+            't.toml: cameras.front.schedule.mon: expected a window like "08:00-18:00" or an array of them, got 5'
+        ],
+    ),
+    (
+        "schedule window a table",
+        CAM + 'schedule = { mon = { "08:00-09:00" = 1 } }\n',
+        ["t.toml: cameras.front.schedule.mon: expected a window like", "got a table"],
+    ),
+    (
+        "schedule window list item",
+        CAM + 'schedule = { mon = ["08:00-09:00", 5] }\n',
+        ["t.toml: cameras.front.schedule.mon.1: expected a string, got 5"],
+    ),
+    (
+        "empty schedule table",
+        CAM + "schedule = {}\n",
+        ['t.toml: cameras.front.schedule: expected at least one day like mon = "08:00-18:00"'],
+    ),
+    (
+        "empty action schedule",
+        '[targets.h]\nkind = "http"\nurl = "http://127.0.0.1/"\nschedule = {}\n',
+        ["t.toml: targets.h.schedule: expected at least one day"],
+    ),
+    (
+        "two http tokens",
+        '[daemon]\nhttp_token = "x"\nhttp_token_file = "/etc/hostname"\n',
+        ["t.toml: daemon: give only one of http_token, http_token_file (got http_token, http_token_file)"],
+    ),
+    (
+        "unreadable http token file",
+        '[daemon]\nhttp_token_file = "/nonexistent/token"\n',
+        ["t.toml: daemon.http_token_file: cannot read /nonexistent/token: No such file or directory"],
+    ),
+    (
         "schedule day mask range",
         CAM + 'schedule = { days = 300, start = "08:00:00", stop = "09:00:00" }\n',
         ["t.toml: cameras.front.schedule.days: expected a value less than or equal to 127, got 300"],
@@ -330,3 +367,13 @@ def test_linkage_the_dialect_can_do_is_accepted() -> None:
         '[cameras.m]\ndialect = "move"\nurl = "http://127.0.0.1/"\nactions = ["output:4", "preset:7"]\n'
     )
     assert cfg.cameras["d"].actions == ["output:2", "preset:0"]
+
+
+def test_http_token_sources(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("from-file\n")
+    assert (
+        parse_config('[daemon]\nhttp_token_file = "token"\n', base_dir=tmp_path).daemon.token() == "from-file"
+    )
+    cfg = parse_config('[daemon]\nhttp_token = "s3cret"\n')
+    assert cfg.daemon.token() == "s3cret" and "s3cret" not in repr(cfg)
+    assert parse_config("[daemon]\n").daemon.token() is None

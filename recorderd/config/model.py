@@ -68,6 +68,34 @@ def _zone(value: str) -> str:
 TimeZoneName = Annotated[str, Field(min_length=1)]
 
 
+def _readable(path: Path | None) -> Path | None:
+    """A secret file must be readable when the config is loaded, not first when it is needed."""
+    if path is None:
+        return None
+    try:
+        path.read_text(encoding="utf-8")
+        return path
+    except OSError as e:
+        why = e.strerror or str(e)
+    except UnicodeDecodeError:
+        why = "not UTF-8 text"
+    raise PydanticCustomError("secret_file", "cannot read {path}: {why}", {"path": str(path), "why": why})
+
+
+def _read_secret(path: Path) -> str:
+    return path.read_text(encoding="utf-8").rstrip("\r\n")
+
+
+def _at_most_one(model: BaseModel, keys: tuple[str, ...]) -> None:
+    given = [k for k in keys if getattr(model, k) is not None]
+    if len(given) > 1:
+        raise PydanticCustomError(
+            "secret",
+            "give only one of {keys} (got {given})",
+            {"keys": ", ".join(keys), "given": ", ".join(given)},
+        )
+
+
 class Credentials(Strict):
     """A user name and a secret given as password, password_file or password_env (at most one).
 
@@ -83,16 +111,7 @@ class Credentials(Strict):
     @field_validator("password_file")
     @classmethod
     def _file_readable(cls, v: Path | None) -> Path | None:
-        if v is not None:
-            try:
-                v.read_text(encoding="utf-8")
-            except OSError as e:
-                raise PydanticCustomError(
-                    "password_file",
-                    "cannot read {path}: {why}",
-                    {"path": str(v), "why": e.strerror or str(e)},
-                ) from None
-        return v
+        return _readable(v)
 
     @field_validator("password_env")
     @classmethod
@@ -103,13 +122,7 @@ class Credentials(Strict):
 
     @model_validator(mode="after")
     def _one_secret(self) -> Credentials:
-        given = [k for k in ("password", "password_file", "password_env") if getattr(self, k) is not None]
-        if len(given) > 1:
-            raise PydanticCustomError(
-                "secret",
-                "give only one of password, password_file, password_env (got {given})",
-                {"given": ", ".join(given)},
-            )
+        _at_most_one(self, ("password", "password_file", "password_env"))
         return self
 
     def secret(self) -> str | None:
@@ -117,7 +130,7 @@ class Credentials(Strict):
         if self.password is not None:
             return self.password.get_secret_value()
         if self.password_file is not None:
-            return self.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+            return _read_secret(self.password_file)
         if self.password_env is not None:
             return os.environ.get(self.password_env, "")
         return None
@@ -136,6 +149,24 @@ class DaemonConfig(Strict):
     @classmethod
     def _tz(cls, v: str) -> str:
         return _zone(v)
+
+    @field_validator("http_token_file")
+    @classmethod
+    def _token_readable(cls, v: Path | None) -> Path | None:
+        return _readable(v)
+
+    @model_validator(mode="after")
+    def _one_token(self) -> DaemonConfig:
+        _at_most_one(self, ("http_token", "http_token_file"))
+        return self
+
+    def token(self) -> str | None:
+        """The HTTP API's bearer token in clear (surrounding blanks stripped), or None for none."""
+        if self.http_token is not None:
+            return self.http_token.get_secret_value().strip() or None
+        if self.http_token_file is not None:
+            return _read_secret(self.http_token_file).strip() or None
+        return None
 
     @field_validator("http_listen")
     @classmethod

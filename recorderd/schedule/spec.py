@@ -14,7 +14,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    RootModel,
+    Tag,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -130,23 +139,39 @@ class WeekdaysSpec(_Strict):
         return v
 
 
-def _windows_list(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
+def _windows_list(value: Any) -> Any:
+    """One window stands for a list of one; the items of a list are type-checked by pydantic."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return value
+    got = (
+        "a table"
+        if isinstance(value, dict)
+        else str(value).lower()
+        if isinstance(value, bool)
+        else str(value)
+    )
+    raise PydanticCustomError(
+        "windows", 'expected a window like "08:00-18:00" or an array of them, got {got}', {"got": got}
+    )
 
 
-class WindowsSpec(RootModel[dict[str, list[str]]]):
+Windows = Annotated[list[str], BeforeValidator(_windows_list)]
+
+
+class WindowsSpec(RootModel[dict[str, Windows]]):
     """Day windows: keys are days or day ranges, values one window or a list of them."""
-
-    @field_validator("root", mode="before")
-    @classmethod
-    def _one_or_many(cls, v: Any) -> Any:
-        if isinstance(v, dict):
-            return {k: _windows_list(w) for k, w in v.items()}
-        return v
 
     @field_validator("root")
     @classmethod
     def _check(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        if not v:
+            raise PydanticCustomError(
+                "windows",
+                'expected at least one day like mon = "08:00-18:00" (write "never" for never)',
+                {},
+            )
         for key, windows in v.items():
             parse_day_key(key)
             for w in windows:
