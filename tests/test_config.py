@@ -261,6 +261,27 @@ def test_secret_never_in_error(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "12345678" not in err
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[cameras.front]\ndialect = "vapix"\nurl = "rtsp://admin:hunter2@cam/"\n',
+        '[cameras.front]\ndialect = "mjpeg"\nvideo_url = "rtsp://admin:hunter2@cam/x"\n',
+        '[targets.h]\nkind = "http"\nurl = "ftp://admin:hunter2@host/x"\n',
+        '[targets.h]\nkind = "http"\nurl = "ws://admin:p@ss/hunter2@host/x"\n',  # "@" and "/" in it
+    ],
+)
+def test_credentials_in_a_shown_url_are_stripped(
+    text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(text)
+    assert main(["check-config", "-c", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "expected an http:// or https:// URL, got" in err
+    assert "://host/x" in err or "://cam/" in err
+    assert "hunter2" not in err and "admin" not in err
+
+
 def test_example_config_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-config", "-c", str(EXAMPLE)]) == 0
     out = capsys.readouterr().out

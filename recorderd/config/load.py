@@ -18,6 +18,9 @@ DEFAULT_PATH = Path("/etc/recorderd/recorderd.toml")
 ENV_VAR = "RECORDERD_CONFIG"
 _SECRET_KEYS = ("password", "token", "secret")
 _AT_LINE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+# "scheme://user:pass@host": everything from :// to the last @ before a blank (a password may hold
+# "@" or "/"); hiding a little too much of an odd URL beats showing a password
+_USERINFO = re.compile(r"(?<=://)\S*@")
 
 
 class ConfigError(Exception):
@@ -94,11 +97,16 @@ def format_errors(name: str, raw: Any, errors: list[ErrorDetails]) -> list[str]:
     by_path: dict[str, list[str]] = {}
     for err in errors:
         path, value, present = _data_path(raw, err["loc"])
-        msg = _message(err, path, value, present)
+        msg = strip_userinfo(_message(err, path, value, present))
         msgs = by_path.setdefault(".".join(path) or "(top level)", [])
         if msg not in msgs:
             msgs.append(msg)
     return [f"{name}: {path}: {_merge(msgs)}" for path, msgs in by_path.items()]
+
+
+def strip_userinfo(text: str) -> str:
+    """Credentials in URL-like values (`rtsp://admin:pw@cam/` -> `rtsp://cam/`) never reach a message."""
+    return _USERINFO.sub("", text)
 
 
 def _merge(msgs: list[str]) -> str:
