@@ -16,6 +16,7 @@ from recorderd.config.load import ConfigError
 
 DEFAULT_DIR = Path("recorderd-demo")
 DEFAULT_DURATION = 30.0
+SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 
 
 def register(sub: Any) -> None:
@@ -42,6 +43,9 @@ def register(sub: Any) -> None:
         metavar="S",
         help=f"stop after S seconds (default {DEFAULT_DURATION:g}; 0: until Ctrl-C)",
     )
+    p.add_argument(
+        "--no-mqtt", action="store_true", help="leave out the private broker even if mosquitto is installed"
+    )
     p.add_argument("--verbose", "-v", action="store_true", help="the daemon's info log on stderr")
     p.set_defaults(func=run)
 
@@ -54,6 +58,15 @@ def _duration(text: str) -> float:
     if not 0 <= value < 1e7:
         raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {text!r}")
     return value
+
+
+def find_mosquitto(path: str | None = None, sbin: tuple[str, ...] = SBIN) -> str | None:
+    """mosquitto on PATH, else in the sbin directories (Debian puts it in /usr/sbin, which is not on
+    a normal user's PATH)."""
+    found = shutil.which("mosquitto", path=path)
+    if found is None and sbin:
+        found = shutil.which("mosquitto", path=os.pathsep.join(sbin))
+    return found
 
 
 def prepare_dir(path: Path) -> str | None:
@@ -92,12 +105,22 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 1
+    mosquitto = None if args.no_mqtt else find_mosquitto()
+    skipped = "--no-mqtt" if args.no_mqtt else "mosquitto is not installed (sudo apt-get install mosquitto)"
     opts = Options(
-        dir=state, duration=args.duration or None, mosquitto=shutil.which("mosquitto"), verbose=args.verbose
+        dir=state,
+        duration=args.duration or None,
+        mosquitto=mosquitto,
+        mqtt_skipped=None if mosquitto else skipped,
+        verbose=args.verbose,
     )
     try:
         return trio.run(run_demo, opts)
     except BaseException as exc:  # expected failures become one clear line; anything else is a bug
+        if _first(exc, BrokenPipeError) is not None:
+            # `recorderd demo | head`: the reader went away; no second complaint at exit's flush
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
         for kind in (BrokerError, IndexUnavailable, ConfigError):
             found = _first(exc, kind)
             if found is not None:

@@ -42,7 +42,8 @@ FILES_EVERY = 0.5  # how often the index is read for new and finished files
 class Options:
     dir: Path  # absolute
     duration: float | None  # None: until Ctrl-C
-    mosquitto: str | None  # the executable, or None: the MQTT part is skipped
+    mosquitto: str | None  # the executable, or None: the MQTT part is skipped ...
+    mqtt_skipped: str | None = None  # ... and this says why
     verbose: bool = False
 
 
@@ -214,6 +215,4 @@ def _header(account: Account, opts: Options, sim: object, broker: Broker | None,
     if broker is not None:
         account.say(f"mqtt:    private mosquitto on 127.0.0.1:{broker.port}, showing {plan.TOPIC}/#")
     else:
-        account.say(
-            "mqtt:    skipped: mosquitto is not installed (sudo apt-get install mosquitto to see the MQTT alarms)"
-        )
+        account.say(f"mqtt:    skipped: {opts.mqtt_skipped or 'no broker'}; the MQTT alarms are not shown")

@@ -11,6 +11,7 @@ import pytest
 from recorderd.config.load import parse_config
 from recorderd.demo import plan
 from recorderd.demo.account import mqtt_text, short_id
+from recorderd.demo.cli import find_mosquitto
 
 
 def sim_tables() -> dict[str, dict[str, object]]:
@@ -77,3 +78,13 @@ def test_mqtt_lines() -> None:
     assert mqtt_text("recorderd/vapix/motion", b"ON") == "ON"
     assert len(mqtt_text("recorderd/x", b"y" * 500)) == 60
     assert short_id("move-20260101T000000-0f0f0f") == "0f0f0f"
+
+
+def test_find_mosquitto_looks_in_sbin(tmp_path: Path) -> None:
+    assert find_mosquitto(path=str(tmp_path), sbin=()) is None  # the demo then says it skipped MQTT
+    exe = tmp_path / "sbin" / "mosquitto"
+    exe.parent.mkdir()
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    # not on PATH (a normal user's PATH has no /usr/sbin), found in sbin
+    assert find_mosquitto(path=str(tmp_path), sbin=(str(exe.parent),)) == str(exe)
