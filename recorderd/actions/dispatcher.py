@@ -1,8 +1,9 @@
 """From an incident event and the camera's `actions` list to outbox rows.
 
 Rules:
-- An event whose `armed` is false starts no action here (MQTT, done by recorderd.mqtt, still
-  reports it). "mqtt" entries are skipped: the MQTT publisher consumes the events itself.
+- "mqtt" entries: one row for target "mqtt" (kind "mqtt") per event, armed or not (MQTT reports
+  every incident), first of the event's rows; skipped when the outbox has no "mqtt" sender.
+- An event whose `armed` is false starts no other action.
 - An ActionRule's `triggers` filter the event's trigger ("motion" also matches "motion:<window>");
   its `schedule`, then the target's own `schedule`, must hold at the event's time.
 - email: every event, one row per camera and interval (min_interval: coalesced, see mail.py).
@@ -38,6 +39,8 @@ log = logging.getLogger("recorderd.actions")
 ScheduleCheck = Callable[[ScheduleSpec, ZoneInfo, datetime], bool]
 SnapshotSource = Callable[[str], Awaitable[bytes | None]]
 LINK_EXPIRE = 60.0  # a relay pulse or a preset move minutes late is worse than none
+MQTT_TARGET = "mqtt"
+MQTT_EXPIRE = 86400.0
 
 
 def link_target(camera: str) -> str:
@@ -141,11 +144,20 @@ class Dispatcher:
             return []
         if event.type == "end":
             self._stop_follows(event)
-        if not event.armed:
-            return []
+        entries = self._entries(cam)
         ids: list[int] = []
-        for entry in self._entries(cam):
-            if entry.name == "mqtt":
+        if MQTT_TARGET in self.outbox.senders:
+            # first: the event every subscriber waits for should not queue behind mail and FTP rows
+            for entry in entries:
+                if entry.name == MQTT_TARGET and self._wanted(entry, cam, event):
+                    ids.append(
+                        await self.outbox.enqueue(MQTT_TARGET, "mqtt", _payload(event), expire=MQTT_EXPIRE)
+                    )
+                    break
+        if not event.armed:
+            return ids
+        for entry in entries:
+            if entry.name == MQTT_TARGET:
                 continue
             if entry.triggers and not trigger_matches(event.trigger, entry.triggers):
                 continue
@@ -167,6 +179,11 @@ class Dispatcher:
             else:
                 ids += await self._ftp(entry.name, target, event)
         return ids
+
+    def _wanted(self, entry: _Entry, cam: CameraConfig, event: IncidentEvent) -> bool:
+        if entry.triggers and not trigger_matches(event.trigger, entry.triggers):
+            return False
+        return self._holds(entry.schedule, cam, event)
 
     async def _link(self, action: str, event: IncidentEvent, pulses: list[tuple[int, int]] | None) -> int:
         what, _, number = action.partition(":")

@@ -10,22 +10,36 @@ start), closes kept FTP connections, the HTTP client and the asyncio bridge.
 
 from __future__ import annotations
 
+import math
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import trio
 
 from recorderd.actions.bridge import AsyncioBridge, open_asyncio_bridge
-from recorderd.actions.dispatcher import Dispatcher, ScheduleCheck, SnapshotSource, link_target
+from recorderd.actions.dispatcher import MQTT_TARGET, Dispatcher, ScheduleCheck, SnapshotSource, link_target
+from recorderd.actions.event import IncidentEvent
 from recorderd.actions.ftp import FtpSender
 from recorderd.actions.link import LinkSender
 from recorderd.actions.mail import EmailSender
-from recorderd.actions.outbox import Report, RetryPolicy, Sender, open_outbox
+from recorderd.actions.outbox import (
+    Action,
+    Attachment,
+    DeliveryError,
+    Report,
+    RetryPolicy,
+    Sender,
+    open_outbox,
+)
 from recorderd.actions.webhook import HttpSender
 from recorderd.config.model import Config, EmailTarget, FtpTarget
+
+if TYPE_CHECKING:
+    from recorderd.mqtt.publisher import MqttPublisher
 
 OUTBOX_FILE = "outbox.sqlite"
 
@@ -67,6 +81,47 @@ def build_senders(
     return senders
 
 
+class MqttSender:
+    """Incident events to `<t>/<camera>/events` through the outbox (target and kind "mqtt").
+
+    One at a time (concurrency 1) and without an attempt timeout: `publish_event` returns after
+    the broker's PUBACK and waits out outages itself, so the rows go out in their order. A
+    publisher that is replaced meanwhile (`set_publisher`, e.g. after a config reload) takes over
+    the same attempt, so a reload never reorders events either. A refusal by the broker (MQTT 5
+    reason code) is permanent: retrying later would put the event behind newer ones.
+    """
+
+    concurrency = 1
+    timeout = math.inf
+
+    def __init__(self, publisher: MqttPublisher | None = None) -> None:
+        self._publisher = publisher
+        self._changed = trio.Event()
+
+    def set_publisher(self, publisher: MqttPublisher | None) -> None:
+        self._publisher = publisher
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def deliver(self, action: Action, attachments: Sequence[Attachment]) -> None:
+        from recorderd.mqtt.client import ClientClosed, MqttError
+
+        for data in action.payload.get("events", []):
+            event = IncidentEvent.from_dict(data)
+            while True:
+                publisher, changed = self._publisher, self._changed
+                if publisher is None:
+                    await changed.wait()
+                    continue
+                try:
+                    await publisher.publish_event(event)
+                    break
+                except ClientClosed:
+                    await changed.wait()  # closed for a replacement (or shutdown: cancelled)
+                except MqttError as e:
+                    raise DeliveryError(f"broker refused event {event.id}: {e}", permanent=True) from None
+
+
 @asynccontextmanager
 async def open_actions(
     config: Config,
@@ -77,9 +132,15 @@ async def open_actions(
     observer: Callable[[Report], None] | None = None,
     tls_context: ssl.SSLContext | None = None,
     path: Path | None = None,
+    mqtt: MqttPublisher | None = None,
+    extra_senders: Mapping[str, Sender] | None = None,
 ) -> AsyncIterator[Dispatcher]:
+    """`mqtt`: incident events of cameras whose actions say "mqtt" go through the outbox to it."""
     async with open_asyncio_bridge() as bridge, httpx.AsyncClient() as client:
         senders = build_senders(config, bridge, client, tls_context=tls_context)
+        if mqtt is not None:
+            senders[MQTT_TARGET] = MqttSender(mqtt)
+        senders.update(extra_senders or {})
         try:
             async with (
                 open_outbox(path or outbox_path(config), senders, policy=policy, observer=observer) as outbox,

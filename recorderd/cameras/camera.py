@@ -12,8 +12,10 @@ incident rows, never the streams.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
+import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -404,16 +406,21 @@ class Camera:
         o = w.out
         if isinstance(o, IncidentStarted):
             self.stats.incidents += 1
-            iid = await self._index_start(o.trigger, w.wall, w.armed)
+            # the id is ours, so the alarm leaves before the index row's fsync; the row follows
+            iid = new_incident_id(self.name, w.wall)
             self._ids[o.number] = iid
             ready = self._id_ready.pop(o.number, None)
             if ready is not None:
                 ready.set()
             log.info("%s: incident %s started by %s", self.name, iid, o.trigger)
             self._send_recorder(IncidentStart(iid, o.trigger, w.mono, w.wall.timestamp()))
-            self.bus.publish(ev.Incident(iid, self.name, o.trigger, "start", w.wall, w.armed, (o.trigger,)))
-            if self.last_jpeg is not None:
+            if self.last_jpeg is not None:  # first: consumers have the frame when the start comes
                 self.bus.publish(ev.Snapshot(self.name, iid, self.last_jpeg, w.wall))
+            self.bus.publish(ev.Incident(iid, self.name, o.trigger, "start", w.wall, w.armed, (o.trigger,)))
+            if self.index is not None:
+                await self._index_call(
+                    insert_incident, self.index, iid, self.name, o.trigger, w.wall, w.armed
+                )
         elif isinstance(o, IncidentJoined):
             joined = self._ids.get(o.number)
             if joined is not None and self.index is not None:
@@ -430,19 +437,30 @@ class Camera:
                 ev.Incident(iid, self.name, o.triggers[0], "end", w.wall, w.armed, o.triggers, o.reason)
             )
 
-    async def _index_start(self, trigger: str, wall: datetime, armed: bool) -> str:
-        if self.index is not None:
-            iid = await self._index_call(self.index.start_incident, self.name, trigger, wall, armed)
-            if isinstance(iid, str):
-                return iid
-        # no index (or it failed): an id of the same form, so events still name the incident
-        import secrets
-
-        return f"{self.name}-{wall.astimezone(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
-
     async def _index_call(self, fn: Callable[..., Any], *args: Any) -> Any:
         try:
             return await trio.to_thread.run_sync(fn, *args)
         except Exception as e:
             log.error("%s: index write failed: %s", self.name, e)
             return None
+
+
+def new_incident_id(camera: str, start: datetime) -> str:
+    """An incident id of the index's form: "<camera>-<UTC yyyymmddThhmmss>-<6 hex>"."""
+    return f"{camera}-{start.astimezone(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def insert_incident(index: Index, iid: str, camera: str, trigger: str, start: datetime, armed: bool) -> None:
+    """`Index.start_incident` under an id given by the engine (worker thread).
+
+    The index makes its own ids; until it takes one (`incident_id=`), the same row is written
+    through the index's own transaction helper."""
+    if "incident_id" in inspect.signature(index.start_incident).parameters:
+        index.start_incident(camera, trigger, start, armed, incident_id=iid)  # type: ignore[call-arg,unused-ignore]
+        return
+    with index._tx() as c:
+        c.execute(
+            "INSERT INTO incidents (id, camera, triggers, start, start_ts, armed, data, seq)"
+            " VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+            (iid, camera, trigger, start.isoformat(), start.timestamp(), int(armed), index._next_seq(c)),
+        )

@@ -57,6 +57,10 @@ class Engine:
         self.recorder_for = recorder_for
         self._client = client
         self.cameras: dict[str, Camera] = {}
+        self._http: httpx.AsyncClient | None = None  # the client in use while running
+        self._nursery: trio.Nursery | None = None
+        self._scopes: dict[str, trio.CancelScope] = {}
+        self._stopped: dict[str, trio.Event] = {}
 
     def camera(self, name: str) -> Camera:
         try:
@@ -98,15 +102,18 @@ class Engine:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run every enabled camera until cancelled; ready once all have started."""
         client = self._client or new_client()
+        self._http = client
         try:
             if not self.cameras:
                 self.build(client)
             async with trio.open_nursery() as nursery:
-                for cam in self.cameras.values():
+                self._nursery = nursery
+                for cam in list(self.cameras.values()):
                     await nursery.start(self._supervise, cam)
                 log.info("engine: %d camera(s) started", len(self.cameras))
                 task_status.started()
         finally:
+            self._nursery = None
             if self._client is None:
                 with trio.CancelScope(shield=True):
                     await client.aclose()
@@ -114,6 +121,17 @@ class Engine:
     async def _supervise(
         self, cam: Camera, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
+        scope = self._scopes[cam.name] = trio.CancelScope()
+        stopped = self._stopped[cam.name] = trio.Event()
+        try:
+            with scope:
+                await self._supervised(cam, task_status)
+        finally:
+            stopped.set()
+            if self._scopes.get(cam.name) is scope:
+                del self._scopes[cam.name]
+
+    async def _supervised(self, cam: Camera, task_status: trio.TaskStatus[None]) -> None:
         backoff = Backoff(1.0, 60.0, stable_after=60.0)
         status: trio.TaskStatus[None] | None = task_status
         while True:
@@ -142,6 +160,30 @@ class Engine:
                 recorder=cam.recorder,
             )
             self.cameras[cam.name] = cam
+
+    # -- one camera at a time (config reload) ----------------------------------------------------
+
+    async def start_camera(self, name: str, cc: CameraConfig) -> Camera:
+        """Start a camera (new, or again after `stop_camera`) while the engine runs."""
+        if self._nursery is None or self._http is None:
+            raise RuntimeError("the engine is not running")
+        if name in self._scopes:
+            raise RuntimeError(f"camera {name} is already running")
+        cam = self._make(name, cc, self._http, self.cfg.daemon.timezone)
+        self.cameras[name] = cam
+        await self._nursery.start(self._supervise, cam)
+        return cam
+
+    async def stop_camera(self, name: str) -> Camera | None:
+        """Stop one camera and wait until its tasks ended (its open incident is ended, reason
+        "stopped", and written). Returns it (its `recorder` channel is the caller's to close)."""
+        scope = self._scopes.get(name)
+        cam = self.cameras.pop(name, None)
+        if scope is None:
+            return cam
+        scope.cancel()
+        await self._stopped[name].wait()
+        return cam
 
     # -- controls (MQTT armed/set, HTTP API) ----------------------------------------------------
 

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import trio
 
 from recorderd.config.cli import load_or_report
-from recorderd.config.load import add_config_argument, config_path
+from recorderd.config.load import ConfigError, add_config_argument, config_path, load_config
 from recorderd.config.model import Config
 from recorderd.recording.index import IncidentRow, Index, IndexUnavailable
+from recorderd.service.logs import SECRETS, setup_logging
+from recorderd.service.notify import Notifier
+from recorderd.service.watchdog import Watchdog
 
 log = logging.getLogger("recorderd.daemon")
 
@@ -26,10 +32,22 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "run",
         help="run the daemon: watch the cameras, record, alarm",
-        description="Run the daemon in the foreground until SIGINT or SIGTERM (then exit 0).",
+        description=(
+            "Run the daemon in the foreground. SIGHUP reloads the config (only what changed restarts; "
+            "an invalid file is rejected and the running config kept); SIGINT/SIGTERM stop it "
+            "(open files finished, exit 0). Speaks sd_notify when NOTIFY_SOCKET is set."
+        ),
     )
     add_config_argument(p)
-    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default=None)
+    p.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        default=None,
+        help="overrides [daemon].log_level (also across reloads)",
+    )
+    p.add_argument(
+        "--log-format", choices=["text", "json"], default="text", help="text lines (default) or JSON lines"
+    )
     p.set_defaults(func=run)
 
     e: argparse.ArgumentParser = sub.add_parser(
@@ -56,39 +74,123 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_or_report(args.config)
     if cfg is None:
         return 2
-    _setup_logging(args.log_level or cfg.daemon.log_level, cfg)
+    setup_logging(args.log_level or cfg.daemon.log_level, args.log_format)
+    register_secrets(cfg)
     try:
-        return trio.run(_run, cfg, str(config_path(args.config)))
+        return trio.run(serve, cfg, config_path(args.config), args.log_level)
     except IndexUnavailable as e:
         log.error("%s", e)
         return 1
 
 
-def _setup_logging(level: str, cfg: Config) -> None:
-    try:
-        from recorderd.service.logs import SECRETS, setup_logging
-    except ImportError:  # pragma: no cover - the service stage is part of the package
-        logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
-        return
-    setup_logging(level)
-    SECRETS.add(c.secret() for c in cfg.cameras.values())
+def register_secrets(cfg: Config) -> None:
+    """Every secret of the config is masked in the logs (a last line of defence)."""
+    found: list[str | None] = []
+    holders: list[Any] = [*cfg.cameras.values(), *cfg.targets.values()]
+    if cfg.mqtt is not None:
+        holders.append(cfg.mqtt)
+    for h in holders:
+        with contextlib.suppress(OSError):  # an unreadable password file is reported where it is used
+            found.append(h.secret())
+    d = cfg.daemon
+    if d.http_token is not None:
+        found.append(d.http_token.get_secret_value())
+    if d.http_token_file is not None:
+        with contextlib.suppress(OSError):
+            found.append(d.http_token_file.read_text(encoding="utf-8").strip())
+    SECRETS.add(found)
 
 
-async def _run(cfg: Config, path: str) -> int:
+async def serve(cfg: Config, path: Path, log_level: str | None = None) -> int:
+    """`recorderd run` in trio: the daemon, sd_notify, the watchdog, signals."""
     from recorderd.daemon.app import Daemon
 
+    notifier = Notifier()
     daemon = Daemon(cfg)
     daemon.wire()
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(daemon.run)
-            log.info("running with %s: %d camera(s)", path, len(daemon.cameras()))
-            async for signum in signals:
-                log.info("%s: stopping", signal.Signals(signum).name)
-                nursery.cancel_scope.cancel()
-                break
+    dog = Watchdog(notifier)
+    dog.add(daemon.recorder_watch.heart)
+    block = _debug_block()
+    wanted = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP] + ([signal.SIGUSR2] if block else [])
+    with trio.open_signal_receiver(*wanted) as signals:
+        async with trio.open_nursery() as outer:
+            async with trio.open_nursery() as inner:
+                await inner.start(daemon.run)
+                line = daemon.status_line()
+                notifier.ready(line)
+                log.info("running with %s: %s", path, line)
+                await outer.start(dog.run)
+                outer.start_soon(_report_status, daemon, notifier)
+                async for signum in signals:
+                    if signum == signal.SIGHUP:
+                        await _reload(daemon, path, notifier, log_level)
+                    elif signum == signal.SIGUSR2 and block:
+                        log.warning("debug: blocking the event loop for %gs", block)
+                        time.sleep(block)  # deliberately blocks trio: the watchdog must notice
+                    else:
+                        log.info("%s: stopping", signal.Signals(signum).name)
+                        notifier.stopping()
+                        notifier.status("stopping")
+                        daemon.stop()
+                        outer.start_soon(_stop_bound, daemon, signals, inner.cancel_scope)
+                        break
+            outer.cancel_scope.cancel()
+    notifier.close()
     log.info("stopped")
     return 0
+
+
+async def _stop_bound(daemon: Any, signals: Any, scope: trio.CancelScope) -> None:
+    """A second SIGINT/SIGTERM, or the stop taking too long, cuts the stop short."""
+    with trio.move_on_after(daemon.stop_timeout + 5.0):
+        async for signum in signals:
+            if signum in (signal.SIGINT, signal.SIGTERM):
+                log.warning("%s again: stopping at once", signal.Signals(signum).name)
+                break
+        else:
+            await trio.sleep_forever()
+    scope.cancel()
+
+
+async def _reload(daemon: Any, path: Path, notifier: Notifier, log_level: str | None) -> None:
+    notifier.reloading()
+    log.info("SIGHUP: reloading %s", path)
+    try:
+        new = await trio.to_thread.run_sync(load_config, path)
+    except ConfigError as e:
+        for msg in e.messages:
+            log.error("reload: %s", msg)
+        n = len(e.messages)
+        log.error("reload rejected (%d error%s); the running configuration is kept", n, "" if n == 1 else "s")
+        notifier.send(
+            READY=1, STATUS=f"reload rejected ({n} error{'' if n == 1 else 's'}); {daemon.status_line()}"
+        )
+        return
+    register_secrets(new)
+    d = await daemon.reload(new)
+    if log_level is None and d.log_level_changed:
+        logging.getLogger().setLevel(new.daemon.log_level.upper())
+    notifier.send(READY=1, STATUS=f"reloaded: {d.summary()}")
+
+
+async def _report_status(daemon: Any, notifier: Notifier, every: float = 2.0) -> None:
+    """STATUS= when the one-line status changes ('5 cameras, 5 connected, 2 incidents open')."""
+    last = ""
+    while True:
+        await trio.sleep(every)
+        line = daemon.status_line()
+        if line != last:
+            notifier.status(line)
+            last = line
+
+
+def _debug_block() -> float:
+    """RECORDERD_DEBUG_BLOCK_LOOP=<seconds>: SIGUSR2 then blocks the event loop that long (tests)."""
+    raw = os.environ.get("RECORDERD_DEBUG_BLOCK_LOOP", "")
+    try:
+        return max(0.0, float(raw)) if raw else 0.0
+    except ValueError:
+        return 0.0
 
 
 # -- events ------------------------------------------------------------------------------------
