@@ -191,10 +191,10 @@ def _row(r: sqlite3.Row) -> Action:
 class OutboxStore:
     """The SQLite side, synchronous; the trio shell calls it from a worker thread, one call at a time."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = 30.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=busy_timeout)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -427,6 +427,41 @@ class OutboxStore:
         return value
 
 
+DB_RETRY_INITIAL = 0.5
+DB_RETRY_CAP = 30.0
+
+
+class _DbTrouble:
+    """Backoff and logging for a database that fails (ENOSPC, I/O error, locked): one error line
+    when it starts or its reason changes, one line when it works again."""
+
+    def __init__(self, who: str, doing: str) -> None:
+        self.who = who
+        self.doing = doing
+        self.delay = 0.0
+        self.reason: str | None = None
+
+    def failed(self, e: sqlite3.Error) -> float:
+        """Log if new; the seconds to wait before trying again."""
+        self.delay = min(DB_RETRY_CAP, self.delay * 2) if self.delay else DB_RETRY_INITIAL
+        reason = str(e) or type(e).__name__
+        if reason != self.reason:
+            log.error(
+                "%s: cannot %s (database error: %s); retrying, at most every %gs",
+                self.who,
+                self.doing,
+                reason,
+                DB_RETRY_CAP,
+            )
+            self.reason = reason
+        return self.delay
+
+    def ok(self) -> None:
+        if self.reason is not None:
+            log.warning("%s: the database works again", self.who)
+        self.delay, self.reason = 0.0, None
+
+
 def describe(exc: BaseException) -> str:
     """A one-line reason for a failure; DeliveryError texts are written to be safe to log."""
     if isinstance(exc, DeliveryError):
@@ -505,9 +540,13 @@ class Outbox:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         now = self.wall()
-        for a in await self._db(self.store.expire_orphans, set(self.senders), now):
-            self._report(Report(a, "dead", f"target {a.target} is not configured"))
-        orphans = await self._db(self.store.pending_targets)
+        try:
+            for a in await self._db(self.store.expire_orphans, set(self.senders), now):
+                self._report(Report(a, "dead", f"target {a.target} is not configured"))
+            orphans = await self._db(self.store.pending_targets)
+        except sqlite3.Error as e:  # looked at again at the next start; delivery goes on
+            log.error("outbox: cannot look for actions of removed targets (database error: %s)", e)
+            orphans = set()
         for target in sorted(orphans - set(self.senders)):
             log.warning("outbox: pending actions for target %s, which is not configured; kept", target)
         async with trio.open_nursery() as nursery:
@@ -522,33 +561,44 @@ class Outbox:
             def prune() -> int:
                 return self.store.prune(self.wall(), self.keep_done, self.keep_dead)
 
-            await self._db(prune)
+            try:
+                await self._db(prune)
+            except sqlite3.Error as e:
+                log.error("outbox: cannot prune the database (%s); trying again in an hour", e)
             await trio.sleep(3600)
 
     async def _target_group(self, target: str, sender: Sender) -> None:
         busy: set[int] = set()
         limit = max(1, sender.concurrency)
+        trouble = _DbTrouble(f"outbox: target {target}", "look for due actions")
         async with trio.open_nursery() as nursery:
             while True:
                 wake = self._wake[target] = trio.Event()
                 now = self.wall()
-                if len(busy) < limit:
-                    claimed, expired = await self._db(
-                        self.store.claim_due, target, now, limit - len(busy), sorted(busy)
-                    )
-                    for a in expired:
-                        self._report(
-                            Report(a, "dead", a.last_error or "expired before it could be attempted")
+                try:
+                    if len(busy) < limit:
+                        claimed, expired = await self._db(
+                            self.store.claim_due, target, now, limit - len(busy), sorted(busy)
                         )
-                    for a in claimed:
-                        busy.add(a.id)
-                        nursery.start_soon(self._attempt, sender, a, busy)
-                    if expired:
+                        trouble.ok()
+                        for a in expired:
+                            self._report(
+                                Report(a, "dead", a.last_error or "expired before it could be attempted")
+                            )
+                        for a in claimed:
+                            busy.add(a.id)
+                            nursery.start_soon(self._attempt, sender, a, busy)
+                        if expired:
+                            continue
+                    if len(busy) >= limit:
+                        await wake.wait()  # a slot frees or a row arrives
                         continue
-                if len(busy) >= limit:
-                    await wake.wait()  # a slot frees or a row arrives
+                    due = await self._db(self.store.next_due, target, sorted(busy))
+                    trouble.ok()
+                except sqlite3.Error as e:
+                    # a full or broken state disk: this target waits and tries again, nothing dies
+                    await trio.sleep(trouble.failed(e))
                     continue
-                due = await self._db(self.store.next_due, target, sorted(busy))
                 wait = math.inf if due is None else max(0.0, due - self.wall())
                 with trio.move_on_after(wait):
                     await wake.wait()
@@ -570,15 +620,31 @@ class Outbox:
                 error = describe(e)
             now = self.wall()
             if error is None:
-                await self._db(self.store.succeed, action.id, now)
+                await self._record(action, "its delivery", self.store.succeed, action.id, now)
                 self._report(Report(action, "done"))
                 return
             nxt = None if permanent else now + self.policy.delay(action.attempts, self.rng())
-            dead = await self._db(self.store.fail, action.id, error, now, nxt)
+            dead = await self._record(action, "a failed attempt", self.store.fail, action.id, error, now, nxt)
             self._report(Report(action, "dead" if dead else "retry", error, None if dead else nxt))
         finally:
             busy.discard(action.id)
             self._wake[action.target].set()
+
+    async def _record(self, action: Action, what: str, fn: Callable[[*Ts], T], *args: *Ts) -> T:
+        """Write an attempt's outcome: shielded, so a shutdown right after a delivery does not
+        send it again at the next start; a database error is retried (the row stays claimed)."""
+        trouble = _DbTrouble(
+            f"outbox: action {action.id} ({action.kind} to {action.target})", f"record {what}"
+        )
+        while True:
+            try:
+                with trio.CancelScope(shield=True):
+                    result = await self._db(fn, *args)
+                trouble.ok()
+                return result
+            except sqlite3.Error as e:
+                delay = trouble.failed(e)
+            await trio.sleep(delay)  # not shielded: a shutdown ends the retries (the row stays pending)
 
     def _report(self, r: Report) -> None:
         a = r.action

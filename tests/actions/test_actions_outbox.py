@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from recorderd.actions.outbox import (
     Attachment,
     Coalesce,
     DeliveryError,
+    Outbox,
     OutboxStore,
     Report,
     RetryPolicy,
@@ -266,3 +269,81 @@ async def test_unknown_target_is_refused_and_orphans_kept(tmp_path: Path) -> Non
         assert row is not None and row.state == "pending"  # kept for a config that has it again
         dead = await ob.get(gone)
         assert dead is not None and dead.state == "dead" and dead.last_error == "target old is not configured"
+
+
+class Once:
+    """Delivers and then runs `after` (before returning): a cancel or a lock right after delivery."""
+
+    concurrency = 1
+    timeout = 5.0
+
+    def __init__(self, after: Callable[[], object]) -> None:
+        self.after = after
+        self.calls = 0
+
+    async def deliver(self, action: Action, attachments: Sequence[Attachment]) -> None:
+        self.calls += 1
+        self.after()
+
+
+async def test_a_shutdown_right_after_delivery_still_records_it(tmp_path: Path) -> None:
+    """Cancelled after deliver() returned: the row is still marked done (no re-send at the next start)."""
+    path = tmp_path / "o.sqlite"
+    with trio.CancelScope() as scope:
+        sender = Once(scope.cancel)
+        async with open_outbox(path, {"t": sender}, policy=FAST) as ob:
+            aid = await ob.enqueue("t", "http", {"n": 1}, expire=3600)
+            with trio.fail_after(5):
+                await trio.sleep_forever()
+    assert scope.cancelled_caught and sender.calls == 1
+    store = OutboxStore(path)
+    row = store.get(aid)
+    store.close()
+    assert row is not None and row.state == "done"
+
+
+async def wait_for_log(caplog: pytest.LogCaptureFixture, text: str) -> None:
+    with trio.fail_after(5):
+        while not any(text in r.getMessage() for r in caplog.records):
+            await trio.sleep(0.01)
+
+
+async def test_database_errors_are_retried_not_fatal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A locked (or full) state disk: claiming and recording fail, are logged once and retried;
+    the outbox lives on and delivers each row once."""
+    path = tmp_path / "o.sqlite"
+    store = OutboxStore(path, busy_timeout=0.05)
+    now = time.time()
+    first = store.add("t", "http", {"n": 1}, [], now=now, expires=now + 3600)
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")  # every write of the outbox now fails: "database is locked"
+
+    def lock_once() -> None:  # and again right after the first delivery
+        if sender.calls == 1:
+            locker.execute("BEGIN EXCLUSIVE")
+
+    sender = Once(lock_once)
+    reports = Reports()
+    outbox = Outbox(store, {"t": sender}, policy=FAST, observer=reports)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(outbox.run)
+            await wait_for_log(
+                caplog, "outbox: target t: cannot look for due actions (database error: database is locked)"
+            )
+            assert sender.calls == 0
+            locker.execute("ROLLBACK")
+            await wait_for_log(caplog, f"outbox: action {first} (http to t): cannot record its delivery")
+            assert sender.calls == 1 and not reports.items
+            locker.execute("ROLLBACK")
+            await reports.wait_for(lambda: reports.states("done"))
+            second = await outbox.enqueue("t", "http", {"n": 2}, expire=3600)
+            await reports.wait_for(lambda: len(reports.states("done")) == 2)
+            nursery.cancel_scope.cancel()
+    finally:
+        locker.close()
+        store.close()
+    assert reports.states("done") == [first, second] and sender.calls == 2
+    assert not [r for r in caplog.records if r.exc_info]  # clear lines, no tracebacks
