@@ -66,6 +66,7 @@ class Account:
         self.root = root  # the state dir: paths are shown relative to it
         self.tally = Tally()
         self._starts: dict[str, datetime] = {}
+        self.is_stopping = False
 
     def elapsed(self) -> float:
         return self.clock() - self.t0
@@ -84,9 +85,15 @@ class Account:
 
     # -- what happened ---------------------------------------------------------------------
 
+    def stopping(self) -> None:
+        self.is_stopping = True
+        self.line("stopping", "", "closing the open files ...")
+
     def connected(self, e: ev.Connected) -> None:
         if e.connected:
             self.tally.connected.add(e.camera)
+        elif self.is_stopping:
+            return  # the streams we are closing: not news
         self.line("connected" if e.connected else "lost", e.camera, "" if e.connected else "a stream is down")
 
     def incident(self, e: ev.Incident) -> None:

@@ -103,6 +103,17 @@ class MqttWatch:
                     self.offline.set()
 
 
+async def stop_daemon(daemon: Daemon, done: trio.Event) -> None:
+    """The daemon's ordered wind-down where it has one (cameras end their incidents, recorders finish
+    their files, MQTT says offline), bounded; else (or after the bound) the caller cancels it, and
+    each part still closes its own files, shielded."""
+    stop = getattr(daemon, "stop", None)
+    if callable(stop):
+        stop()
+        with trio.move_on_after(float(getattr(daemon, "stop_timeout", 20.0)) + 5.0):
+            await done.wait()
+
+
 def write_private(path: Path, text: str) -> None:
     """Mode 0600 from the start: the config holds the (demo) cameras' passwords."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -164,7 +175,17 @@ async def run_demo(opts: Options, out: TextIO = sys.stdout) -> int:
             watch: MqttWatch | None = None
             async with trio.open_nursery() as outer:
                 async with trio.open_nursery() as inner:
-                    await inner.start(daemon.run)
+                    daemon_done = trio.Event()
+
+                    async def run_daemon(
+                        *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                    ) -> None:
+                        try:
+                            await daemon.run(task_status=task_status)
+                        finally:
+                            daemon_done.set()
+
+                    await inner.start(run_daemon)
                     addrs: list[str] = await inner.start(serve_http, daemon, "127.0.0.1:0", None)
                     url = addrs[0].rstrip("/") if addrs else "?"
                     account.say(f"status:  {url}/api/status  (also /metrics and /healthz)")
@@ -183,11 +204,12 @@ async def run_demo(opts: Options, out: TextIO = sys.stdout) -> int:
                         async for signum in signals:
                             stop_reason = signal.Signals(signum).name
                             break
-                    account.line("stopping", "", "closing the open files ...")
+                    account.stopping()
                     if not opts.verbose:
                         # a cancelled stream is reported as "disconnected: stream ended" (a warning);
                         # at a stop we asked for, that is noise
                         logging.getLogger("recorderd.cameras").setLevel(logging.ERROR)
+                    await stop_daemon(daemon, daemon_done)
                     inner.cancel_scope.cancel()
                 await files.check()  # the files the shutdown closed
                 if watch is not None:
