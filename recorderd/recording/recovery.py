@@ -66,7 +66,11 @@ def close_out(index: Index, part: Path, camera: str, zone: tzinfo) -> Path | Non
     try:
         s: Scan | None = repair(part)
     except (MkvError, OSError) as e:
-        log.warning("recovery: %s: %s; deleted", part, e)
+        empty = part.exists() and part.stat().st_size == 0
+        if empty:  # cut off before its first cluster: nothing was lost that had reached the disk
+            log.info("recovery: %s: empty; deleted", part)
+        else:
+            log.warning("recovery: %s: %s; deleted", part, e)
         s = None
     if s is None or s.video_frames == 0:
         part.unlink(missing_ok=True)
