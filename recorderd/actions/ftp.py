@@ -21,6 +21,7 @@ from pathlib import PurePosixPath
 from typing import TypeVar
 
 import aioftp
+import trio
 
 from recorderd.actions.bridge import AsyncioBridge
 from recorderd.actions.outbox import Action, Attachment, DeliveryError
@@ -83,9 +84,8 @@ class FtpSender:
             raise DeliveryError(f"{self.name}: no file to upload", permanent=True)
         source = attachments[0]
         if source.data is None and source.path is not None:
-            try:
-                with open(source.path, "rb"):
-                    pass
+            try:  # a missing clip is a permanent failure; trio's file I/O keeps the loop free
+                await (await trio.open_file(source.path, "rb")).aclose()
             except OSError as e:
                 raise DeliveryError(
                     f"{self.name}: cannot read {source.path}: {e.strerror or type(e).__name__}",
@@ -180,24 +180,22 @@ class FtpSender:
             await self._make_dirs(conn, directory)
         where = str(PurePosixPath(conn.home, directory)) if directory else conn.home
         await _step(6, f"directory {directory or '.'}", client.change_directory(where))
-        try:
-            temp = path.name + ".part"
-            await self._transfer(client, temp, source)
-            try:
-                await _step(9, "rename", client.command("RNFR " + temp, "350"))
-                await _step(9, "rename", client.command("RNTO " + path.name, "2xx"))
-            except FtpFailure as e:
-                if e.code != 9:
-                    raise
-                # some servers will not rename over an existing file (overwrite naming)
-                await _step(9, "rename", client.command("DELE " + path.name, "2xx"))
-                await _step(9, "rename", client.command("RNFR " + temp, "350"))
-                await _step(9, "rename", client.command("RNTO " + path.name, "2xx"))
-            if remove_after:
-                await _step(9, "remove test file", client.command("DELE " + path.name, "2xx"))
-        finally:
-            if directory:
-                await _step(2, "CWD", client.change_directory(conn.home))
+        temp = path.name + ".part"
+        await self._transfer(client, temp, source)
+        await _step(9, "rename", client.command("RNFR " + temp, "350"))
+        code, _info = await _step(9, "rename", client.command("RNTO " + path.name, ("2xx", "550", "553")))
+        if not code.matches("2xx"):
+            # the source was accepted (350) but the target refused: a server that will not rename
+            # over an existing file (overwrite naming). Only then is the old file removed first.
+            await _step(9, "rename", client.command("DELE " + path.name, "2xx"))
+            await _step(9, "rename", client.command("RNFR " + temp, "350"))
+            await _step(9, "rename", client.command("RNTO " + path.name, "2xx"))
+        if remove_after:
+            await _step(9, "remove test file", client.command("DELE " + path.name, "2xx"))
+        if directory:
+            # back home for the next upload on a kept connection; after a failure or a cancel the
+            # connection is closed instead (no round trip that would slow a shutdown)
+            await _step(2, "CWD", client.change_directory(conn.home))
 
     async def _make_dirs(self, conn: _Conn, directory: str) -> None:
         client = conn.client

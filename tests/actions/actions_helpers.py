@@ -6,6 +6,7 @@ import email
 import email.policy
 import hashlib
 import json
+import os
 import socket
 import ssl
 import threading
@@ -186,15 +187,19 @@ class FtpServer:
         self.password = password
         self.port = free_port()
         self.throttle = 0  # bytes/s on uploads, 0 = none
+        self.perm = "elradfmwMT"  # pyftpdlib permissions of the user ("f" = rename)
+        self.no_rename_over = False  # RNTO onto an existing file answers 553, as some servers do
         self.received: list[str] = []  # files completed by STOR, in order
+        self.commands: list[str] = []  # every command received, e.g. "CWD /front"
         self.connections = 0
+        self.disconnects = 0
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._ready = threading.Event()
 
     def start(self) -> None:
         auth = DummyAuthorizer()
-        auth.add_user(self.user, self.password, str(self.root), perm="elradfmwMT")
+        auth.add_user(self.user, self.password, str(self.root), perm=self.perm)
         received = self.received
         server_self = self
 
@@ -211,6 +216,20 @@ class FtpServer:
 
             def on_connect(self) -> None:
                 server_self.connections += 1
+
+            def on_disconnect(self) -> None:
+                server_self.disconnects += 1
+
+            def ftp_RNTO(self, path: str) -> Any:
+                if server_self.no_rename_over and self._rnfr and os.path.exists(path):
+                    self._rnfr = None
+                    self.respond("553 Requested action not taken: file exists.")
+                    return None
+                return super().ftp_RNTO(path)
+
+            def pre_process_command(self, line: str, cmd: str, arg: str) -> None:
+                server_self.commands.append(f"{cmd} {arg}".strip())
+                super().pre_process_command(line, cmd, arg)
 
         self._stop.clear()
         self._ready.clear()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +12,7 @@ import trio
 
 from recorderd.actions.bridge import open_asyncio_bridge
 from recorderd.actions.ftp import FtpSender
-from recorderd.actions.outbox import Attachment, DeliveryError, RetryPolicy
+from recorderd.actions.outbox import Action, Attachment, DeliveryError, RetryPolicy
 from recorderd.actions.runtime import open_actions
 from recorderd.config.model import FtpTarget
 from tests.actions.actions_helpers import FAST, JPEG_A, JPEG_B, FtpServer, Reports, config, event, wait_until
@@ -194,3 +197,87 @@ async def test_snapshots_every_interval_while_the_alarm_lasts(tmp_path: Path, ft
     files = ftp_server.files()
     assert files["front/2024-03-01/front_0001.jpg"] == JPEG_A
     assert files["front/2024-03-01/front_0002.jpg"] == JPEG_B
+
+
+async def test_a_refused_rename_never_deletes_the_earlier_file(ftp_server: FtpServer) -> None:
+    """RNFR refused (no rename permission): the good file under the final name stays."""
+    ftp_server.stop()
+    ftp_server.perm = "elradmwMT"  # no "f": RNFR answers 550; DELE would be allowed
+    ftp_server.start()
+    (ftp_server.root / "front.jpg").write_bytes(JPEG_A)
+    async with open_asyncio_bridge() as bridge:
+        with trio.fail_after(10), pytest.raises(DeliveryError) as err:
+            await FtpSender("nas", target(ftp_server.port), bridge).upload(
+                "front.jpg", Attachment("x", JPEG_B)
+            )
+    assert err.value.code == 9 and "rename" in err.value.message
+    assert ftp_server.files()["front.jpg"] == JPEG_A
+    assert not any(c.startswith("DELE") for c in ftp_server.commands)
+
+
+async def test_a_server_that_will_not_rename_over_a_file(ftp_server: FtpServer) -> None:
+    """RNFR 350, RNTO 553 (target exists): the old file is removed, then the rename is done again."""
+    ftp_server.no_rename_over = True
+    (ftp_server.root / "front.jpg").write_bytes(JPEG_A)
+    async with open_asyncio_bridge() as bridge:
+        with trio.fail_after(10):
+            await FtpSender("nas", target(ftp_server.port), bridge).upload(
+                "front.jpg", Attachment("x", JPEG_B)
+            )
+    assert ftp_server.files() == {"front.jpg": JPEG_B}
+    assert [c for c in ftp_server.commands if c.startswith(("RN", "DELE"))] == [
+        "RNFR front.jpg.part",
+        "RNTO front.jpg",
+        "DELE front.jpg",
+        "RNFR front.jpg.part",
+        "RNTO front.jpg",
+    ]
+
+
+async def test_a_cancelled_upload_makes_no_more_round_trips(ftp_server: FtpServer) -> None:
+    """Cancelled mid-transfer (a shutdown): the connection is closed, no CWD back home first."""
+    ftp_server.stop()
+    ftp_server.throttle = 64 * 1024
+    ftp_server.start()
+    big = bytes(1 << 20)  # 16 s at that rate
+    async with open_asyncio_bridge() as bridge:
+        sender = FtpSender("nas", target(ftp_server.port), bridge)
+        with trio.fail_after(10):
+            with trio.move_on_after(0.5):
+                await sender.upload("d/big.mkv", Attachment("x", big))
+            await wait_until(lambda: ftp_server.disconnects == 1, what="the connection closed")
+    cwds = [c for c in ftp_server.commands if c.startswith("CWD")]
+    assert len(cwds) == 1, ftp_server.commands  # into d/, never back
+
+
+async def test_reading_a_clip_does_not_block_trio(tmp_path: Path) -> None:
+    """The clip's readability check runs off the trio thread: a FIFO without a writer blocks open()."""
+    fifo = tmp_path / "clip.mkv"
+    os.mkfifo(fifo)
+
+    def writer() -> None:  # opens the FIFO after a second, which releases the reader's open()
+        time.sleep(1.0)
+        os.close(os.open(fifo, os.O_WRONLY))
+
+    gaps: list[float] = []
+
+    async def ticker(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        last = trio.current_time()
+        task_status.started()
+        while True:
+            await trio.sleep(0.05)
+            gaps.append(trio.current_time() - last)
+            last = trio.current_time()
+
+    action = Action(1, "nas", "ftp", {"remote": "clip.mkv"}, 0.0, 1, 0.0, 60.0, "pending", None)
+    thread = threading.Thread(target=writer)
+    async with open_asyncio_bridge() as bridge, trio.open_nursery() as nursery:
+        await nursery.start(ticker)
+        thread.start()
+        sender = FtpSender("nas", target(1), bridge)  # nothing listens on port 1: fails after the check
+        with trio.fail_after(10), pytest.raises(DeliveryError) as err:
+            await sender.deliver(action, [Attachment("clip.mkv", path=str(fifo))])
+        nursery.cancel_scope.cancel()
+    thread.join(5)
+    assert err.value.code == 1  # got past the check, to the connection
+    assert max(gaps) < 0.5, max(gaps)
