@@ -221,7 +221,8 @@ class FtpServer:
                 server_self.disconnects += 1
 
             def ftp_RNTO(self, path: str) -> Any:
-                if server_self.no_rename_over and self._rnfr and os.path.exists(path):
+                source: str | None = getattr(self, "_rnfr", None)  # the pending RNFR (pyftpdlib's own)
+                if server_self.no_rename_over and source and os.path.exists(path):
                     self._rnfr = None
                     self.respond("553 Requested action not taken: file exists.")
                     return None
