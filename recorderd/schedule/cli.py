@@ -126,14 +126,16 @@ def run_show(args: argparse.Namespace) -> int:
     try:
         what, schedule = _load(args)
         start = datetime.now(schedule.zone) if args.start is None else parse_time(args.start, schedule.zone)
-    except (_Usage, ValueError) as e:
-        print(f"recorderd schedule show: {e}", file=sys.stderr)
+        # all answers before the first line printed: near the year 9999 they may not exist
+        armed = schedule.armed(start)
+        shown = start.astimezone(schedule.zone).isoformat()
+        changes = list(islice(schedule.changes(start), 5))
+    except (_Usage, ValueError, OverflowError) as e:
+        print(f"recorderd schedule show: {_why(e)}", file=sys.stderr)
         return 2
-    armed = schedule.armed(start)
-    print(f"{what}: {'on' if armed else 'off'} at {start.astimezone(schedule.zone).isoformat()}")
+    print(f"{what}: {'on' if armed else 'off'} at {shown}")
     print(schedule.render_week())
     print("(# on for the whole quarter hour, + on for part of it, . off)")
-    changes = list(islice(schedule.changes(start), 5))
     if not changes:
         print(f"never changes: always {'on' if armed else 'off'}")
     else:
@@ -164,7 +166,7 @@ def run_query(args: argparse.Namespace) -> int:
 
 def _why(e: Exception) -> str:
     return (
-        "cannot answer: the time or its next change lies outside the years 1-9999"
+        "cannot answer: the time or its next changes lie outside the years 1-9999"
         if isinstance(e, OverflowError)
         else str(e)
     )

@@ -138,6 +138,17 @@ def test_query_cannot_answer(config: Path, camera: str, message: str) -> None:
         assert r.stdout == ""
 
 
+def test_show_near_the_end_of_time(config: Path) -> None:
+    """The next changes of 9999-12-30 lie past the year 9999: a message, no traceback."""
+    r = run("show", "-c", str(config), "hall", "--from", "9999-12-30T00:00")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == (
+        "recorderd schedule show: cannot answer: the time or its next changes lie outside the years 1-9999\n"
+    )
+    r = run("show", "-c", str(config), "hall", "--from", "0001-01-01T00:00")
+    assert r.returncode == 0, r.stderr
+
+
 def test_bad_config_exits_2(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(
