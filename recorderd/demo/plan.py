@@ -109,8 +109,7 @@ def config_text(
             {
                 "state_dir": str(state_dir),
                 "timezone": zone,
-                # the demo serves the endpoint itself on a free port (it prints the URL)
-                "http_listen": "",
+                "http_listen": "127.0.0.1:0",  # a free port (the demo prints it)
                 "log_level": "warning",
             },
         ),

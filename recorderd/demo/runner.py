@@ -146,8 +146,6 @@ async def follow_relay(cam: SimCamera, account: Account) -> None:
 
 
 async def run_demo(opts: Options, out: TextIO = sys.stdout) -> int:
-    from recorderd.service.http import serve_http
-
     state = opts.dir
     config_path = state / "recorderd.toml"
     account = Account(out, trio.current_time, state)
@@ -186,9 +184,11 @@ async def run_demo(opts: Options, out: TextIO = sys.stdout) -> int:
                             daemon_done.set()
 
                     await inner.start(run_daemon)
-                    addrs: list[str] = await inner.start(serve_http, daemon, "127.0.0.1:0", None)
-                    url = addrs[0].rstrip("/") if addrs else "?"
-                    account.say(f"status:  {url}/api/status  (also /metrics and /healthz)")
+                    if daemon.http_addresses:  # bound by the daemon on port 0: the real one
+                        url = daemon.http_addresses[0].rstrip("/")
+                        account.say(f"status:  {url}/api/status  (also /metrics and /healthz)")
+                    else:
+                        account.say("status:  the HTTP endpoint is off (its error is above)")
                     account.say("")
                     if broker is not None:
                         # started after the daemon: the states are retained, so it sees each one's

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 import trio
 
@@ -122,6 +123,11 @@ async def test_demo_without_mqtt_stops_on_ctrl_c(demo_dir: Path, tmp_path: Path)
                 chunk = await proc.stdout.receive_some(65536)
                 assert chunk, "the demo ended before its first clip:\n" + buf.decode()
                 buf += chunk
+        # the daemon's HTTP endpoint on the port it picked: the status of every camera
+        url = re.search(r"^status: +(http://127\.0\.0\.1:\d+/api/status) ", buf.decode(), re.M)
+        assert url is not None, buf.decode()
+        status = (await trio.to_thread.run_sync(lambda: httpx.get(url.group(1), timeout=10))).json()
+        assert set(status["cameras"]) == set(CAMERAS), status
         proc.send_signal(signal.SIGINT)
         with trio.fail_after(30):
             while chunk := await proc.stdout.receive_some(65536):
