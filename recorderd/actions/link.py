@@ -1,7 +1,9 @@
 """Camera linkage: pulse an output relay or go to a PTZ preset, per dialect.
 
 The per-dialect requests are pure (`recorderd.actions.linksteps`, re-exported here); `LinkSender`
-runs them over httpx with the camera's auth (basic, digest, query or auto).
+runs them through the camera engine's `CameraHttp` (recorderd.cameras.http), so linkage speaks to
+a camera exactly as its streams do: the same auth modes (auto finds Digest, Basic or seed 003's
+query auth and keeps it), credentials on every redirect hop, no secret in any message.
 
 A relay must never be left energised: for dialects that switch the output on and off by separate
 requests, the "off" is sent in a `finally`, shielded from cancellation and bounded by
@@ -13,7 +15,7 @@ inactive. The outbox gives an attempt `timeout_for(action)`: the pattern's waits
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 
 import httpx
 import trio
@@ -32,6 +34,7 @@ from recorderd.actions.linksteps import (
     steps_for,
 )
 from recorderd.actions.outbox import Action, Attachment, DeliveryError
+from recorderd.cameras.http import CameraError, CameraHttp
 from recorderd.config.model import CameraConfig
 
 __all__ = [
@@ -52,50 +55,8 @@ log = logging.getLogger("recorderd.actions")
 OFF_GRACE = 5.0  # seconds for the "off" request after a pulse, even during shutdown
 
 
-class AutoAuth(httpx.Auth):
-    """Answer whichever challenge the camera sends: Digest or Basic."""
-
-    def __init__(self, username: str, password: str) -> None:
-        self._basic = httpx.BasicAuth(username, password)
-        self._digest = httpx.DigestAuth(username, password)
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        response = yield request
-        if response.status_code != 401:
-            return
-        challenge = response.headers.get("www-authenticate", "").lower()
-        if challenge.startswith("digest"):
-            flow = self._digest.auth_flow(request)
-            next(flow)  # the unauthenticated request, already answered above
-            try:
-                yield flow.send(response)
-            except StopIteration:
-                return
-        elif challenge.startswith("basic"):
-            yield from self._basic.auth_flow(request)
-
-
-def camera_auth(cam: CameraConfig) -> tuple[httpx.Auth | None, tuple[tuple[str, str], ...]]:
-    """httpx auth and extra query parameters for the camera's `auth` setting."""
-    user, password = cam.username, cam.secret()
-    if user is None:
-        return None, ()
-    pw = password or ""
-    mode = cam.auth
-    if mode == "auto" and cam.dialect == "foscam":
-        mode = "query"  # seed 003: user=&pwd= on every CGI
-    if mode == "query":
-        return None, (("user", user), ("pwd", pw))
-    if mode == "basic":
-        return httpx.BasicAuth(user, pw), ()
-    if mode == "digest":
-        return httpx.DigestAuth(user, pw), ()
-    return AutoAuth(user, pw), ()
-
-
-def camera_base(cam: CameraConfig) -> str:
-    url = cam.url or cam.video_url or ""
-    return url if url.endswith("/") else url + "/"
+# CameraError kinds as `recorderd test` result codes (results.HTTP_CODES)
+_CODES = {"auth": 5, "refused": 1, "network": 1, "timeout": 2, "reset": 2, "protocol": 2}
 
 
 class LinkSender:
@@ -112,10 +73,18 @@ class LinkSender:
     ) -> None:
         self.name = name
         self.cam = cam
-        self.client = client
         self.request_timeout = float(cam.read_timeout if timeout is None else timeout)
         # the Sender protocol's fixed deadline, for one default pulse (the outbox asks timeout_for)
         self.timeout = pattern_seconds(DEFAULT_PULSES) + 2 * self.request_timeout + OFF_GRACE
+        self.http = CameraHttp(
+            client,
+            name,
+            cam.url or cam.video_url or "",
+            username=cam.username,
+            password=cam.secret(),
+            auth=cam.auth,
+            read_timeout=float(cam.read_timeout),
+        )
 
     def timeout_for(self, action: Action) -> float:
         """The attempt's deadline: the steps' waits and requests, plus the grace for a last "off"."""
@@ -163,30 +132,13 @@ class LinkSender:
                 log.warning("%s; the output may still be on", error)
 
     async def _request(self, step: LinkRequest) -> None:
-        auth, extra = camera_auth(self.cam)
-        base = camera_base(self.cam)
-        # the URL may carry user=&pwd=: never put it (or httpx's text about it) in a message
         try:
             with trio.fail_after(self.request_timeout):
-                resp = await self.client.request(
-                    step.method,
-                    base + step.path,
-                    params=(*step.params, *extra),
-                    data=dict(step.data) if step.data is not None else None,
-                    auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
-                    timeout=self.request_timeout,
-                )
-        except (httpx.TimeoutException, trio.TooSlowError):
-            raise DeliveryError(f"camera {self.name}: {step.path}: timed out", code=2) from None
-        except httpx.ConnectError:
-            raise DeliveryError(f"camera {self.name}: {step.path}: cannot connect", code=1) from None
-        except httpx.HTTPError as e:
-            raise DeliveryError(f"camera {self.name}: {step.path}: {type(e).__name__}", code=2) from None
-        if not 200 <= resp.status_code < 300:
-            code = 5 if resp.status_code in (401, 403) else 3
-            raise DeliveryError(
-                f"camera {self.name}: {step.path}: HTTP {resp.status_code} {resp.reason_phrase}",
-                code=code,
-            )
-        if resp.text.lstrip().lower().startswith("error"):  # foscam: 200 with "error: ..."
-            raise DeliveryError(f"camera {self.name}: {step.path}: {resp.text.strip()[:80]}", code=3)
+                body, _ctype = await self.http.get_text(step.path, dict(step.params), limit=64 * 1024)
+        except trio.TooSlowError:
+            raise DeliveryError(f"camera {self.name}: GET /{step.path}: timed out", code=2) from None
+        except CameraError as e:  # its message names the path only, never the query (user=&pwd=)
+            code = 5 if e.status in (401, 403) else 3 if e.status is not None else _CODES.get(e.kind, 2)
+            raise DeliveryError(f"camera {self.name}: {e}", code=code) from None
+        if body.lstrip().lower().startswith("error"):  # foscam: 200 with "error: ..."
+            raise DeliveryError(f"camera {self.name}: GET /{step.path}: {body.strip()[:80]}", code=3)

@@ -10,7 +10,11 @@ can never be configured for an operation the sender cannot do.
 | openapi  | GET output.cgi?action=1:/300\\500/300\\ (one request)      | GET ptz.cgi?gotoserverpresetno=N            |
 | move     | GET cgi-bin/io/output.cgi?action=1:/ , wait, action=1:\\  | GET cgi-bin/com/ptz.cgi?gotoserverpresetno=N |
 | foscam   | GET decoder_control.cgi?command=94 (high), wait, 95 (low) | GET decoder_control.cgi?command=29+2N       |
-| ipcamcgi | iocontrol.cgi Trigger1=1, wait, Trigger1=0               | pantiltcontrol.cgi PanTiltPresetPositionMove=N |
+| ipcamcgi | GET iocontrol.cgi?Trigger1=1, wait, Trigger1=0           | GET pantiltcontrol.cgi?PanTiltPresetPositionMove=N |
+
+Every request is a GET with query parameters: seed 000 documents POST for its control CGIs but
+says in 2.1 that any value may be set by GET with `?name=value` as well, and one method lets the
+sender use the camera engine's client (recorderd.cameras.http.CameraHttp, GET only).
 
 A pulse is (active ms, inactive ms after it); the relay always ends inactive. Where the camera
 cannot run a pattern itself, each pulse is a `Pulse` step: the sender switches the output off even
@@ -31,10 +35,10 @@ _LINK_ACTION = re.compile(r"^(output|preset):(\d+)$")
 
 @dataclass(frozen=True)
 class LinkRequest:
-    method: str
+    """A GET of `path` (relative to the camera's url) with `params`."""
+
     path: str
     params: tuple[tuple[str, str], ...] = ()
-    data: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -93,24 +97,24 @@ def output_steps(
     if output < 1:
         raise LinkUnsupported(f"no output {output}")
     if dialect == "vapix":
-        return [LinkRequest("GET", "io/output.cgi", (("action", _axis_action(output, pulses)),))]
+        return [LinkRequest("io/output.cgi", (("action", _axis_action(output, pulses)),))]
     if dialect == "openapi":
-        return [LinkRequest("GET", "output.cgi", (("action", _axis_action(output, pulses)),))]
+        return [LinkRequest("output.cgi", (("action", _axis_action(output, pulses)),))]
     if dialect == "move":
-        on = LinkRequest("GET", "cgi-bin/io/output.cgi", (("action", f"{output}:/"),))
-        off = LinkRequest("GET", "cgi-bin/io/output.cgi", (("action", f"{output}:\\"),))
+        on = LinkRequest("cgi-bin/io/output.cgi", (("action", f"{output}:/"),))
+        off = LinkRequest("cgi-bin/io/output.cgi", (("action", f"{output}:\\"),))
         return _toggled(on, off, pulses)
     if dialect == "foscam":
         if output != 1:
             raise LinkUnsupported("foscam cameras have one output (output:1)")
-        on = LinkRequest("GET", "decoder_control.cgi", (("command", "94"),))
-        off = LinkRequest("GET", "decoder_control.cgi", (("command", "95"),))
+        on = LinkRequest("decoder_control.cgi", (("command", "94"),))
+        off = LinkRequest("decoder_control.cgi", (("command", "95"),))
         return _toggled(on, off, pulses)
     if dialect == "ipcamcgi":
         if output > 2:
             raise LinkUnsupported("ipcamcgi cameras have outputs 1 and 2 (Trigger1, Trigger2)")
-        on = LinkRequest("POST", "iocontrol.cgi", data=((f"Trigger{output}", "1"),))
-        off = LinkRequest("POST", "iocontrol.cgi", data=((f"Trigger{output}", "0"),))
+        on = LinkRequest("iocontrol.cgi", ((f"Trigger{output}", "1"),))
+        off = LinkRequest("iocontrol.cgi", ((f"Trigger{output}", "0"),))
         return _toggled(on, off, pulses)
     raise LinkUnsupported(f'dialect "{dialect}" has no output relay CGI')
 
@@ -120,15 +124,15 @@ def preset_steps(dialect: str, preset: int) -> list[LinkStep]:
         if preset < 1:
             raise LinkUnsupported(f"no preset {preset} (presets start at 1)")
         path = {"vapix": "com/ptz.cgi", "openapi": "ptz.cgi", "move": "cgi-bin/com/ptz.cgi"}[dialect]
-        return [LinkRequest("GET", path, (("gotoserverpresetno", str(preset)),))]
+        return [LinkRequest(path, (("gotoserverpresetno", str(preset)),))]
     if dialect == "foscam":
         if not 1 <= preset <= 32:
             raise LinkUnsupported("foscam presets are 1 to 32")
-        return [LinkRequest("GET", "decoder_control.cgi", (("command", str(29 + 2 * preset)),))]
+        return [LinkRequest("decoder_control.cgi", (("command", str(29 + 2 * preset)),))]
     if dialect == "ipcamcgi":
         if not 0 <= preset <= 24:
             raise LinkUnsupported("ipcamcgi presets are 0 (home) to 24")
-        return [LinkRequest("POST", "pantiltcontrol.cgi", data=(("PanTiltPresetPositionMove", str(preset)),))]
+        return [LinkRequest("pantiltcontrol.cgi", (("PanTiltPresetPositionMove", str(preset)),))]
     raise LinkUnsupported(f'dialect "{dialect}" has no PTZ preset CGI')
 
 

@@ -46,12 +46,9 @@ def fields(event: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-class _Keep(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
 class _Formatter(string.Formatter):
+    """Unknown and positional fields stay as written."""
+
     def get_value(self, key: int | str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
         if isinstance(key, int):
             return "{" + str(key) + "}"
@@ -60,7 +57,7 @@ class _Formatter(string.Formatter):
 
 def render(template: str, values: Mapping[str, str]) -> str:
     try:
-        return _Formatter().vformat(template, (), _Keep(values))
+        return _Formatter().vformat(template, (), values)
     except (ValueError, IndexError, KeyError, AttributeError):
         return template
 

@@ -1,6 +1,7 @@
 """A real test of the `[mqtt]` settings for `recorderd test`: connect, publish, wait for PUBACK.
 
-The codes are those of `recorderd test` for HTTP-like targets (recorderd.actions.results):
+The codes, and their meanings, are those of `recorderd test` for HTTP-like targets
+(recorderd.actions.results.codes_for("mqtt")):
 0 success, 1 cannot connect (refused, DNS, TLS, timeout), 2 network error (dropped after
 connecting), 3 server error (CONNACK or PUBACK refused for another reason), 5 wrong user or password.
 """
@@ -15,13 +16,6 @@ import trio
 from recorderd.config.model import MqttConfig
 from recorderd.mqtt.client import MqttClient, MqttError, Tuning
 
-PROBE_CODES: dict[int, str] = {
-    0: "success",
-    1: "cannot connect to the server",
-    2: "network error",
-    3: "server error",
-    5: "wrong user or password",
-}
 _BY_KIND = {"connect": 1, "tls": 1, "timeout": 1, "closed": 2, "auth": 5, "refused": 3}
 
 

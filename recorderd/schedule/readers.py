@@ -74,10 +74,10 @@ def from_foscam_params(
         missing = [k for k in keys if k not in p]
         raise ScheduleError(f"{missing[0]}: missing ({len(missing)} of the 21 schedule words are)")
     words = {k.removeprefix(f"{prefix}_"): _int(p, k) for k in keys}
-    for k, v in words.items():
-        if not -(2**31) <= v < 2**32:
-            raise ScheduleError(f"{prefix}_{k}: expected a 32-bit value, got {v}")
-    return from_words(words, zone)
+    try:
+        return from_words(words, zone)
+    except ScheduleError as e:  # "sun_0: ..." -> the camera's own name, "alarm_schedule_sun_0: ..."
+        raise ScheduleError(f"{prefix}_{e}") from None
 
 
 def from_ipcamcgi_params(params: Mapping[str, str], zone: tzinfo, prefix: str = "FTPSchedule") -> Schedule:

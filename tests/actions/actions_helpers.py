@@ -283,6 +283,8 @@ class HttpReceiver:
     body: bytes = b"OK\r\n"
     basic: tuple[str, str] | None = None
     digest: tuple[str, str] | None = None
+    query_auth: tuple[str, str] | None = None  # seed 003 user=&pwd=, else 401 without a challenge
+    redirects: dict[str, str] = field(default_factory=dict)  # path -> Location (302)
 
     @property
     def url(self) -> str:

@@ -90,6 +90,13 @@ def http_receiver() -> Iterator[HttpReceiver]:
                 self._reply(401, b"", {"WWW-Authenticate": challenge})
                 return
             split = urlsplit(self.path)
+            query = dict(parse_qsl(split.query, keep_blank_values=True))
+            if rec.query_auth is not None and (query.get("user"), query.get("pwd")) != rec.query_auth:
+                self._reply(401, b"")
+                return
+            if split.path in rec.redirects:
+                self._reply(302, b"", {"Location": rec.redirects[split.path]})
+                return
             rec.requests.append(
                 Seen(
                     self.command,

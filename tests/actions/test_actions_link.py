@@ -21,6 +21,7 @@ from recorderd.actions.link import (
 from recorderd.actions.outbox import Action, DeliveryError
 from recorderd.actions.runtime import open_actions
 from recorderd.config.model import CameraConfig
+from recorderd.sim import SimCameraConfig, SimConfig, open_simulator
 from tests.actions.actions_helpers import FAST, HttpReceiver, Reports, config, event
 
 PULSES = [(300, 500), (300, 0)]
@@ -28,22 +29,20 @@ PULSES = [(300, 500), (300, 0)]
 
 def test_vapix_pulses_are_one_request_as_in_the_seed() -> None:
     assert output_steps("vapix", 1, PULSES) == [
-        LinkRequest("GET", "io/output.cgi", (("action", "1:/300\\500/300\\"),))
+        LinkRequest("io/output.cgi", (("action", "1:/300\\500/300\\"),))
     ]
-    assert output_steps("openapi", 2, [(1000, 0)]) == [
-        LinkRequest("GET", "output.cgi", (("action", "2:/1000\\"),))
-    ]
+    assert output_steps("openapi", 2, [(1000, 0)]) == [LinkRequest("output.cgi", (("action", "2:/1000\\"),))]
 
 
 def test_toggling_dialects_end_inactive() -> None:
-    on = LinkRequest("GET", "decoder_control.cgi", (("command", "94"),))
-    off = LinkRequest("GET", "decoder_control.cgi", (("command", "95"),))
+    on = LinkRequest("decoder_control.cgi", (("command", "94"),))
+    off = LinkRequest("decoder_control.cgi", (("command", "95"),))
     assert output_steps("foscam", 1, PULSES) == [Pulse(on, 0.3, off), Wait(0.5), Pulse(on, 0.3, off)]
     assert output_steps("ipcamcgi", 2, [(200, 0)]) == [
         Pulse(
-            LinkRequest("POST", "iocontrol.cgi", data=(("Trigger2", "1"),)),
+            LinkRequest("iocontrol.cgi", (("Trigger2", "1"),)),
             0.2,
-            LinkRequest("POST", "iocontrol.cgi", data=(("Trigger2", "0"),)),
+            LinkRequest("iocontrol.cgi", (("Trigger2", "0"),)),
         )
     ]
     (pulse,) = output_steps("move", 1, [(100, 0)])
@@ -52,13 +51,13 @@ def test_toggling_dialects_end_inactive() -> None:
 
 
 def test_presets_per_dialect() -> None:
-    assert preset_steps("vapix", 3) == [LinkRequest("GET", "com/ptz.cgi", (("gotoserverpresetno", "3"),))]
+    assert preset_steps("vapix", 3) == [LinkRequest("com/ptz.cgi", (("gotoserverpresetno", "3"),))]
     assert preset_steps("move", 3)[0].path == "cgi-bin/com/ptz.cgi"  # type: ignore[union-attr]
-    assert preset_steps("foscam", 1) == [LinkRequest("GET", "decoder_control.cgi", (("command", "31"),))]
+    assert preset_steps("foscam", 1) == [LinkRequest("decoder_control.cgi", (("command", "31"),))]
     assert preset_steps("foscam", 16)[0].params == (("command", "61"),)  # type: ignore[union-attr]
     assert preset_steps("foscam", 32)[0].params == (("command", "93"),)  # type: ignore[union-attr]
     assert preset_steps("ipcamcgi", 0) == [
-        LinkRequest("POST", "pantiltcontrol.cgi", data=(("PanTiltPresetPositionMove", "0"),))
+        LinkRequest("pantiltcontrol.cgi", (("PanTiltPresetPositionMove", "0"),))
     ]
 
 
@@ -116,6 +115,7 @@ async def test_relay_and_preset_through_the_outbox_with_digest(
 
 
 async def test_foscam_query_auth_and_error_body(tmp_path: Path, http_receiver: HttpReceiver) -> None:
+    http_receiver.query_auth = ("admin", "pw")  # auto finds it: 401 without a challenge
     cfg = config(camera_config(tmp_path, "foscam", http_receiver.url, "auto", '["preset:2"]'))
     cam = cfg.cameras["cam"]
     assert isinstance(cam, CameraConfig)
@@ -180,3 +180,57 @@ async def test_attempt_deadline_covers_the_pattern(tmp_path: Path) -> None:
     # 50 s of waits, 4 requests of at most 2 s, the grace for the last "off"
     assert sender.timeout_for(link_action(op)) == 50 + 4 * 2 + OFF_GRACE
     assert sender.timeout_for(link_action({"preset": 3})) == 2 + OFF_GRACE
+
+
+async def test_credentials_on_every_redirect_hop(tmp_path: Path, http_receiver: HttpReceiver) -> None:
+    """A camera that redirects its CGI: seed 003's query credentials go with the second hop too."""
+    http_receiver.query_auth = ("admin", "pw")
+    http_receiver.redirects = {"/decoder_control.cgi": "/cgi-bin/decoder_control.cgi?command=31"}
+    cfg = config(camera_config(tmp_path, "foscam", http_receiver.url, "query", '["preset:1"]'))
+    async with httpx.AsyncClient() as client:
+        sender = LinkSender("cam", cfg.cameras["cam"], client, timeout=5)
+        with trio.fail_after(5):
+            await sender.run_steps(preset_steps("foscam", 1))
+    assert [(r.path, dict(r.query)) for r in http_receiver.requests] == [
+        ("/cgi-bin/decoder_control.cgi", {"command": "31", "user": "admin", "pwd": "pw"})
+    ]
+
+
+SIM_SMALL = {"width": 160, "height": 120, "frames": 10, "quality": 50}
+
+
+@pytest.mark.parametrize("auth", ["configured", "auto"])
+async def test_every_dialect_against_the_simulator(auth: str) -> None:
+    """A pulse and a preset move on each dialect's simulated camera, with its own auth or auto."""
+    dialects = ["vapix", "openapi", "move", "foscam", "ipcamcgi"]
+    cfg = SimConfig(cameras={d: SimCameraConfig(dialect=d, **SIM_SMALL) for d in dialects})
+    async with open_simulator(cfg) as sim, httpx.AsyncClient() as client:
+        for d in dialects:
+            table = sim[d].recorderd_camera()
+            if auth == "auto":
+                table["auth"] = "auto"
+            cam = CameraConfig.model_validate(table, context={"targets": set(), "mqtt": False})
+            sender = LinkSender(d, cam, client, timeout=5)
+            with trio.fail_after(10):
+                await sender.run_steps(output_steps(d, 1, [(50, 0)]))
+                await sender.run_steps(preset_steps(d, 2))
+            calls = [(c.path, c.params) for c in sim[d].calls()]
+            relay, preset = calls[:-1], calls[-1]
+            assert {
+                "vapix": [("/io/output.cgi", {"action": "1:/50\\"})],
+                "openapi": [("/output.cgi", {"action": "1:/50\\"})],
+                "move": [
+                    ("/cgi-bin/io/output.cgi", {"action": "1:/"}),
+                    ("/cgi-bin/io/output.cgi", {"action": "1:\\"}),
+                ],
+                "foscam": [
+                    ("/decoder_control.cgi", {"command": "94"}),
+                    ("/decoder_control.cgi", {"command": "95"}),
+                ],
+                "ipcamcgi": [("/iocontrol.cgi", {"Trigger1": "1"}), ("/iocontrol.cgi", {"Trigger1": "0"})],
+            }[d] == relay, d
+            assert preset[1] in (
+                {"gotoserverpresetno": "2"},
+                {"command": "33"},
+                {"PanTiltPresetPositionMove": "2"},
+            ), d
