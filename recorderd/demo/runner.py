@@ -5,10 +5,10 @@
          ▼                                                                  ▼
                           Account (stdout)  ◄── index rows (files) ── MQTT watcher (<topic>/#)
 
-Stopping (duration over, SIGINT or SIGTERM): the daemon is cancelled first, so its recorders close
-their files (Duration written, renamed, indexed) and the engine ends open incidents; then the last
-files are read from the index, the watcher waits briefly for the broker's `offline` will, and the
-simulator and the broker stop.
+Stopping (duration over, SIGINT or SIGTERM) is the daemon's own ordered stop, as on SIGTERM: the
+cameras end their open incidents, the recorders finish their files (Duration written, renamed,
+indexed), MQTT says `offline`; then the last files are read from the index, and the simulator and
+the broker stop.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from recorderd.demo.broker import Broker, private_broker
 from recorderd.recording.index import Index, RecordingRow
 from recorderd.sim import SimCamera, open_simulator
 
-log = logging.getLogger("recorderd.demo")
 FILES_EVERY = 0.5  # how often the index is read for new and finished files
 
 
@@ -104,14 +103,12 @@ class MqttWatch:
 
 
 async def stop_daemon(daemon: Daemon, done: trio.Event) -> None:
-    """The daemon's ordered wind-down where it has one (cameras end their incidents, recorders finish
-    their files, MQTT says offline), bounded; else (or after the bound) the caller cancels it, and
-    each part still closes its own files, shielded."""
-    stop = getattr(daemon, "stop", None)
-    if callable(stop):
-        stop()
-        with trio.move_on_after(float(getattr(daemon, "stop_timeout", 20.0)) + 5.0):
-            await done.wait()
+    """The daemon's ordered wind-down (cameras end their incidents, recorders finish their files,
+    MQTT says offline), bounded; past the bound the caller cancels it, and each part still closes
+    its own files, shielded."""
+    daemon.stop()
+    with trio.move_on_after(daemon.stop_timeout + 5.0):
+        await done.wait()
 
 
 def write_private(path: Path, text: str) -> None:
@@ -169,7 +166,7 @@ async def run_demo(opts: Options, out: TextIO = sys.stdout) -> int:
             daemon = Daemon(cfg, index=index)
             daemon.wire()
             recv = daemon.bus.subscribe("demo", 4096)
-            _header(account, opts, sim, broker, config_path)
+            _header(account, opts, broker, config_path)
             watch: MqttWatch | None = None
             async with trio.open_nursery() as outer:
                 async with trio.open_nursery() as inner:
@@ -191,8 +188,7 @@ async def run_demo(opts: Options, out: TextIO = sys.stdout) -> int:
                         account.say("status:  the HTTP endpoint is off (its error is above)")
                     account.say("")
                     if broker is not None:
-                        # started after the daemon: the states are retained, so it sees each one's
-                        # latest value instead of the start-up OFF/ON flutter
+                        # after the daemon: the retained states arrive on subscribing, nothing is missed
                         watch = MqttWatch(broker, account)
                         await outer.start(watch.run)
                     for cam in sim:
@@ -213,14 +209,14 @@ async def run_demo(opts: Options, out: TextIO = sys.stdout) -> int:
                     inner.cancel_scope.cancel()
                 await files.check()  # the files the shutdown closed
                 if watch is not None:
-                    with trio.move_on_after(2):  # the broker's will for the daemon's dropped connection
+                    with trio.move_on_after(2):  # the daemon's last word (or its will)
                         await watch.offline.wait()
                 outer.cancel_scope.cancel()
     account.summary(config_path, mqtt=opts.mosquitto is not None, why=stop_reason)
     return 0
 
 
-def _header(account: Account, opts: Options, sim: object, broker: Broker | None, config: Path) -> None:
+def _header(account: Account, opts: Options, broker: Broker | None, config: Path) -> None:
     until = f"for {opts.duration:g} s (Ctrl-C stops earlier)" if opts.duration else "until Ctrl-C"
     account.say(f"recorderd demo: {len(plan.CAMERAS)} simulated cameras and the daemon, {until}")
     account.say(f"state:   {opts.dir}  (config: {config.name})")
