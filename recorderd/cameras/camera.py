@@ -35,7 +35,7 @@ from recorderd.cameras.incident import (
     Output,
     Override,
 )
-from recorderd.cameras.streams import StreamSpec, run_stream
+from recorderd.cameras.streams import STOPPED, StreamSpec, run_stream
 from recorderd.cameras.triggers import TriggerMap
 from recorderd.protocol.events import EdgeDetector, TriggerSample
 from recorderd.recording.frames import AudioFormat, Frame, IncidentEnd, IncidentStart, Privacy, RecorderInput
@@ -247,7 +247,8 @@ class Camera:
         self.stats.last_error = reason
         if self.stats.connected:
             self.stats.connected = False
-            log.warning("%s: disconnected: %s", self.name, reason)
+            level = logging.INFO if reason == STOPPED else logging.WARNING
+            log.log(level, "%s: disconnected: %s", self.name, reason)
             self.bus.publish(ev.Connected(self.name, False, self._clock()))
 
     # -- control (MQTT, HTTP) ------------------------------------------------------------------

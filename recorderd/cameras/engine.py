@@ -112,6 +112,7 @@ class Engine:
                     await nursery.start(self._supervise, cam)
                 log.info("engine: %d camera(s) started", len(self.cameras))
                 task_status.started()
+                await trio.sleep_forever()  # cameras may be started later (reload), even from none
         finally:
             self._nursery = None
             if self._client is None:

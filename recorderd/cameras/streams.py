@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from recorderd.cameras.http import CameraHttp
 
 log = logging.getLogger("recorderd.cameras")
+STOPPED = "stopped"  # the reason given to stream_down when the camera's tasks are cancelled
 
 StreamKind = Literal["video", "audio", "events", "poll"]
 
@@ -115,6 +116,9 @@ async def run_stream(
             reason = str(e)
         except ProtocolError as e:
             reason = f"{spec.name}: {e}"
+        except trio.Cancelled:
+            reason = STOPPED  # the camera is stopped (shutdown, reload): not a fault
+            raise
         finally:
             if up:
                 with trio.CancelScope(shield=True):

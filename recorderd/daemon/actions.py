@@ -95,9 +95,20 @@ class ActionsStage:
         self._idle: trio.CancelScope | None = None
         self._shape: tuple[object, ...] = ()
 
-    async def run(self, recv: trio.MemoryReceiveChannel[ev.BusEvent]) -> None:
-        """Until the bus closes (the daemon stops); reopens the outbox when a reload asks."""
-        while not await self._session(recv):
+    async def run(
+        self,
+        recv: trio.MemoryReceiveChannel[ev.BusEvent],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Until the bus closes (the daemon stops); reopens the outbox when a reload asks.
+        Started once the outbox is open and delivering."""
+        status: trio.TaskStatus[None] | None = task_status
+        while True:
+            ended = await self._session(recv, status)
+            status = None
+            if ended:
+                return
             log.info("actions: outbox reopened for the new configuration")
 
     # -- reload ------------------------------------------------------------------------------
@@ -129,7 +140,9 @@ class ActionsStage:
 
     # -- one outbox session ------------------------------------------------------------------
 
-    async def _session(self, recv: trio.MemoryReceiveChannel[ev.BusEvent]) -> bool:
+    async def _session(
+        self, recv: trio.MemoryReceiveChannel[ev.BusEvent], status: trio.TaskStatus[None] | None
+    ) -> bool:
         """Returns True when the bus ended, False when a reopen was asked for."""
         cfg = self.daemon.cfg
         self._reopen = trio.Event()
@@ -149,6 +162,8 @@ class ActionsStage:
                     await nursery.start(dispatcher.run)
                     nursery.start_soon(self._watch_depth, outbox, list(senders))
                     self.dispatcher, self.outbox = dispatcher, outbox
+                    if status is not None:
+                        status.started()
                     ended = await self._pump(recv, dispatcher)
                     if ended and cfg.mqtt is not None:
                         with trio.move_on_after(STOP_DRAIN):

@@ -45,6 +45,7 @@ from recorderd.recording.index import Index
 if TYPE_CHECKING:
     from recorderd.daemon.actions import ActionsStage
     from recorderd.daemon.mqtt import MqttService
+    from recorderd.mqtt.client import Tuning
     from recorderd.mqtt.publisher import MqttPublisher
     from recorderd.recording.recorder import RecordingService
 
@@ -103,6 +104,7 @@ class Daemon:
         self.serve_http = False
         self.record = False
         self.stop_timeout = STOP_TIMEOUT
+        self.mqtt_tuning: Tuning | None = None  # the MQTT client's timing (tests shorten the backoff)
         # set by wire() / run(); None where not configured
         self.recording: RecordingService | None = None
         self.actions: ActionsStage | None = None
@@ -215,6 +217,22 @@ class Daemon:
 
         self._services.start_soon(consume, name=f"consumer {name}")
 
+    async def _start_actions(self, recv: trio.MemoryReceiveChannel[ev.BusEvent]) -> None:
+        """The actions consumer, started once its outbox is open (part of READY)."""
+        from recorderd.daemon.wiring import actions_consumer
+
+        assert self._services is not None
+        done = trio.Event()
+        self._consumers_done.append(done)
+
+        async def consume(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+            try:
+                await actions_consumer(recv, self, task_status=task_status)
+            finally:
+                done.set()
+
+        await self._services.start(consume, name="consumer actions")
+
     async def _start_recording(self) -> None:
         from recorderd.recording.recorder import RecordingService
 
@@ -243,7 +261,7 @@ class Daemon:
         if start_actions:
             assert self.actions is not None
             self.actions.mqtt_sender.set_publisher(self.mqtt_publisher)
-            self._start_consumer("actions", wiring.actions_consumer, self.bus.subscribe("actions", size))
+            await self._start_actions(self.bus.subscribe("actions", size))
 
     def _recorder_channel(self, camera: str) -> trio.MemorySendChannel[RecorderInput] | None:
         ch = self.recorder_for(camera) if self.recorder_for is not None else None

@@ -19,6 +19,7 @@ import trio
 
 from recorderd.cameras import bus as ev
 from recorderd.daemon.reload import mqtt_cameras
+from recorderd.mqtt.client import DEFAULT_TUNING
 from recorderd.mqtt.publisher import MqttPublisher
 
 if TYPE_CHECKING:
@@ -49,7 +50,12 @@ class MqttService:
             async with trio.open_nursery() as nursery:
                 pub = None
                 if cfg is not None:
-                    pub = MqttPublisher(cfg, mqtt_cameras(self.daemon.cfg), on_armed=self._on_armed)
+                    pub = MqttPublisher(
+                        cfg,
+                        mqtt_cameras(self.daemon.cfg),
+                        on_armed=self._on_armed,
+                        tuning=self.daemon.mqtt_tuning or DEFAULT_TUNING,
+                    )
                     await nursery.start(pub.run)
                     self._seed(pub)
                 self._use(pub)

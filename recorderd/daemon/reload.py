@@ -82,13 +82,19 @@ def mqtt_cameras(cfg: Config) -> dict[str, list[str]]:
     return {n: list(c.triggers) for n, c in enabled_cameras(cfg).items()}
 
 
+def camera_key(cc: CameraConfig) -> CameraConfig:
+    """What the camera's own tasks depend on: all but its `actions` (the dispatcher reads those
+    from the config at each event, so a changed action list restarts nothing)."""
+    return cc.model_copy(update={"actions": None})
+
+
 def diff(old: Config, new: Config) -> ConfigDiff:
     old_cams, new_cams = enabled_cameras(old), enabled_cameras(new)
     changed = []
     for name in old_cams.keys() & new_cams.keys():
         a, b = old_cams[name], new_cams[name]
         # a camera without its own timezone follows the daemon's
-        if a != b or a.zone(old.daemon.timezone) != b.zone(new.daemon.timezone):
+        if camera_key(a) != camera_key(b) or a.zone(old.daemon.timezone) != b.zone(new.daemon.timezone):
             changed.append(name)
     targets_changed = [n for n in old.targets.keys() & new.targets.keys() if old.targets[n] != new.targets[n]]
     od, nd = old.daemon, new.daemon

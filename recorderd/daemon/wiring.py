@@ -27,13 +27,18 @@ def incident_event(e: ev.Incident, daemon: Daemon) -> IncidentEvent:
     return make(e, daemon.snapshots)
 
 
-async def actions_consumer(recv: trio.MemoryReceiveChannel[ev.BusEvent], daemon: Daemon) -> None:
+async def actions_consumer(
+    recv: trio.MemoryReceiveChannel[ev.BusEvent],
+    daemon: Daemon,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
     """Incidents to the durable outbox: MQTT events, e-mail, FTP, HTTP, camera linkage."""
     if daemon.actions is None:
         from recorderd.daemon.actions import ActionsStage
 
         daemon.actions = ActionsStage(daemon)
-    await daemon.actions.run(recv)
+    await daemon.actions.run(recv, task_status=task_status)
 
 
 async def mqtt_consumer(recv: trio.MemoryReceiveChannel[ev.BusEvent], daemon: Daemon) -> None:

@@ -1,0 +1,159 @@
+"""`recorderd run` as a subprocess: its config as TOML, a fake NOTIFY_SOCKET, its log lines; waits
+with deadlines."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import trio
+
+# ---- TOML for test configs ------------------------------------------------------------------------
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_value(x)}" for k, x in v.items()) + " }"
+    raise TypeError(f"no TOML for {v!r}")
+
+
+def toml(doc: dict[str, dict[str, Any]]) -> str:
+    """Tables (`daemon`, `mqtt`, `cameras.NAME`, `targets.NAME`) of plain values; nested dicts inline."""
+    out = []
+    for table, values in doc.items():
+        out.append(f"[{table}]")
+        out += [f"{k} = {_value(v)}" for k, v in values.items()]
+        out.append("")
+    return "\n".join(out)
+
+
+# ---- a fake service manager -------------------------------------------------------------------------
+
+
+@dataclass
+class NotifyListener:
+    """The NOTIFY_SOCKET end: an abstract datagram socket; every datagram kept with its arrival time."""
+
+    name: str = field(default_factory=lambda: f"recorderd-test-{uuid.uuid4().hex}")
+    messages: list[tuple[float, dict[str, str]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        raw = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        raw.bind(b"\0" + self.name.encode())
+        self.sock = trio.socket.from_stdlib_socket(raw)
+        self._changed = trio.Event()
+
+    @property
+    def address(self) -> str:
+        return "@" + self.name
+
+    async def run(self) -> None:
+        while True:
+            data = await self.sock.recv(65536)
+            fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
+            self.messages.append((time.monotonic(), fields))
+            self._changed.set()
+            self._changed = trio.Event()
+
+    async def wait_for(
+        self, pred: Callable[[dict[str, str]], bool], *, after: int = 0, timeout: float = 15.0
+    ) -> int:
+        """Index of the first message at or after `after` that satisfies `pred`."""
+        with trio.fail_after(timeout):
+            while True:
+                for i in range(after, len(self.messages)):
+                    if pred(self.messages[i][1]):
+                        return i
+                await self._changed.wait()
+
+    def since(self, i: int) -> list[dict[str, str]]:
+        return [m for _, m in self.messages[i:]]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+# ---- the daemon process -------------------------------------------------------------------------------
+
+
+@dataclass
+class DaemonProcess:
+    proc: trio.Process
+    lines: list[str] = field(default_factory=list)
+    _changed: trio.Event = field(default_factory=trio.Event)
+    ended: bool = False
+
+    async def pump(self) -> None:
+        assert self.proc.stderr is not None
+        buf = b""
+        async for chunk in self.proc.stderr:
+            buf += chunk
+            *done, buf = buf.split(b"\n")
+            self.lines += [d.decode(errors="replace") for d in done]
+            self._changed.set()
+            self._changed = trio.Event()
+        self.ended = True
+        self._changed.set()
+
+    async def wait_line(self, needle: str, *, after: int = 0, timeout: float = 15.0) -> int:
+        with trio.fail_after(timeout):
+            while True:
+                for i in range(after, len(self.lines)):
+                    if needle in self.lines[i]:
+                        return i
+                if self.ended:
+                    raise AssertionError(f"daemon exited before {needle!r}; log:\n{self.log}")
+                await self._changed.wait()
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self.lines)
+
+    def send(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 25.0) -> int:
+        self.proc.send_signal(sig)
+        with trio.fail_after(timeout):
+            return await self.proc.wait()
+
+
+@asynccontextmanager
+async def run_daemon(
+    config: Path, env: dict[str, str] | None = None, args: list[str] | None = None
+) -> AsyncIterator[DaemonProcess]:
+    proc = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "recorderd", "run", "-c", str(config), *(args or [])],
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    d = DaemonProcess(proc)
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(d.pump)
+            yield d
+            nursery.cancel_scope.cancel()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            with trio.CancelScope(shield=True):
+                await proc.wait()
