@@ -161,3 +161,33 @@ async def test_daemon_restart_delivers_pending_events(
         finally:
             sub.close()
     assert await trio.to_thread.run_sync(pending_mqtt, cfg) == []
+
+
+async def test_mqtt_reload_moves_the_attempt_in_flight(
+    tmp_path: Path, broker: Mosquitto, gate: Gate, nursery: trio.Nursery
+) -> None:
+    gate.is_open = False  # the events wait: the first one is an attempt blocked in publish_event
+    sub = Subscriber(broker.port, ["rd/#"])
+    try:
+        await sub.wait_subscribed()
+        async with open_simulator(sim_config({"yard": {"dialect": "vapix"}})) as sim:
+            cfg = config(sim, tmp_path / "state", gate.port)
+            async with running(cfg) as (daemon, watch):
+                start1, end1 = await incident(sim, watch)
+                old = daemon.mqtt_publisher
+                assert old is not None
+                assert cfg.mqtt is not None
+                new = cfg.model_copy(update={"mqtt": cfg.mqtt.model_copy(update={"keepalive": 20.0})})
+                d = await daemon.reload(new)
+                assert d.mqtt_changed and d.cameras_changed == []
+                with trio.fail_after(10):  # the old publisher closes (bounded), a new one takes over
+                    while daemon.mqtt_publisher in (None, old):
+                        await trio.sleep(0.02)
+                gate.is_open = True
+                want = [(start1.id, "start"), (end1.id, "end")]
+                await sub.wait_for(lambda ms: events(ms) == want, what="both events, in order")
+                start2, end2 = await incident(sim, watch)
+                want += [(start2.id, "start"), (end2.id, "end")]
+                await sub.wait_for(lambda ms: events(ms) == want)
+    finally:
+        sub.close()
