@@ -93,10 +93,22 @@ async def wait_until(pred: Callable[[], bool], timeout: float = 5.0, what: str =
             await trio.sleep(0.01)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class ReservedPort:
+    """A loopback port held for a test server's whole life, across stop() and start().
+
+    The holder is bound with SO_REUSEADDR and never listens, so the server (asyncio and pyftpdlib
+    set SO_REUSEADDR) can bind the port on every start, while nobody else is handed it meanwhile:
+    no bind-close-reuse race with the other tests on the machine.
+    """
+
+    def __init__(self) -> None:
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self.port = int(self._sock.getsockname()[1])
+
+    def close(self) -> None:
+        self._sock.close()
 
 
 # -- TLS ---------------------------------------------------------------------------------------
@@ -143,7 +155,8 @@ class SmtpServer:
     """aiosmtpd on a fixed loopback port that can be stopped and started again."""
 
     def __init__(self, mode: str = "none", cert: Cert | None = None, users: dict[str, str] | None = None):
-        self.port = free_port()
+        self._reserved = ReservedPort()
+        self.port = self._reserved.port
         self.box = MailBox()
         self.mode = mode
         self.cert = cert
@@ -174,6 +187,10 @@ class SmtpServer:
             self.controller.stop()
             self.controller = None
 
+    def close(self) -> None:
+        self.stop()
+        self._reserved.close()
+
 
 # -- FTP ---------------------------------------------------------------------------------------
 
@@ -185,7 +202,8 @@ class FtpServer:
         self.root = root
         self.user = user
         self.password = password
-        self.port = free_port()
+        self._reserved = ReservedPort()
+        self.port = self._reserved.port
         self.throttle = 0  # bytes/s on uploads, 0 = none
         self.perm = "elradfmwMT"  # pyftpdlib permissions of the user ("f" = rename)
         self.no_rename_over = False  # RNTO onto an existing file answers 553, as some servers do
@@ -253,6 +271,10 @@ class FtpServer:
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        self._reserved.close()
 
     def files(self) -> dict[str, bytes]:
         return {

@@ -37,7 +37,7 @@ def smtp_server() -> Iterator[SmtpServer]:
     s = SmtpServer()
     s.start()
     yield s
-    s.stop()
+    s.close()
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def make_smtp(cert: Cert) -> Iterator[Callable[..., SmtpServer]]:
 
     yield make
     for s in made:
-        s.stop()
+        s.close()
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def ftp_server(tmp_path: Path) -> Iterator[FtpServer]:
     s = FtpServer(root)
     s.start()
     yield s
-    s.stop()
+    s.close()
 
 
 @pytest.fixture

@@ -176,6 +176,18 @@ async def test_result_codes(ftp_server: FtpServer) -> None:
         assert err.value.code == 1
 
 
+def follow_tasks() -> int:
+    """Running periodic-snapshot tasks (the dispatcher's `_follow`), found through trio's task tree."""
+    root = trio.lowlevel.current_root_task()
+    assert root is not None
+    todo, found = [root], 0
+    while todo:
+        task = todo.pop()
+        found += task.name.endswith("._follow")
+        todo.extend(t for nursery in task.child_nurseries for t in nursery.child_tasks)
+    return found
+
+
 async def test_snapshots_every_interval_while_the_alarm_lasts(tmp_path: Path, ftp_server: FtpServer) -> None:
     cfg = config(ftp_config(tmp_path, ftp_server.port, 'snapshot_interval = "200ms"\nnaming = "sequence"'))
     frames = 0
@@ -189,10 +201,11 @@ async def test_snapshots_every_interval_while_the_alarm_lasts(tmp_path: Path, ft
     async with open_actions(cfg, policy=FAST, observer=reports, snapshot_source=source) as d:
         await d.dispatch(event(snapshots=(JPEG_A,)))
         await reports.wait("done", 4)  # the trigger frame and three periodic ones
+        assert follow_tasks() == 1
         await d.dispatch(event("end"))
         taken = frames
-        await trio.sleep(0.5)  # the end stopped them: no frame is taken in two more intervals
-        assert frames == taken
+        await wait_until(lambda: follow_tasks() == 0, what="the follow task ended")
+        assert frames == taken  # the end stopped it before it took another frame
     await wait_until(lambda: len(ftp_server.files()) >= 4)
     files = ftp_server.files()
     assert files["front/2024-03-01/front_0001.jpg"] == JPEG_A

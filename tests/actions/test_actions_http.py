@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from recorderd.actions.dispatcher import Dispatcher, trigger_matches
 from recorderd.actions.runtime import open_actions
@@ -150,9 +147,6 @@ url = "http://127.0.0.1:9/"
 
 
 async def test_rule_schedule_with_the_schedule_engine(tmp_path: Path, http_receiver: HttpReceiver) -> None:
-    schedule = importlib.import_module("recorderd.schedule")
-    if not hasattr(schedule, "compile_schedule"):
-        pytest.skip("the schedule engine is not there yet")
     actions = '[{ target = "hook", schedule = { "mon-fri" = "08:00-18:00" } }]'
     cfg = config(http_config(tmp_path, http_receiver.url, actions=actions))
     async with open_actions(cfg, policy=FAST) as d:

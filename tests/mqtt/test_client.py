@@ -159,7 +159,7 @@ async def test_a_hanging_connect_never_blocks_trio() -> None:
         silent.listen(8)  # never accept(): the kernel completes the handshake, nobody answers
         port = silent.getsockname()[1]
         config = MqttConfig(port=port, topic="rd", tls=MqttTls(insecure=True))
-        client = MqttClient(config, tuning=Tuning(connect_timeout=1.0, backoff_initial=0.05, backoff_max=0.1))
+        client = MqttClient(config, tuning=Tuning(connect_timeout=2.0, backoff_initial=0.05, backoff_max=0.1))
         waiter = watch_log("timed out")
         gaps: list[float] = []
         try:
@@ -175,9 +175,11 @@ async def test_a_hanging_connect_never_blocks_trio() -> None:
             cancel_latency = time.monotonic() - t0
         finally:
             unwatch(waiter)
-    assert sum(gaps) >= 0.9  # the handshake really hung for about connect_timeout
-    assert max(gaps) < 0.3, max(gaps)
-    assert cancel_latency < 1.5  # at most one connect_timeout for the worker thread
+    assert sum(gaps) >= 1.9  # the handshake really hung for about connect_timeout
+    # a loop blocked by the handshake would show one gap of the whole 2 s; a loaded 2-core
+    # machine may delay a 10 ms tick by a few hundred ms, never by a second
+    assert max(gaps) < 1.0, max(gaps)
+    assert cancel_latency < 2.5  # at most one connect_timeout for the worker thread
 
 
 async def test_order_across_an_outage_with_more_than_the_inflight_window(
