@@ -112,24 +112,34 @@ class LinkSender:
 
     async def _pulse(self, pulse: Pulse) -> None:
         ok = False
+        reached = True  # whether "on" may have got to the camera
         try:
-            await self._request(pulse.on)
+            try:
+                await self._request(pulse.on)
+            except DeliveryError as e:
+                reached = e.code != 1  # 1: no connection, nothing was switched
+                raise
             await trio.sleep(pulse.seconds)
             ok = True
         finally:
-            # also when cancelled (timeout, shutdown) or when "on" failed: it may have switched
-            error: str | None = None
-            with trio.CancelScope(shield=True), trio.move_on_after(OFF_GRACE) as grace:
-                try:
-                    await self._request(pulse.off)
-                except DeliveryError as e:
-                    error = e.message
-            if grace.cancelled_caught:
-                error = f"camera {self.name}: {pulse.off.path}: no answer within {OFF_GRACE:g}s"
-            if error is not None:
-                if ok:
-                    raise DeliveryError(f"{error} (switching the output off)", code=2)
-                log.warning("%s; the output may still be on", error)
+            # also when cancelled (timeout, shutdown) or when "on" failed after reaching the camera
+            if reached:
+                await self._off(pulse.off, failing=not ok)
+
+    async def _off(self, off: LinkRequest, *, failing: bool) -> None:
+        error: str | None = None
+        with trio.CancelScope(shield=True), trio.move_on_after(OFF_GRACE) as grace:
+            try:
+                await self._request(off)
+            except DeliveryError as e:
+                error = e.message
+        if grace.cancelled_caught:
+            error = f"camera {self.name}: GET /{off.path}: no answer within {OFF_GRACE:g}s"
+        if error is None:
+            return
+        if not failing:  # a good pulse whose "off" failed: the attempt fails, the retry pulses again
+            raise DeliveryError(f"{error} (switching the output off)", code=2)
+        log.warning("%s; the output may still be on", error)  # the first failure is the one raised
 
     async def _request(self, step: LinkRequest) -> None:
         try:

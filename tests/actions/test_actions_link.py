@@ -162,6 +162,18 @@ async def test_relay_is_switched_off_when_on_fails(tmp_path: Path, http_receiver
     assert [dict(r.query)["command"] for r in http_receiver.requests] == ["94", "95"]
 
 
+async def test_no_off_when_on_never_reached_the_camera(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg = config(camera_config(tmp_path, "move", "http://127.0.0.1:1/", "basic", '["output:1"]'))
+    async with httpx.AsyncClient() as client:
+        sender = LinkSender("cam", cfg.cameras["cam"], client, timeout=5)
+        with trio.fail_after(5), pytest.raises(DeliveryError) as err:
+            await sender.run_steps(output_steps("move", 1, [(10_000, 0)]))
+    assert err.value.code == 1 and "refused" in err.value.message
+    assert "may still be on" not in caplog.text
+
+
 async def test_a_failed_off_fails_the_attempt(tmp_path: Path, http_receiver: HttpReceiver) -> None:
     cfg = config(camera_config(tmp_path, "move", http_receiver.url, "basic", '["output:1"]'))
     http_receiver.statuses = [200, 503]
