@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -103,3 +104,47 @@ record = {{ mode = "event", pre = "1s", post = "1s" }}
     # the recorder was plugged in: the incident's clip was written and closed by the shutdown
     assert len(recs) == 1 and recs[0].incident == rows[0].id and recs[0].frames > 0
     assert recs[0].path.exists()
+
+
+async def test_json_logs_and_level(tmp_path: Path) -> None:
+    cfg = tmp_path / "r.toml"
+    cfg.write_text(
+        f"""
+[daemon]
+state_dir = "{tmp_path / "state"}"
+http_listen = ""
+log_level = "warning"
+"""
+    )
+    proc = await trio.lowlevel.open_process(
+        [
+            sys.executable,
+            "-m",
+            "recorderd",
+            "run",
+            "-c",
+            str(cfg),
+            "--log-format",
+            "json",
+            "--log-level",
+            "info",
+        ],
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    lines: list[str] = []
+    try:
+        await wait_line(lines, proc.stderr, "running with")
+        proc.send_signal(signal.SIGINT)
+        with trio.fail_after(10):
+            code = await proc.wait()
+        await wait_line(lines, proc.stderr, '"stopped"', timeout=2)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert code == 0
+    records = [json.loads(x) for x in lines if x.strip()]
+    running = next(r for r in records if r["message"].startswith("running with"))
+    assert running["level"] == "info" and running["logger"] == "recorderd.daemon"  # --log-level wins
+    assert running["message"].endswith("0 cameras, 0 connected, 0 incidents open")
