@@ -1,0 +1,22 @@
+"""Issue 7, proof 3: kill -9 of the real daemon while it records, 20 times (see tests/e2e/kill9.py;
+bench/drill_kill9_daemon.py runs 100)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from recorderd.sim import open_simulator
+from tests.e2e.kill9 import drill, drill_sim_config
+
+RUNS = 20
+
+
+async def test_kill9_daemon_twenty_times(tmp_path: Path) -> None:
+    async with open_simulator(drill_sim_config()) as sim:
+        report = await drill(sim, tmp_path, RUNS, seed=7, hold=(0.5, 2.5))
+    print("\n" + report.summary())
+    assert report.problems == [], "\n".join(report.problems)
+    assert report.runs == RUNS
+    assert report.cut_files >= RUNS // 2  # the kills did land while files were being written
+    assert report.repaired >= report.cut_files - 2  # (a cut file may be renamed away by a -n name)
+    assert report.rows == report.files > RUNS and report.complete >= 1
