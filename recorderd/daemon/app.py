@@ -313,10 +313,14 @@ class Daemon:
                     for name in d.cameras_removed + d.cameras_changed:
                         nursery.start_soon(self._stop_camera, engine, name)
                 for name in d.cameras_changed + d.cameras_added:
-                    await engine.start_camera(name, new.cameras[name])
+                    try:
+                        await engine.start_camera(name, new.cameras[name])
+                    except Exception as e:  # e.g. its password_file became unreadable
+                        log.error("reload: camera %s not started: %s", name, e)
+            mqtt_before = self.mqtt
             if self._wired and self._services is not None:
                 await self._start_stages()
-            if d.mqtt_changed and self.mqtt is not None:
+            if d.mqtt_changed and self.mqtt is not None and self.mqtt is mqtt_before:
                 self.mqtt.restart()
             if self.actions is not None:
                 self.actions.apply(new, d)
