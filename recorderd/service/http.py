@@ -16,7 +16,7 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -71,17 +71,24 @@ class _Collector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         snap = self.control.metrics()
-        per_camera: list[tuple[str, str, Callable[[CameraMetrics], float]]] = [
-            ("connected", "1 while the camera's streams are connected", lambda c: float(c.connected)),
-            ("fps", "video frames per second over the last seconds", lambda c: c.fps),
-            ("frames_total", "video frames received", lambda c: c.frames),
-            ("bytes_total", "bytes received from the camera", lambda c: c.bytes),
-            ("reconnects_total", "stream reconnects", lambda c: c.reconnects),
-            ("incidents_total", "incidents started", lambda c: c.incidents),
-            ("dropped_total", "events dropped for slow consumers", lambda c: c.dropped),
+        Family = type[GaugeMetricFamily] | type[CounterMetricFamily]
+        per_camera: list[tuple[Family, str, str, Callable[[CameraMetrics], float]]] = [
+            (
+                GaugeMetricFamily,
+                "connected",
+                "1 while the camera's streams are connected",
+                lambda c: float(c.connected),
+            ),
+            (GaugeMetricFamily, "fps", "video frames per second over the last seconds", lambda c: c.fps),
+            # counters are exposed as <name>_total, as Prometheus expects of them
+            (CounterMetricFamily, "frames", "video frames received", lambda c: c.frames),
+            (CounterMetricFamily, "bytes", "bytes received from the camera", lambda c: c.bytes),
+            (CounterMetricFamily, "reconnects", "stream reconnects", lambda c: c.reconnects),
+            (CounterMetricFamily, "incidents", "incidents started", lambda c: c.incidents),
+            (CounterMetricFamily, "dropped", "events dropped for slow consumers", lambda c: c.dropped),
         ]
-        for name, doc, get in per_camera:
-            fam = GaugeMetricFamily(f"recorderd_camera_{name}", doc, labels=["camera"])
+        for kind, name, doc, get in per_camera:
+            fam = kind(f"recorderd_camera_{name}", doc, labels=["camera"])
             for cam, m in sorted(snap.cameras.items()):
                 fam.add_metric([cam], get(m))
             yield fam

@@ -22,15 +22,26 @@ class SecretFilter(logging.Filter):
     def add(self, secrets: Iterable[str | None]) -> None:
         self.secrets.update(s for s in secrets if s and len(s) >= 3)
 
+    def mask(self, text: str) -> str:
+        for s in self.secrets:
+            text = text.replace(s, _MASK)
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
             msg = record.getMessage()
-            masked = msg
-            for s in self.secrets:
-                masked = masked.replace(s, _MASK)
-            if masked is not msg and masked != msg:
+            masked = self.mask(msg)
+            if masked != msg:
                 record.msg, record.args = masked, None
+            if record.exc_info and not record.exc_text:
+                # Formatters reuse exc_text once it is set, so the traceback is masked too.
+                record.exc_text = self.mask(_PLAIN.formatException(record.exc_info))
+            if record.stack_info:
+                record.stack_info = self.mask(record.stack_info)
         return True
+
+
+_PLAIN = logging.Formatter()
 
 
 class JsonFormatter(logging.Formatter):
@@ -44,8 +55,8 @@ class JsonFormatter(logging.Formatter):
         for key in ("camera", "target", "incident"):
             if hasattr(record, key):
                 out[key] = getattr(record, key)
-        if record.exc_info:
-            out["exception"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            out["exception"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
         return json.dumps(out, ensure_ascii=False)
 
 

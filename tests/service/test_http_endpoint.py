@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Collection
 from typing import Any
 
@@ -73,6 +74,8 @@ async def test_endpoints(served: tuple[Core, str]) -> None:
         text = (await c.get("/metrics", headers=auth)).text
         assert 'recorderd_camera_connected{camera="front"} 1.0' in text
         assert 'recorderd_camera_frames_total{camera="front"} 42.0' in text
+        assert re.search(r"^# TYPE recorderd_camera_frames(_total)? counter$", text, re.M)
+        assert "# TYPE recorderd_camera_connected gauge" in text
         assert 'recorderd_outbox_depth{target="mail"} 3.0' in text
         assert "recorderd_disk_free_bytes 400.0" in text
         assert (await c.get("/api/status", headers=auth)).json()["cameras"]["front"]["armed"] == "auto"

@@ -90,6 +90,20 @@ def test_logging_text_masks_secrets() -> None:
     assert text == "WARNING recorderd.test: login with *** failed\n"
 
 
+def test_logging_masks_secrets_in_tracebacks() -> None:
+    for fmt in ("text", "json"):
+        out = io.StringIO()
+        setup_logging("info", fmt, out)
+        SECRETS.add(["pwd=hunter2-secret"])
+        try:
+            raise RuntimeError("GET /get_status.cgi?user=admin&pwd=hunter2-secret failed")
+        except RuntimeError:
+            logging.getLogger("recorderd.test").exception("camera yard")
+        text = out.getvalue()
+        assert "RuntimeError" in text and "***" in text
+        assert "hunter2-secret" not in text
+
+
 def test_logging_json() -> None:
     out = io.StringIO()
     setup_logging("debug", "json", out)
