@@ -12,15 +12,14 @@ incident rows, never the streams.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import math
-import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -39,6 +38,7 @@ from recorderd.cameras.streams import STOPPED, StreamSpec, run_stream
 from recorderd.cameras.triggers import TriggerMap
 from recorderd.protocol.events import EdgeDetector, TriggerSample
 from recorderd.recording.frames import AudioFormat, Frame, IncidentEnd, IncidentStart, Privacy, RecorderInput
+from recorderd.recording.index import new_incident_id
 from recorderd.schedule.engine import CameraScheduleError, Schedule, ScheduleError, compile_schedule
 from recorderd.schedule.week import EMPTY, FULL
 
@@ -420,7 +420,11 @@ class Camera:
             self.bus.publish(ev.Incident(iid, self.name, o.trigger, "start", w.wall, w.armed, (o.trigger,)))
             if self.index is not None:
                 await self._index_call(
-                    insert_incident, self.index, iid, self.name, o.trigger, w.wall, w.armed
+                    partial(self.index.start_incident, incident_id=iid),
+                    self.name,
+                    o.trigger,
+                    w.wall,
+                    w.armed,
                 )
         elif isinstance(o, IncidentJoined):
             joined = self._ids.get(o.number)
@@ -444,24 +448,3 @@ class Camera:
         except Exception as e:
             log.error("%s: index write failed: %s", self.name, e)
             return None
-
-
-def new_incident_id(camera: str, start: datetime) -> str:
-    """An incident id of the index's form: "<camera>-<UTC yyyymmddThhmmss>-<6 hex>"."""
-    return f"{camera}-{start.astimezone(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
-
-
-def insert_incident(index: Index, iid: str, camera: str, trigger: str, start: datetime, armed: bool) -> None:
-    """`Index.start_incident` under an id given by the engine (worker thread).
-
-    The index makes its own ids; until it takes one (`incident_id=`), the same row is written
-    through the index's own transaction helper."""
-    if "incident_id" in inspect.signature(index.start_incident).parameters:
-        index.start_incident(camera, trigger, start, armed, incident_id=iid)  # type: ignore[call-arg,unused-ignore]
-        return
-    with index._tx() as c:
-        c.execute(
-            "INSERT INTO incidents (id, camera, triggers, start, start_ts, armed, data, seq)"
-            " VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
-            (iid, camera, trigger, start.isoformat(), start.timestamp(), int(armed), index._next_seq(c)),
-        )

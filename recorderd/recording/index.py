@@ -59,6 +59,11 @@ CREATE INDEX IF NOT EXISTS recordings_start ON recordings (start_ts);
 """
 
 
+def new_incident_id(camera: str, start: datetime) -> str:
+    """ "<camera>-<UTC yyyymmddThhmmss>-<6 hex>": sortable by time, unique without a round trip."""
+    return f"{camera}-{start.astimezone(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
 class IndexUnavailable(Exception):
     """The index cannot be opened or used (message says why)."""
 
@@ -199,11 +204,21 @@ class Index:
         return int(conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM incidents").fetchone()[0])
 
     def start_incident(
-        self, camera: str, trigger: str, start: datetime, armed: bool, *, data: str | None = None
+        self,
+        camera: str,
+        trigger: str,
+        start: datetime,
+        armed: bool,
+        *,
+        data: str | None = None,
+        incident_id: str | None = None,
     ) -> str:
-        """Record an incident's start; returns its id ("<camera>-<UTC yyyymmddThhmmss>-<6 hex>")."""
+        """Record an incident's start; returns its id (`incident_id`, or a new one).
+
+        The engine passes its own id so that the alarm can leave before this row's fsync.
+        """
         s, s_ts = _iso(start, "start")
-        iid = f"{camera}-{start.astimezone(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+        iid = incident_id or new_incident_id(camera, start)
         with self._tx() as c:
             c.execute(
                 "INSERT INTO incidents (id, camera, triggers, start, start_ts, armed, data, seq)"

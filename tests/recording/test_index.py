@@ -84,3 +84,17 @@ async def test_from_trio_worker_threads(tmp_path: Path) -> None:
             n.start_soon(one, i)
     rows = ix.list_incidents()
     assert len(rows) == 30 and len({r.seq for r in rows}) == 30
+
+
+def test_start_incident_with_the_engines_id(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from recorderd.recording.index import Index, new_incident_id
+
+    start = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+    iid = new_incident_id("front", start)
+    assert iid.startswith("front-20261121T120000-")
+    with Index.open(tmp_path) as index:
+        assert index.start_incident("front", "motion", start, True, incident_id=iid) == iid
+        row = index.get_incident(iid)
+        assert row is not None and row.camera == "front" and row.armed
