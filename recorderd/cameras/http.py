@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Generator, Mapping
 from contextlib import asynccontextmanager
 from typing import Literal
 
 import httpx
+import trio
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +194,10 @@ class CameraHttp:
                 raise translate(e, what) from None
             yield chunk
 
+    def body(self, resp: httpx.Response, what: str = "stream") -> BodyReader:
+        """A reader of the streamed body, for the stream loops: `await body.read()` per network chunk."""
+        return BodyReader(resp, what)
+
     async def get_text(
         self, path: str, params: Mapping[str, str] | None = None, *, limit: int = 1 << 20
     ) -> tuple[str, str]:
@@ -209,6 +215,89 @@ class CameraHttp:
                 return buf.decode(charset, errors="replace"), ctype
             except LookupError:
                 return buf.decode("latin-1"), ctype
+
+
+class BodyReader:
+    """A streamed response body, network chunk by network chunk: `await read()`, b"" at the end.
+
+    Camera streams are close-delimited (HTTP/1.0 style: no Content-Length, no chunked coding) and run
+    for hours, one network read per frame. httpx hands each read through some ten layers (httpcore's
+    read with its own cancel scope and exception maps, h11's buffer and events, four async generators,
+    request contexts): about 70 µs per read here, more than everything else a frame costs together.
+    So once httpx has given the bytes it buffered with the headers (the first chunk of `aiter_raw`),
+    a close-delimited body over plain TCP is read from the connection's socket itself, which httpx
+    hands out as the response's `network_stream` extension: the bytes that follow are the body as
+    they are, with nothing left to decode. TLS, chunked and Content-Length bodies stay on httpx.
+    httpx still makes the request, authenticates, follows redirects and owns the connection (it
+    closes it when the response closes).
+
+    Timeouts: the first read has httpx's read timeout; later direct reads have none of their own:
+    the stream loops' progress deadline (no complete part within read_timeout) covers a silent
+    stream as well as a dripping one.
+    """
+
+    __slots__ = ("_fd", "_it", "_sock", "_started", "what")
+
+    def __init__(self, resp: httpx.Response, what: str) -> None:
+        self.what = what
+        self._it = resp.aiter_raw().__aiter__()
+        self._started = False
+        self._sock = _direct_socket(resp)  # kept: the descriptor stays ours while it lives
+        self._fd = self._sock.fileno() if self._sock is not None else -1
+
+    @property
+    def direct(self) -> bool:
+        """Whether the body is read from the socket itself (after the first chunk)."""
+        return self._sock is not None
+
+    async def read(self) -> bytes:
+        fd = self._fd
+        if fd >= 0 and self._started:
+            # wait, then one read(2): cheaper than trio's socket.recv (which tries first, fails with
+            # EAGAIN after each frame, then waits); 0 bytes is the end of the stream
+            while True:
+                await _wait_readable(fd)
+                try:
+                    data = os.read(fd, CHUNK)
+                    break
+                except BlockingIOError:
+                    continue
+                except OSError as e:
+                    raise _socket_error(e, self.what) from None
+            if data:
+                return data
+            self._fd = -1  # end of stream: let httpx see it too, so its iterator finishes cleanly
+        self._started = True
+        try:
+            return await self._it.__anext__()
+        except StopAsyncIteration:
+            return b""
+        except httpx.HTTPError as e:
+            raise translate(e, self.what) from None
+
+
+_wait_readable = trio.lowlevel.wait_readable
+
+
+def _direct_socket(resp: httpx.Response) -> trio.socket.SocketType | None:
+    """The response's plain TCP socket when its body is close-delimited, else None."""
+    h = resp.headers
+    if "content-length" in h or "transfer-encoding" in h or resp.request.method == "HEAD":
+        return None
+    stream = resp.extensions.get("network_stream")
+    if stream is None or stream.get_extra_info("ssl_object") is not None:
+        return None
+    try:
+        sock = stream.get_extra_info("socket")
+    except (AssertionError, AttributeError):  # not a plain trio socket stream
+        return None
+    return sock if isinstance(sock, trio.socket.SocketType) else None
+
+
+def _socket_error(e: OSError, what: str) -> CameraError:
+    if e.errno == errno.ECONNRESET:
+        return CameraError("reset", f"{what}: connection reset by camera")
+    return CameraError("reset", f"{what}: connection lost ({e.strerror or type(e).__name__})")
 
 
 class QueryAuth(httpx.Auth):

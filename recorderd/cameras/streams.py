@@ -4,8 +4,10 @@ A dialect driver returns `StreamSpec`s: which URL, what kind of body, and how a 
 turns into trigger samples. `run_stream` keeps one stream connected for the camera's lifetime:
 connect, read with deadlines, report up/down, back off with full jitter on failure.
 
-Per-frame cost is kept small on purpose: read the network's chunks (up to 64 KiB), feed the multipart
-parser, hand each part's body on; one deadline update per part, no logging per frame.
+Per-frame cost is kept small on purpose (bench/bench_cost.py measures it): one network read per
+chunk (up to 64 KiB, straight from the socket once httpx has the headers: `CameraHttp.body`), one
+multipart feed, each part's body handed on; the liveness deadline moves at most every read_timeout/8;
+no logging per frame.
 """
 
 from __future__ import annotations
@@ -192,15 +194,17 @@ async def _stream(
         kind = spec.kind
         parse = spec.parse
         count_bytes = sink.count_bytes
-        # Progress deadline: a stream that drips bytes without ever completing a part is stalled too.
-        with trio.CancelScope() as scope:
-            scope.deadline = trio.current_time() + read_timeout
-            async for chunk in http.chunks(resp, what):
+        feed = reader.feed
+        read = http.body(resp, what).read
+        progress = _Progress(read_timeout)
+        with progress.scope:
+            while chunk := await read():
                 count_bytes(len(chunk))
-                for item in reader.feed(chunk):
+                got = False
+                for item in feed(chunk):
                     if not isinstance(item, Part):
                         continue  # dropped (too large) or truncated: the parser resynchronised
-                    scope.deadline = trio.current_time() + read_timeout
+                    got = True
                     if kind == "video":
                         sink.video(item.body)
                     if parse is not None:
@@ -210,9 +214,11 @@ async def _stream(
                             _bad_part(sink, spec, e)  # one garbled part is skipped, the stream kept
                             continue
                         sink.samples(samples, detector)
+                if got:
+                    progress.made()
         path = resp.request.url.path
-        if scope.cancelled_caught:
-            raise CameraError("timeout", f"GET {path}: no complete part within {read_timeout:g}s")
+        if progress.scope.cancelled_caught:
+            raise CameraError("timeout", f"GET {path}: no complete part within {read_timeout:g}s (stalled)")
         for item in reader.close():
             if isinstance(item, Truncated):
                 raise CameraError(
@@ -225,8 +231,41 @@ async def _audio(sink: StreamSink, resp: httpx.Response, ctype: str, what: str) 
     from recorderd.protocol.audio import AudioData, open_audio_reader
 
     reader = open_audio_reader(ctype, max_part_size=sink.max_part_size)
-    async for chunk in sink.http.chunks(resp, what):
-        sink.count_bytes(len(chunk))
-        for item in reader.feed(chunk):
-            if isinstance(item, AudioData):
-                sink.audio(item.data, item.codec.mime)
+    read = sink.http.body(resp, what).read
+    progress = _Progress(sink.read_timeout)
+    with progress.scope:
+        while chunk := await read():
+            sink.count_bytes(len(chunk))
+            for item in reader.feed(chunk):
+                if isinstance(item, AudioData):
+                    sink.audio(item.data, item.codec.mime)
+                    progress.made()
+    if progress.scope.cancelled_caught:
+        raise CameraError(
+            "timeout", f"GET {resp.request.url.path}: no audio within {sink.read_timeout:g}s (stalled)"
+        )
+
+
+class _Progress:
+    """The stream's liveness deadline: cancelled when no complete part came for `timeout` seconds.
+
+    A stream that drips bytes without completing a part is stalled too, and a silent one is caught
+    the same way (the direct socket reads have no timeout of their own). Moving a trio deadline has
+    a cost (a heap entry), so it is moved at most every `timeout / 8`: the stream is then given up
+    between `timeout` and `timeout * 9/8` after its last part.
+    """
+
+    __slots__ = ("_next", "scope", "slack", "timeout")
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.slack = timeout / 8
+        now = trio.current_time()
+        self.scope = trio.CancelScope(deadline=now + timeout + self.slack)
+        self._next = now + self.slack
+
+    def made(self) -> None:
+        now = trio.current_time()
+        if now >= self._next:
+            self.scope.deadline = now + self.timeout + self.slack
+            self._next = now + self.slack
