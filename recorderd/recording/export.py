@@ -7,13 +7,26 @@ import mmap
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from recorderd.recording.frames import AudioFormat
 from recorderd.recording.index import Index
 from recorderd.recording.layout import fsync_dir
 from recorderd.recording.mkv import AUDIO, VIDEO, Block, MkvError, MkvFile, Muxer, Scan, walk
+
+# A file's first frame is at its index row's start, which datetime rounded to the microsecond, so
+# the file's own origin (DateUTC, ns) may differ from it by that rounding. Frames are timed from the
+# row's start, in whole microseconds: a range given in the times `recordings list` shows takes
+# exactly its frames (with float seconds from the origin, `--from <listed start>` dropped the
+# first frame half of the time).
+ROUNDING_US = 1000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _us(t: datetime) -> int:
+    """An aware datetime as whole microseconds since the epoch (exact, no float)."""
+    return (t - _EPOCH) // timedelta(microseconds=1)
 
 
 class ExportError(Exception):
@@ -55,19 +68,24 @@ def export(
     rows = [r for r in index.list_recordings(camera, start, end) if r.path.exists()]
     if not rows:
         raise ExportError(f"no recordings of {camera} between {start.isoformat()} and {end.isoformat()}")
-    t0, t1 = start.timestamp(), end.timestamp()
+    t0, t1 = _us(start), _us(end)
     tmp = out.with_name(out.name + ".part")
     muxer: Muxer | None = None
     file: MkvFile | None = None
     audio: AudioFormat | None = None
-    origin = 0.0
-    last_video = last_audio = -1.0  # walls written: overlapping files never double a frame
+    origin = 0
+    last_video = last_audio = -1  # times written: overlapping files never double a frame
     try:
         for n, row in enumerate(rows, 1):
             progress(f"{n}/{len(rows)} {row.path}")
+            base: int | None = None  # the file's timestamp 0, in µs since the epoch
             try:
                 for s, b in iter_blocks(row.path):
-                    wall = s.origin_wall + b.ts / 1000
+                    if base is None:
+                        base = _us(row.start) - b.ts * 1000
+                        if abs(base - s.origin_wall * 1e6) >= ROUNDING_US:  # not ours: trust the file
+                            base = round(s.origin_wall * 1e6)
+                    wall = base + b.ts * 1000
                     if not t0 <= wall < t1:
                         continue
                     if muxer is None:
@@ -75,7 +93,7 @@ def export(
                             continue  # begin with a picture
                         audio, origin = s.audio, wall
                         muxer = Muxer(
-                            origin_wall=wall,
+                            origin_wall=wall / 1e6,
                             audio=audio,
                             tags={
                                 "camera": camera,
@@ -87,7 +105,7 @@ def export(
                         )
                         file = MkvFile(tmp, muxer)
                     assert file is not None
-                    ms = (wall - origin) * 1000
+                    ms = (wall - origin) / 1000
                     if b.track == VIDEO and wall > last_video:
                         last_video = wall
                         chunk = muxer.add_video(round(ms), b.data)

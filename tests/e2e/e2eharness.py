@@ -100,6 +100,7 @@ class Rig:
     daemon: Daemon
     watch: Watch
     state: Path
+    raw: dict[str, Any]  # the daemon's config, as data (toml_text(raw) writes it for the CLI)
 
 
 @asynccontextmanager
@@ -110,13 +111,14 @@ async def running(
     (`Daemon.stop`: cameras, then recorders finish their files) and the block waits for it."""
     state = tmp_path / "state"
     async with open_simulator(sim_config(sim_cams)) as sim:
-        daemon = Daemon(daemon_config(daemon_raw(sim, state, cams)))
+        raw = daemon_raw(sim, state, cams)
+        daemon = Daemon(daemon_config(raw))
         daemon.wire()
         watch = Watch(daemon.bus.subscribe("e2e", 100_000))
         async with trio.open_nursery() as nursery:
             await nursery.start(daemon.run)
             try:
-                yield Rig(sim, daemon, watch, state)
+                yield Rig(sim, daemon, watch, state, raw)
             finally:
                 daemon.stop()  # run() returns once every file is finished
                 nursery.cancel_scope.deadline = trio.current_time() + 30

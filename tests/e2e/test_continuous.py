@@ -5,10 +5,13 @@ sequence number: each once, in order, none missing between two files (the stream
 and the daemon stopped only once it has received every whole frame, so the count is exact, first
 and last partial segments included). Each file after the first starts with the first frame of its
 wall-clock segment; the audio of all files together is one gapless run of what the camera sent.
+`recorderd recordings export` over the run gives one file with the same frames and audio.
 """
 
 from __future__ import annotations
 
+import sys
+from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -17,7 +20,7 @@ import trio
 from recorderd.cameras import bus as ev
 from recorderd.recording.index import Index
 from recorderd.recording.probe import ffprobe
-from tests.e2e.e2eharness import packets, raw_audio, running, seqs_of, until
+from tests.e2e.e2eharness import packets, raw_audio, running, seqs_of, toml_text, until
 
 FPS = 5.0
 SEGMENT = 2.0
@@ -82,6 +85,18 @@ async def test_continuous_segments_hold_every_frame_once(tmp_path: Path) -> None
     # audio: all files together are one gapless run of the camera's audio
     payload = cam.audio_payload(audio.id)
     assert coded and coded in payload
+
+    # `recorderd recordings export` over the whole run: one file, the same frames and audio
+    config, out = tmp_path / "recorderd.toml", tmp_path / "export.mkv"
+    config.write_text(toml_text(r.raw))
+    first, last = rows[0].start, rows[-1].end
+    assert last is not None
+    cmd = ["recordings", "export", "-c", str(config), "--camera", "cam"]
+    cmd += ["--from", first.isoformat(), "--to", (last + timedelta(seconds=1)).isoformat(), str(out)]
+    done = await trio.run_process([sys.executable, "-m", "recorderd", *cmd], capture_stderr=True, check=False)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert seqs_of(cam, packets(out, "v"), sent) == sent
+    assert raw_audio(out) == coded
     print(
         f"\n{len(rows)} files ({len(rows) - 2} whole {SEGMENT:g}s segments), {len(got)} frames = "
         f"{len(sent)} sent (seq {sent[0]}..{sent[-1]}), frames per file {[b[2] for b in bounds]}, "

@@ -6,7 +6,7 @@ import hashlib
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -71,12 +71,15 @@ def test_export_a_range_across_files(state: tuple[Path, Path], tmp_path: Path) -
     t_from = datetime.fromisoformat(rows[1]["start"]) + timedelta(seconds=0.5)
     t_to = datetime.fromisoformat(rows[3]["end"]) - timedelta(seconds=0.5)
     want = []  # the source frames in [from, to), read back from the recordings
+    us = timedelta(microseconds=1)  # export times frames in whole µs from the row's listed start
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
     for row in rows:
-        s, blocks = read_file(Path(row["path"]))
+        _s, blocks = read_file(Path(row["path"]))
+        origin = (datetime.fromisoformat(row["start"]) - epoch) // us - blocks[0].ts * 1000
         want += [
             b.data
             for b in blocks
-            if b.track == 1 and t_from.timestamp() <= s.origin_wall + b.ts / 1000 < t_to.timestamp()
+            if b.track == 1 and (t_from - epoch) // us <= origin + b.ts * 1000 < (t_to - epoch) // us
         ]
     out = tmp_path / "out.mkv"
     r = run("recordings", "export", "-c", str(cfg), "--camera", "sim", "--from", t_from.isoformat(), "--to", t_to.isoformat(), str(out))  # fmt: skip
