@@ -81,14 +81,21 @@ class Window:
         return sum(bl.cpu_seconds(p) for p in self.pids())
 
     def mark(self) -> dict[str, Any]:
-        # the states of N cameras take a moment: CPU and time are the mean of before and after
-        c0, s0, t0 = self._cpu(), bl.cpu_seconds(self.sim.pid), time.monotonic()
+        # the states of N cameras take a moment (a fraction of a second): CPU and time just before
+        pids = self.pids()
+        snap, c0, s0, t0 = (
+            bl.cpu_snapshot(pids),
+            self._cpu(),
+            bl.cpu_snapshot([self.sim.pid]),
+            time.monotonic(),
+        )
         states = self.sim.states()
-        c1, s1, t1 = self._cpu(), bl.cpu_seconds(self.sim.pid), time.monotonic()
+        c1 = self._cpu()
         return {
-            "cpu": (c0 + c1) / 2,
-            "sim_cpu": (s0 + s1) / 2,
-            "t": (t0 + t1) / 2,
+            "snap": snap,
+            "sim_snap": s0,
+            "cpu_stat": (c0 + c1) / 2,
+            "t": t0,  # the CPU snapshot's time (the states follow within a fraction of a second)
             "seq": {n: s["seq"] for n, s in states.items()},
             "disk": bl.tree_size(self.rec_dir),
         }
@@ -209,8 +216,9 @@ def measure(
     elapsed = b["t"] - a["t"]
     res = {
         "seconds": round(elapsed, 2),
-        "cpu_s": round(b["cpu"] - a["cpu"], 3),
-        "sim_cpu_s": round(b["sim_cpu"] - a["sim_cpu"], 3),
+        "cpu_s": round(bl.cpu_delta(a["snap"], b["snap"]), 4),
+        "cpu_s_ticks": round(b["cpu_stat"] - a["cpu_stat"], 3),  # utime + stime: a cross-check
+        "sim_cpu_s": round(bl.cpu_delta(a["sim_snap"], b["sim_snap"]), 4),
         "pss_mib": round(sum(pss) / 1024, 1),
         "processes": len(pss),
         "disk_mb_s": round((b["disk"] - a["disk"]) / elapsed / 1e6, 2),

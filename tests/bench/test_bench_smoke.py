@@ -1,0 +1,46 @@
+"""The benchmark scripts in short: they run, and their figures are figures (not the benchmark)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.bench.conftest import needs_ffmpeg, needs_mosquitto, run_bench
+
+
+@needs_ffmpeg
+def test_cost_one_camera_recorderd_and_ffmpeg(tmp_path: Path) -> None:
+    out = tmp_path / "cost.json"
+    done = run_bench(
+        "bench_cost.py", "-n", "1", "--seconds", "2", "--warmup", "1", "--tail", "1", "--json", str(out)
+    )
+    assert "recorderd" in done.stdout and "ffmpeg" in done.stdout
+    (run,) = json.loads(out.read_text())["runs"]
+    for client in ("recorderd", "ffmpeg"):
+        r = run[client]
+        # every frame the simulator sent in the window is in the files, found by its seq
+        assert r["frames_sent"] >= 15 and r["lost"] == 0, r
+        assert r["frames_recorded"] == r["frames_sent"]
+        assert r["ffprobe_checked"] >= 1 and r["ffprobe_mismatch"] == 0
+        assert 0 < r["cpu_us_per_frame"] < 20_000 and r["pss_mib"] > 5
+        assert r["disk_mb_s"] > 0.05  # ~22 KB x 10 fps
+    assert run["ratio"]["pss_mib"] > 0
+    # the plot and the markdown table from these results
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "bench.png"
+    run_bench("run_all.py", "--plot-only", "--results", str(tmp_path), "--plot", str(png))
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert "| 1 | recorderd |" in (tmp_path / "summary.md").read_text()
+
+
+@needs_mosquitto
+def test_latency_one_camera(tmp_path: Path) -> None:
+    out = tmp_path / "latency.json"
+    run_bench("bench_latency.py", "-n", "1", "--triggers", "3", "--warmup", "1", "--json", str(out))
+    (run,) = json.loads(out.read_text())["runs"]
+    assert run["state"]["count"] == 6 and run["state"]["missed"] == 0  # 3 on, 3 off
+    assert run["event"]["count"] == 3 and run["event"]["missed"] == 0
+    # with the delimiter after each part, a change reaches MQTT well before the next repeat (1 s)
+    assert 0 < run["state"]["p50_ms"] < 500
