@@ -78,9 +78,9 @@ async def test_continuous_segments_hold_every_frame_once(tmp_path: Path) -> None
     # segments: a cut at each wall-clock multiple of SEGMENT, at the first frame after it
     for (_s0, last0, _n0, _d0), (s1, _l1, _n1, _d1) in pairwise(bounds):
         edge = (s1 // SEGMENT) * SEGMENT
-        assert last0 < edge <= s1 < edge + 1.5 / FPS, (last0, edge, s1)
+        assert last0 < edge <= s1, (last0, edge, s1)  # with the seqs running on: the first frame after
     for _s, _l, n, d in bounds[1:-1]:  # the whole segments
-        assert abs(n - SEGMENT * FPS) <= 1 and abs(d - SEGMENT) < 0.3, (n, d)
+        assert abs(n - SEGMENT * FPS) <= 1 and abs(d - SEGMENT) < 0.5, (n, d)
 
     # audio: all files together are one gapless run of the camera's audio
     payload = cam.audio_payload(audio.id)
