@@ -74,16 +74,17 @@ class DaemonLog:
         assert proc.stderr is not None
         self.stream = proc.stderr
         self.lines: list[str] = []
+        self.pos = 0  # lines before this were looked at by an earlier wait
         self._buf = b""
 
     async def wait_for(self, needle: str, timeout: float) -> str:
-        start = len(self.lines)
         with trio.fail_after(timeout):
             while True:
-                for line in self.lines[start:]:
+                while self.pos < len(self.lines):
+                    line = self.lines[self.pos]
+                    self.pos += 1
                     if needle in line:
                         return line
-                start = len(self.lines)
                 chunk = await self.stream.receive_some(65536)
                 if not chunk:
                     raise AssertionError(f"the daemon exited before {needle!r}:\n" + self.text())
