@@ -4,8 +4,11 @@ Written from the ITU-T G.726 block descriptions (adaptive quantizer, quantizer s
 adaptation with speed control, 2-pole/6-zero adaptive predictor with its 11-bit floating point
 products, tone and transition detection). An encoder must run the decoder's state machine exactly,
 or what a decoder rebuilds drifts away; the proof is that ffmpeg decodes the simulator's stream back
-into the tone. Codes are packed two per byte, the first in the low nibble (RFC 3551, ffmpeg's
-`g726le`). Only used to pre-encode a loop of tone once, so plain Python is fast enough.
+into the tone. Codes are packed two per byte, the first in the high nibble (ITU-T I.366.2 AAL2
+order, ffmpeg's `g726`): the order recorderd's protocol core and recorder assume, and the only one
+Matroska's A_MS/ACM tag 0x45 plays back. Which order real cameras use over HTTP is not documented
+(RFC 3551's RTP order is the other one). Only used to pre-encode a loop of tone once, so plain Python
+is fast enough.
 """
 
 from __future__ import annotations
@@ -163,7 +166,7 @@ class G726Encoder:
 
 
 def encode(samples: list[int]) -> bytes:
-    """16-bit linear samples (an even count) -> G.726-32 bytes, first code in the low nibble."""
+    """16-bit linear samples (an even count) -> G.726-32 bytes, first code in the high nibble."""
     enc = G726Encoder()
     codes = [enc.encode(s) for s in samples]
-    return bytes(codes[i] | (codes[i + 1] << 4) for i in range(0, len(codes) - 1, 2))
+    return bytes((codes[i] << 4) | codes[i + 1] for i in range(0, len(codes) - 1, 2))
