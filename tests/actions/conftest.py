@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,9 +12,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-
-# the tests share tests/actions/actions_helpers.py; importlib mode does not put the repository on sys.path
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.actions.actions_helpers import Cert, FtpServer, HttpReceiver, Seen, SmtpServer, _digest_ok
 

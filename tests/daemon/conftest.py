@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -13,9 +12,6 @@ from typing import Any
 
 import pytest
 import trio
-
-# helpers are imported as tests.<stage>.<module>: the repository root must be importable
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.mqtt.conftest import Gate, Mosquitto
 
