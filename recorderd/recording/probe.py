@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,30 +37,44 @@ def ffprobe(path: Path) -> dict[str, Any]:
     return result
 
 
-def packet_md5s(path: Path, stream: str = "v") -> list[str]:
-    """MD5s of one stream's packets as ffmpeg demuxes them (-c copy), to compare with what was fed."""
-    r = subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-i",
-            str(path),
-            "-map",
-            f"0:{stream}",
-            "-c",
-            "copy",
-            "-f",
-            "framemd5",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+@dataclass(frozen=True)
+class Packet:
+    pts: int  # ms
+    size: int
+    md5: str
+
+
+def packets(path: Path, stream: str = "v") -> list[Packet]:
+    """One stream's packets as ffmpeg demuxes them (-c copy: the stored bytes, never decoded)."""
+    cmd = [
+        "ffmpeg",
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        f"0:{stream}",
+        "-c",
+        "copy",
+        "-f",
+        "framemd5",
+        "-",
+    ]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if r.returncode != 0 or r.stderr.strip():
         raise ProbeError(f"{path}: ffmpeg: {r.stderr.strip()}")
-    return [line.rsplit(",", 1)[1].strip() for line in r.stdout.splitlines() if not line.startswith("#")]
+    out = []
+    for line in r.stdout.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        _idx, _dts, pts, _dur, size, md5 = (x.strip() for x in line.split(","))
+        out.append(Packet(int(pts), int(size), md5))
+    return out
+
+
+def packet_md5s(path: Path, stream: str = "v") -> list[str]:
+    """MD5s of one stream's packets as ffmpeg demuxes them, to compare with what was fed."""
+    return [p.md5 for p in packets(path, stream)]
 
 
 def decode_errors(path: Path) -> str:

@@ -21,6 +21,7 @@ import trio
 from recorderd.cameras import bus as ev
 from recorderd.config.model import Config
 from recorderd.daemon.app import Daemon
+from recorderd.recording.probe import Packet
 from recorderd.sim import SimCamera, SimCameraConfig, SimConfig, Simulator, open_simulator
 
 # small frames keep the files and the CPU small; the proofs are about timing and bytes
@@ -145,44 +146,6 @@ async def mid_interval(cam: SimCamera, fps: float) -> None:
 
 
 # -- ffmpeg as the judge ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Packet:
-    pts: int  # ms
-    size: int
-    md5: str
-
-
-def packets(path: Path, stream: str = "v") -> list[Packet]:
-    """One stream's packets as ffmpeg demuxes them (-c copy: the stored bytes, not decoded)."""
-    r = subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-i",
-            str(path),
-            "-map",
-            f"0:{stream}",
-            "-c",
-            "copy",
-            "-f",
-            "framemd5",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert r.returncode == 0 and not r.stderr.strip(), f"{path}: ffmpeg: {r.stderr.strip()}"
-    out = []
-    for line in r.stdout.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        _idx, _dts, pts, _dur, size, md5 = (x.strip() for x in line.split(","))
-        out.append(Packet(int(pts), int(size), md5))
-    return out
 
 
 def raw_audio(path: Path) -> bytes:

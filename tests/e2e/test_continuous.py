@@ -19,8 +19,8 @@ import trio
 
 from recorderd.cameras import bus as ev
 from recorderd.recording.index import Index
-from recorderd.recording.probe import ffprobe
-from tests.e2e.e2eharness import packets, raw_audio, running, seqs_of, toml_text, until
+from recorderd.recording.probe import ffprobe, packets
+from tests.e2e.e2eharness import raw_audio, running, seqs_of, toml_text, until
 
 FPS = 5.0
 SEGMENT = 2.0

@@ -15,8 +15,8 @@ import trio
 from recorderd.cameras import bus as ev
 from recorderd.recording.index import Index
 from recorderd.recording.layout import recordings_root
-from recorderd.recording.probe import ffprobe
-from tests.e2e.e2eharness import mid_interval, packets, raw_audio, running, seqs_of, until
+from recorderd.recording.probe import ffprobe, packets
+from tests.e2e.e2eharness import mid_interval, raw_audio, running, seqs_of, until
 
 FPS = 5.0  # a slow rate keeps the test light; pre/post are the 5 s and 10 s
 PRE, POST, HOLD = 5.0, 10.0, 2.0
