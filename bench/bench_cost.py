@@ -10,8 +10,9 @@ plain MJPEG cameras at 10 fps with ~22 KB 640x480 JPEGs. Then, one after the oth
 cameras:
 
 - `recorderd run` with the N cameras recording continuously (60 s segments, one process);
-- N `ffmpeg -f mpjpeg -i URL -c copy -f segment -segment_format matroska` processes (capped: see
-  --ffmpeg-max; memory is checked before they start).
+- N `ffmpeg -f mpjpeg -i URL -c copy -f segment -segment_format matroska` processes, as many as
+  --ffmpeg-max (500) and as half of MemAvailable allows at 16 MiB each (11.6 MiB was measured per
+  process); a larger N is skipped and the table says so.
 
 Each client gets a warm-up once every stream flows, then a measuring window. Figures over the window:
 - cpu_us_per_frame: the client's CPU (utime + stime of all its threads / processes) per frame recorded;
@@ -321,7 +322,9 @@ def main() -> int:
     ap.add_argument("--tail", type=float, default=1.5, help="client keeps running after the window")
     ap.add_argument("--fps", type=float, default=10.0)
     ap.add_argument("--only", choices=["recorderd", "ffmpeg"], help="measure one client only")
-    ap.add_argument("--ffmpeg-max", type=int, default=200, help="largest N run with ffmpeg (500 processes)")
+    ap.add_argument(
+        "--ffmpeg-max", type=int, default=500, help="largest N run with ffmpeg (also capped by memory)"
+    )
     ap.add_argument("--connect-timeout", type=float, default=180.0)
     ap.add_argument(
         "--profile",

@@ -38,13 +38,13 @@ async def measure_daemon(cfg_path: Path, n: int, args: argparse.Namespace) -> di
     from recorderd.daemon.app import Daemon
 
     chunks = [0]
-    orig = camhttp.BodyReader.read
-
-    async def counting(self: camhttp.BodyReader) -> bytes:
-        chunks[0] += 1
-        return await orig(self)
-
     if args.count_chunks:
+        orig = camhttp.BodyReader.read
+
+        async def counting(self: camhttp.BodyReader) -> bytes:
+            chunks[0] += 1
+            return await orig(self)
+
         camhttp.BodyReader.read = counting  # type: ignore[method-assign]
     if args.recorder_batch is not None:  # what-if: fewer recorder wake-ups (not the daemon's default)
         from recorderd.recording import recorder as rec_mod

@@ -281,11 +281,14 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--connect-timeout", type=float, default=180.0)
     ap.add_argument("--json", type=Path, help="results file (default bench/results/latency.json)")
+    ap.add_argument(
+        "--workdir", type=Path, help="where the state directory goes (default: a temporary directory)"
+    )
     args = ap.parse_args()
     ns = args.cameras or [1, 50, 200]
     results: dict[str, Any] = {"machine": bl.machine(), "runs": []}
     rows = []
-    base = Path(tempfile.mkdtemp(prefix="bench-latency-"))
+    base = Path(tempfile.mkdtemp(prefix="bench-latency-", dir=args.workdir))
     try:
         for framing in args.framing or ["trailing"]:
             for n in ns:

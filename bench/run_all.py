@@ -2,13 +2,14 @@
 """Every benchmark in one command: recording cost beside ffmpeg, event latency, the micro-benchmarks.
 
     pip install -e '.[bench]'          # matplotlib (the plot) and py-spy (profiles)
-    python bench/run_all.py            # the full suite (~25 min on 2 cores)
+    python bench/run_all.py            # the full suite (~20 min on 2 cores)
     python bench/run_all.py --quick    # N = 1 and 10, short windows (~3 min)
     python bench/run_all.py --plot-only   # redraw docs/bench.png from bench/results/cost.json
 
-Runs, in this order, each as its own process (their tables go to the terminal):
-  bench_cost.py      N simulated cameras recorded by `recorderd run` and by N ffmpeg processes
+Runs, in this order, each as its own process (their tables go to the terminal), letting the disk
+catch up in between (sync, then until Dirty + Writeback < 64 MiB):
   bench_latency.py   trigger in the simulator -> MQTT message at a subscriber, N = 1, 50, 200
+  bench_cost.py      N simulated cameras recorded by `recorderd run` and by N ffmpeg processes
   bench_protocol.py  the multipart parser per ~22 KB part (issue 4)
   bench_schedule.py  `recorderd schedule query` per line (issue 3)
 Results: bench/results/{cost,latency,micro,summary}.json, bench/results/summary.md (markdown tables
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -46,6 +48,19 @@ def run(script: str, *args: str, capture: bool = False) -> str:
     if done.returncode != 0:
         raise SystemExit(f"{script} failed (exit {done.returncode})")
     return done.stdout if capture else ""
+
+
+def settle(max_wait: float = 120.0) -> None:
+    """Let the disk catch up (what the last run wrote) before the next measurement starts."""
+    os.sync()
+    deadline = time.monotonic() + max_wait
+    while time.monotonic() < deadline:
+        meminfo = Path("/proc/meminfo").read_text().splitlines()
+        kib = sum(int(x.split()[1]) for x in meminfo if x.startswith(("Dirty:", "Writeback:")))
+        if kib < 64 * 1024:
+            break
+        time.sleep(1)
+    time.sleep(3)
 
 
 def plot(cost: dict[str, Any], out: Path) -> None:
@@ -142,7 +157,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="N = 1 and 10, short windows, few triggers")
     ap.add_argument("--seconds", type=float, default=20.0, help="bench_cost measuring window")
-    ap.add_argument("--ffmpeg-max", type=int, default=200)
+    ap.add_argument(
+        "--ffmpeg-max", type=int, default=500, help="largest N run with ffmpeg (also capped by memory)"
+    )
     ap.add_argument("--skip", action="append", default=[], choices=["cost", "latency", "micro"])
     ap.add_argument("--plot-only", action="store_true")
     ap.add_argument("--plot", type=Path, default=PLOT, help="where the PNG goes (default docs/bench.png)")
@@ -154,7 +171,13 @@ def main() -> int:
     res.mkdir(parents=True, exist_ok=True)
     started = bl.machine()
     if not args.plot_only:
+        # latency first (the most sensitive to what ran before), then the cost runs; settle in between
+        if "latency" not in args.skip:
+            settle()
+            extra = ["-n", "1", "-n", "10", "--triggers", "10"] if args.quick else []
+            run("bench_latency.py", *extra, "--json", str(res / "latency.json"))
         if "cost" not in args.skip:
+            settle()
             extra = (
                 ["-n", "1", "-n", "10", "--seconds", "5"] if args.quick else ["--seconds", str(args.seconds)]
             )
@@ -166,10 +189,8 @@ def main() -> int:
                 "--json",
                 str(res / "cost.json"),
             )
-        if "latency" not in args.skip:
-            extra = ["-n", "1", "-n", "10", "--triggers", "10"] if args.quick else []
-            run("bench_latency.py", *extra, "--json", str(res / "latency.json"))
         if "micro" not in args.skip:
+            settle()
             micro = {
                 "protocol": run(
                     "bench_protocol.py",
