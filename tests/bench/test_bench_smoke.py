@@ -14,18 +14,19 @@ from tests.bench.conftest import needs_ffmpeg, needs_mosquitto, run_bench
 def test_cost_one_camera_recorderd_and_ffmpeg(tmp_path: Path) -> None:
     out = tmp_path / "cost.json"
     done = run_bench(
-        "bench_cost.py", "-n", "1", "--seconds", "2", "--warmup", "1", "--tail", "1", "--json", str(out)
+        "bench_cost.py", "-n", "1", "--seconds", "3", "--warmup", "1", "--tail", "1", "--json", str(out)
     )
     assert "recorderd" in done.stdout and "ffmpeg" in done.stdout
     (run,) = json.loads(out.read_text())["runs"]
     for client in ("recorderd", "ffmpeg"):
         r = run[client]
         # every frame the simulator sent in the window is in the files, found by its seq
-        assert r["frames_sent"] >= 15 and r["lost"] == 0, r
-        assert r["frames_recorded"] == r["frames_sent"]
-        assert r["ffprobe_checked"] >= 1 and r["ffprobe_mismatch"] == 0
-        assert 0 < r["cpu_us_per_frame"] < 20_000 and r["pss_mib"] > 5
-        assert r["disk_mb_s"] > 0.05  # ~22 KB x 10 fps
+        assert r["frames_sent"] >= 15 and r["lost"] == 0, r  # ~30 in the window
+        assert r["frames_recorded"] == r["frames_sent"], r
+        assert r["ffprobe_checked"] >= 1 and r["ffprobe_mismatch"] == 0, r
+        assert 0 < r["cpu_us_per_frame"] < 20_000 and r["pss_mib"] > 5, r
+    # ~0.23 MB/s; recorderd writes a cluster a second (ffmpeg's matroska muxer holds up to 5 s)
+    assert run["recorderd"]["disk_mb_s"] > 0.03, run
     assert run["ratio"]["pss_mib"] > 0
     # the plot and the markdown table from these results
     pytest.importorskip("matplotlib")
