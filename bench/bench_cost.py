@@ -109,7 +109,13 @@ def recorded_seqs(root: Path) -> tuple[dict[str, set[int]], dict[Path, int]]:
     for path in sorted(root.rglob("*.mkv*")):
         data = path.read_bytes()
         n = 0
-        for m in SEQ.finditer(data):
+        found = list(SEQ.finditer(data))
+        for i, m in enumerate(found):
+            # a whole JPEG only: its EOI comes before the next frame's comment (a stop may leave the
+            # last frame of a file cut short; in entropy-coded data 0xFF is never followed by 0xD9)
+            end = found[i + 1].start() if i + 1 < len(found) else len(data)
+            if data.find(b"\xff\xd9", m.end(), end) == -1:
+                continue
             per_cam.setdefault(m.group(1).decode(), set()).add(int(m.group(2)))
             n += 1
         per_file[path] = n
@@ -158,7 +164,8 @@ def frame_figures(sim: bl.Sim, a: dict[str, Any], b: dict[str, Any], rec_dir: Pa
         worst = max(worst, missing)
     # ffprobe, an independent reader, must count the same frames as the search (a few files)
     files = [p for p in per_file if p.suffix == ".mkv"][:3]
-    mismatches = sum(1 for p in files if ffprobe_packets(p) != per_file[p])
+    probed = [(str(p.relative_to(rec_dir)), per_file[p], ffprobe_packets(p)) for p in files]
+    mismatches = sum(1 for _, found, counted in probed if found != counted)
     return {
         "frames_produced": produced,
         "frames_sent": sent,
@@ -169,6 +176,7 @@ def frame_figures(sim: bl.Sim, a: dict[str, Any], b: dict[str, Any], rec_dir: Pa
         "files": len(per_file),
         "ffprobe_checked": len(files),
         "ffprobe_mismatch": mismatches,
+        "ffprobe_files": probed,  # (file, seqs found, packets ffprobe counted)
     }
 
 

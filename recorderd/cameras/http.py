@@ -256,7 +256,10 @@ class BodyReader:
             # wait, then one read(2): cheaper than trio's socket.recv (which tries first, fails with
             # EAGAIN after each frame, then waits); 0 bytes is the end of the stream
             while True:
-                await _wait_readable(fd)
+                try:
+                    await _wait_readable(fd)
+                except trio.ClosedResourceError:  # closed under us (the response was closed)
+                    raise CameraError("reset", f"{self.what}: connection closed") from None
                 try:
                     data = os.read(fd, CHUNK)
                     break
