@@ -2,7 +2,7 @@
 """Every benchmark in one command: recording cost beside ffmpeg, event latency, the micro-benchmarks.
 
     pip install -e '.[bench]'          # matplotlib (the plot) and py-spy (profiles)
-    python bench/run_all.py            # the full suite (~20 min on 2 cores)
+    python bench/run_all.py            # the full suite (~15 min on 2 cores)
     python bench/run_all.py --quick    # N = 1 and 10, short windows (~3 min)
     python bench/run_all.py --plot-only   # redraw docs/bench.png from bench/results/cost.json
 
