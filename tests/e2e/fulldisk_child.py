@@ -40,6 +40,7 @@ def main() -> int:
     p.add_argument("state", type=Path)
     p.add_argument("--fills", type=int, default=2)
     p.add_argument("--after", type=int, default=4)
+    p.add_argument("--camera", default="cont", help="whose closes --after counts")
     p.add_argument("--timeout", type=float, default=90.0)
     args = p.parse_args()
     proc = subprocess.Popen(
@@ -77,7 +78,7 @@ def main() -> int:
             fills += 1
         if m := CLOSED.search(line):
             closed.append((m[1], Path(m[2]).name))
-            closed_after_full += fills > 0
+            closed_after_full += fills > 0 and m[1] == args.camera
         if fills >= args.fills and closed_after_full >= args.after:
             outcome = "done"
             break

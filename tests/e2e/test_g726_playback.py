@@ -38,8 +38,13 @@ async def test_g726_recording_decodes_to_the_tone(tmp_path: Path) -> None:
     async with running(tmp_path, sims, cams) as r:
         index = r.daemon.index
         assert index is not None
-        await until(lambda: any(row.complete for row in index.list_recordings("cam")), 30, "a closed segment")
-        path = next(row.path for row in index.list_recordings("cam") if row.complete)
+
+        # the first segment ends at the next 2 s wall-clock mark and may be short: take the second
+        def complete() -> list[str]:
+            return [str(row.path) for row in index.list_recordings("cam") if row.complete]
+
+        await until(lambda: len(complete()) >= 2, 30, "two closed segments")
+        path = complete()[1]
     probe = subprocess.run(
         [
             "ffprobe",
