@@ -458,6 +458,12 @@ class MultipartReader:
             if line.endswith(b"\r"):
                 line = line[:-1]
             if not line.strip(b" \t"):
+                if not headers:
+                    # Blank lines between a delimiter and the headers (cameras' extra CRLFs): skip
+                    # them. Every dialect's parts carry headers, and a part that has none still
+                    # starts its body at the first line that is not a header.
+                    p = q = e + 1
+                    continue
                 return self._start_body(w, p, e + 1, headers)
             m = None if line.startswith(b"-") else _HEADER.fullmatch(line)
             if m is None:

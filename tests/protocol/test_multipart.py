@@ -238,3 +238,15 @@ def test_normalize_boundary() -> None:
     assert normalize_boundary('"--my boundary"') == b"my boundary"
     assert normalize_boundary("--video boundary--") == b"video boundary"
     assert normalize_boundary("----") is None
+
+
+def test_blank_lines_between_delimiter_and_headers() -> None:
+    """Extra CRLFs after each delimiter (the documents' layout, bent): the headers stay headers."""
+    jpeg = SOI + b"frame" + EOI
+    part = b"Content-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg) + jpeg
+    text = b"Content-Type: text/plain\r\n\r\ngroup=0;level=1;threshold=2;\r\n"
+    data = b"--b\r\n--b\r\n\r\n\r\n" + part + b"\r\n--b\r\n--b\r\n\r\n\r\n" + text + b"\r\n--b\r\n\r\n" + part
+    got = parts(every_split_same("b", data))
+    assert [p.headers.get("content-type") for p in got] == ["image/jpeg", "text/plain", "image/jpeg"]
+    assert got[0].body == jpeg and got[2].body == jpeg
+    assert got[1].body.startswith(b"group=0;")
