@@ -93,7 +93,10 @@ class Faults(Strict):
     boundary: Literal["default", "plain", "dashed", "quoted", "spaces"] = "default"
     boundary_token: str | None = Field(default=None, min_length=1, max_length=70)
     preamble: Literal["none", "blank_lines", "junk"] = "none"
-    headers_first: bool = False  # the stream starts with part headers; the boundary follows each part
+    headers_first: bool = False  # the stream starts with part headers, no delimiter before the first part
+    # each part preceded by the delimiter and none after it (the documents: "each image ends with a
+    # boundary string"); a client then knows a part is complete only when the next one starts
+    leading_delimiter: bool = False
     repeat_boundary: bool = False  # every boundary line sent twice
     extra_crlf: bool = False  # blank lines between parts
     bare_lf: bool = False  # part headers end with LF only

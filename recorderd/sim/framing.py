@@ -23,7 +23,7 @@ class Framing:
     delimiter: bytes  # the line between parts, without its line end
     preamble: bytes  # sent once after the response head
     nl: bytes  # line end of part headers
-    headers_first: bool  # delimiter after each part instead of before it
+    headers_first: bool  # delimiter after each part (as the documents draw it) instead of before it
     repeat_boundary: bool
     extra_crlf: bool
     content_length: str  # exact | missing | short | long
@@ -76,12 +76,18 @@ def make_framing(token: str, style: str, faults: Faults, *, space_after_semicolo
     preamble = {"none": b"", "blank_lines": CRLF * 3, "junk": b"\x00junk before the first part\r\n"}[
         faults.preamble
     ]
+    delimiter = f"--{token}".encode()
+    trailing = not faults.leading_delimiter
+    if trailing and not faults.headers_first:
+        # The documents' layout: one delimiter opens the stream, then each part ends with one, so a
+        # part is complete as soon as it is sent.
+        preamble += (delimiter + CRLF) * (2 if faults.repeat_boundary else 1)
     return Framing(
         content_type=f"multipart/x-mixed-replace{semi}{declared}",
-        delimiter=f"--{token}".encode(),
+        delimiter=delimiter,
         preamble=preamble,
         nl=b"\n" if faults.bare_lf else CRLF,
-        headers_first=faults.headers_first,
+        headers_first=trailing,
         repeat_boundary=faults.repeat_boundary,
         extra_crlf=faults.extra_crlf,
         content_length=faults.content_length,

@@ -29,4 +29,5 @@ def test_bench_sim_short(tmp_path: Path) -> None:
     (r,) = json.loads(out.read_text())
     assert r["streams"] == 10 and r["closed_streams"] == 0
     assert 7 <= r["fps_per_stream"] <= 11  # 10 fps per stream, within scheduling noise
-    assert 0 < r["cpu_us_per_frame"] < 5000 and "cpu_share" in done.stdout
+    # CPU comes in 10 ms clock ticks: a short, light window may round down to 0
+    assert 0 <= r["cpu_us_per_frame"] < 5000 and "cpu_share" in done.stdout

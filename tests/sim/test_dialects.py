@@ -96,7 +96,7 @@ async def test_openapi_and_vapix_video(sim: Simulator, client: httpx.AsyncClient
             assert resp.headers["content-type"] == "multipart/x-mixed-replace;boundary=myboundary"
             r = StreamReader(resp)
             with trio.fail_after(5):
-                await r.at_least(12)
+                await r.at_least(60)  # the opening delimiter and the first part's headers
                 assert r.buf.startswith(b"--myboundary\r\nContent-Type: image/jpeg\r\nContent-Length: ")
                 part = await next_part(r, b"--myboundary")
                 part2 = await next_part(r, b"--myboundary")
