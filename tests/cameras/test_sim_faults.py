@@ -21,6 +21,7 @@ QUIRKS: dict[str, dict[str, Any]] = {
     "b_quoted": {"boundary": "quoted", "preamble": "blank_lines"},
     "b_spaces": {"boundary": "spaces", "headers_first": True},
     "b_repeat": {"repeat_boundary": True, "extra_crlf": True},
+    "b_leading": {"leading_delimiter": True, "extra_crlf": True},
     "bare_lf": {"bare_lf": True},
     "drip": {"drip_bytes": 4096, "drip_delay": "1ms"},
 }
