@@ -183,9 +183,9 @@ def run_n(n: int, framing: str, args: argparse.Namespace, base: Path) -> dict[st
         name: {"dialect": "openapi", "fps": 10, "audio": "none", "event_interval": args.event_interval}
         for name in bl.cam_names(n)
     }
-    if framing == "trailing":
+    if framing == "leading":  # the simulator's default is the documents' layout ("trailing")
         for c in cams.values():
-            c["faults"] = {"headers_first": True}
+            c["faults"] = {"leading_delimiter": True}
     broker = Broker(work)
     sub = None
     daemon = None
