@@ -229,14 +229,27 @@ class CameraRecorder:
     ) -> None:
         task_status.started()
         try:
-            async with inputs:
-                await self._loop(inputs)
+            await self._loop(inputs)
         finally:
             with trio.CancelScope(shield=True), trio.move_on_after(30):
-                await self._apply(self.machine.shutdown())
-                if self._cur is not None:  # the machine had lost track (e.g. after an error)
-                    await self._close("shutdown")
+                try:
+                    await self._drain(inputs)  # a stop must not drop what the engine already sent
+                finally:
+                    inputs.close()
+                    await self._apply(self.machine.shutdown())
+                    if self._cur is not None:  # the machine had lost track (e.g. after an error)
+                        await self._close("shutdown")
             self.done.set()
+
+    async def _drain(self, inputs: trio.MemoryReceiveChannel[RecorderInput]) -> None:
+        """Work off the messages queued at a stop (a cancel comes between two wake-ups). Only
+        those queued now: a sender that goes on while the file is closed cannot hold us up."""
+        for _ in range(inputs.statistics().current_buffer_used):
+            try:
+                msg = inputs.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                return
+            await self._handle(msg)
 
     async def _loop(self, inputs: trio.MemoryReceiveChannel[RecorderInput]) -> None:
         # Wake up every `batch` seconds and work off what is queued, rather than once per frame:
@@ -345,7 +358,14 @@ class CameraRecorder:
 
     async def _io(self, fn: Callable[..., _T], *args: Any) -> _T:
         """fn(*args) in a worker thread; on a full disk: prune the oldest, then again (up to
-        FULL_RETRIES times, while pruning frees something)."""
+        FULL_RETRIES times, while pruning frees something). Shielded: the muxer and the machine
+        have already moved on, so a cancel here (a stop) must not drop the cluster or the close;
+        it takes effect at the loop's next wait."""
+        with trio.CancelScope(shield=True):
+            result = await self._io_retry(fn, *args)
+        return result
+
+    async def _io_retry(self, fn: Callable[..., _T], *args: Any) -> _T:
         for _ in range(FULL_RETRIES):
             try:
                 return await trio.to_thread.run_sync(fn, *args)
