@@ -46,16 +46,6 @@ async def measure_daemon(cfg_path: Path, n: int, args: argparse.Namespace) -> di
             return await orig(self)
 
         camhttp.BodyReader.read = counting  # type: ignore[method-assign]
-    if args.recorder_batch is not None:  # what-if: fewer recorder wake-ups (not the daemon's default)
-        from recorderd.recording import recorder as rec_mod
-
-        init = rec_mod.CameraRecorder.__init__
-
-        def patched(self: Any, *a: Any, **kw: Any) -> None:
-            kw["batch"] = args.recorder_batch
-            init(self, *a, **kw)
-
-        rec_mod.CameraRecorder.__init__ = patched  # type: ignore[method-assign]
     if args.recorder_wake == "message":
         patch_recorder_wake()
     if args.recorder_io == "inline":  # what-if: file writes in the trio thread (no thread hop)
@@ -99,7 +89,6 @@ async def measure_daemon(cfg_path: Path, n: int, args: argparse.Namespace) -> di
     return {
         "n": n,
         "record": args.record,
-        "recorder_batch": args.recorder_batch,
         "recorder_wake": args.recorder_wake,
         "recorder_io": args.recorder_io,
         "seconds": round(t1 - t0, 2),
@@ -171,7 +160,6 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--connect-timeout", type=float, default=120.0)
     ap.add_argument("--count-chunks", action="store_true", help="count network chunks (adds a layer)")
-    ap.add_argument("--recorder-batch", type=float, help="what-if: the recorder's wake-up interval (s)")
     ap.add_argument(
         "--recorder-wake",
         choices=["batch", "message"],
@@ -210,7 +198,6 @@ def main() -> int:
     cols = [
         "n",
         "record",
-        "recorder_batch",
         "recorder_wake",
         "recorder_io",
         "cpu_us_per_frame",

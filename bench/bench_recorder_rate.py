@@ -1,12 +1,11 @@
 #!/usr/bin/env python3
 """The recorder's CPU per frame when frames arrive at camera rate (not queued up front).
 
-    python bench/bench_recorder_rate.py -n 50                 # the daemon's recorder as it is
-    python bench/bench_recorder_rate.py -n 50 --batch 0.5     # what-if: fewer wake-ups per camera
+    python bench/bench_recorder_rate.py -n 50
 
 bench/bench_recording.py (the recorder's own benchmark) queues all frames before the recorder runs,
 so every wake-up finds hundreds of frames. In the daemon, frames come one at a time at 10 fps per
-camera, and each CameraRecorder wakes every `batch` (100 ms): one wake-up per frame. This script
+camera, and each CameraRecorder wakes when its channel has a message: one wake-up per frame. This script
 feeds N CameraRecorders (RecordingService's setup: one Index, one Storage, real files under a
 temporary directory) from one trio task at --fps each, with ~22 KB JPEGs, and measures the process
 CPU (getrusage: main thread and worker threads) per frame over the window, against the same feeder
@@ -74,7 +73,6 @@ async def run(n: int, args: argparse.Namespace, record: bool, root: Path) -> dic
                     root=recordings_root(root),
                     index=index,
                     zone=ZoneInfo("UTC"),
-                    batch=args.batch,
                 )
                 await nursery.start(rec.run, recvs[k])
         nursery.start_soon(feeder)
@@ -88,7 +86,6 @@ async def run(n: int, args: argparse.Namespace, record: bool, root: Path) -> dic
     return {
         "n": n,
         "record": record,
-        "batch": args.batch if record else None,
         "frames": frames,
         "seconds": round(t1 - t0, 2),
         "user_us": (r1.ru_utime - r0.ru_utime) / frames * 1e6,
@@ -101,7 +98,6 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-n", "--cameras", type=int, default=50)
     ap.add_argument("--fps", type=float, default=10.0)
-    ap.add_argument("--batch", type=float, default=0.1, help="CameraRecorder's wake-up interval")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--json", type=Path, help="results file (default bench/results/recorder_rate.json)")
@@ -121,7 +117,7 @@ def main() -> int:
             round(r["sys_us"], 1),
             round(r["ctx_per_frame"], 2),
         )
-    cols = ["n", "record", "batch", "user_us", "sys_us", "ctx_per_frame", "recorder_us_per_frame"]
+    cols = ["n", "record", "user_us", "sys_us", "ctx_per_frame", "recorder_us_per_frame"]
     print(bl.table(rows, cols, title=f"recorder at {args.fps:g} fps per camera, CPU per frame"))
     print(f"load average {bl.loadavg()}")
     print(f"JSON: {bl.write_results('recorder_rate', rows, args.json)}")
