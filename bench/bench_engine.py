@@ -46,8 +46,6 @@ async def measure_daemon(cfg_path: Path, n: int, args: argparse.Namespace) -> di
             return await orig(self)
 
         camhttp.BodyReader.read = counting  # type: ignore[method-assign]
-    if args.recorder_wake == "message":
-        patch_recorder_wake()
     if args.recorder_io == "inline":  # what-if: file writes in the trio thread (no thread hop)
         from recorderd.recording import recorder as rec_mod
 
@@ -89,7 +87,6 @@ async def measure_daemon(cfg_path: Path, n: int, args: argparse.Namespace) -> di
     return {
         "n": n,
         "record": args.record,
-        "recorder_wake": args.recorder_wake,
         "recorder_io": args.recorder_io,
         "seconds": round(t1 - t0, 2),
         "frames": frames,
@@ -107,51 +104,6 @@ async def measure_daemon(cfg_path: Path, n: int, args: argparse.Namespace) -> di
     }
 
 
-def patch_recorder_wake() -> None:
-    """What-if: CameraRecorder wakes when a message arrives (a channel wake: no timer, no syscall)
-    instead of sleeping `batch` between polls of its queue; the tick only when idle that long.
-
-    The same work per message as recorderd/recording/recorder.py's `_loop` (its inlined hot path
-    calls the same methods); only the waiting differs. A measurement, not the daemon's code.
-    """
-    from recorderd.recording import recorder as rec_mod
-    from recorderd.recording.frames import Frame
-    from recorderd.recording.machine import Write
-
-    async def _loop(self: Any, inputs: Any) -> None:
-        next_tick = trio.current_time() + self.tick
-        while True:
-            with trio.move_on_at(next_tick):
-                try:
-                    msg = await inputs.receive()
-                except trio.EndOfChannel:
-                    return
-                if type(msg) is Frame:
-                    self._wall_offset = msg.wall - msg.mono
-                    acts = self.machine.frame(msg)
-                    cur = self._cur
-                    if len(acts) == 1 and type(acts[0]) is Write and cur is not None:
-                        ms = (msg.mono - cur.origin_mono) * 1000.0
-                        mux = cur.file.muxer
-                        chunk = (
-                            mux.add_video(round(ms), msg.data)
-                            if msg.kind == "video"
-                            else mux.add_audio(ms, msg.data)
-                        )
-                        if chunk:
-                            await self._write(chunk)
-                    elif acts:
-                        await self._apply(acts)
-                else:
-                    await self._handle(msg)
-            now = trio.current_time()
-            if now >= next_tick:
-                next_tick = now + self.tick
-                await self._on_tick(now)
-
-    rec_mod.CameraRecorder._loop = _loop  # type: ignore[method-assign]
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-n", "--cameras", type=int, default=50)
@@ -160,12 +112,6 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--connect-timeout", type=float, default=120.0)
     ap.add_argument("--count-chunks", action="store_true", help="count network chunks (adds a layer)")
-    ap.add_argument(
-        "--recorder-wake",
-        choices=["batch", "message"],
-        default="batch",
-        help="what-if: see patch_recorder_wake",
-    )
     ap.add_argument("--recorder-io", choices=["thread", "inline"], default="thread", help="what-if")
     ap.add_argument("--cprofile", type=Path, help="write a cProfile of the window here")
     ap.add_argument("--json", type=Path, help="results file (default bench/results/engine.json)")
@@ -198,7 +144,6 @@ def main() -> int:
     cols = [
         "n",
         "record",
-        "recorder_wake",
         "recorder_io",
         "cpu_us_per_frame",
         "user_us_per_frame",
