@@ -83,6 +83,7 @@ class _Current:
     incidents: list[str]
     triggers: list[str]
     synced_at: float
+    final: Path | None = None  # set once renamed: a retry of the close resumes after that step
 
     @property
     def muxer(self) -> Muxer:
@@ -124,10 +125,15 @@ def _close_file(index: Index, cur: _Current) -> Path | None:
         fsync_dir(f.path.parent)
         index.remove_recording(f.path)
         return None
-    f.finish(cur.tags())  # on an error the fd stays open: a retry writes the same trailer
-    f.close()
-    final = free_final(f.path)
-    os.rename(f.path, final)
+    # Each step may hit a full disk; _io prunes and calls this again, so every step resumes.
+    if cur.final is None:
+        if f.fd >= 0:  # closed: finished by an earlier attempt
+            f.finish(cur.tags())  # on an error the fd stays open: a retry writes the same trailer
+            f.close()
+        final = free_final(f.path)
+        os.rename(f.path, final)
+        cur.final = final
+    final = cur.final
     fsync_dir(final.parent)
     end = datetime.fromtimestamp(cur.start.timestamp() + cur.muxer.duration_ms / 1000, cur.start.tzinfo)
     size = cur.muxer.pos
