@@ -59,6 +59,23 @@ CREATE INDEX IF NOT EXISTS recordings_start ON recordings (start_ts);
 """
 
 
+def _overlapping(
+    camera: str | None, since: datetime | None, until: datetime | None
+) -> tuple[list[str], list[Any]]:
+    """WHERE terms for rows of `camera` overlapping [since, until]; an open row reaches now."""
+    where, args = ["1"], list[Any]()
+    if camera is not None:
+        where.append("camera = ?")
+        args.append(camera)
+    if since is not None:
+        where.append('("end" IS NULL OR end_ts >= ?)')
+        args.append(_ts(since))
+    if until is not None:
+        where.append("start_ts <= ?")
+        args.append(_ts(until))
+    return where, args
+
+
 def new_incident_id(camera: str, start: datetime) -> str:
     """ "<camera>-<UTC yyyymmddThhmmss>-<6 hex>": sortable by time, unique without a round trip."""
     return f"{camera}-{start.astimezone(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
@@ -281,16 +298,7 @@ class Index:
         limit: int | None = None,
     ) -> list[IncidentRow]:
         """Incidents overlapping [since, until], oldest first; `after_seq` gives those changed since."""
-        where, args = ["1"], list[Any]()
-        if camera is not None:
-            where.append("camera = ?")
-            args.append(camera)
-        if since is not None:
-            where.append('("end" IS NULL OR end_ts >= ?)')
-            args.append(_ts(since))
-        if until is not None:
-            where.append("start_ts <= ?")
-            args.append(_ts(until))
+        where, args = _overlapping(camera, since, until)
         if open_only:
             where.append('"end" IS NULL')
         order = "start_ts, id"
@@ -380,16 +388,7 @@ class Index:
         limit: int | None = None,
     ) -> list[RecordingRow]:
         """Recordings overlapping [since, until] (an open one counts as reaching now), oldest first."""
-        where, args = ["1"], list[Any]()
-        if camera is not None:
-            where.append("camera = ?")
-            args.append(camera)
-        if since is not None:
-            where.append('("end" IS NULL OR end_ts >= ?)')
-            args.append(_ts(since))
-        if until is not None:
-            where.append("start_ts <= ?")
-            args.append(_ts(until))
+        where, args = _overlapping(camera, since, until)
         if complete is not None:
             where.append("complete = ?")
             args.append(int(complete))
