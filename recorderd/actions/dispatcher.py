@@ -15,7 +15,6 @@ Rules:
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -32,6 +31,7 @@ from recorderd.actions.link import DEFAULT_PULSES
 from recorderd.actions.outbox import Attachment, Coalesce, Outbox
 from recorderd.actions.render import fields, ftp_directory, ftp_name, render
 from recorderd.config.model import ActionRule, CameraConfig, Config, EmailTarget, FtpTarget, HttpTarget
+from recorderd.schedule.engine import compile_schedule
 from recorderd.schedule.spec import ScheduleSpec
 
 log = logging.getLogger("recorderd.actions")
@@ -52,16 +52,13 @@ def trigger_matches(trigger: str, wanted: list[str]) -> bool:
     return any(trigger == w or (w == "motion" and trigger.startswith("motion:")) for w in wanted)
 
 
-def default_schedule_check() -> ScheduleCheck | None:
-    """recorderd.schedule.compile_schedule(spec, zone).armed(at), when the schedule engine has it."""
-    module = importlib.import_module("recorderd.schedule")
-    compile_schedule = getattr(module, "compile_schedule", None)
-    if compile_schedule is None:
-        return None
-    cache: dict[tuple[int, str], Any] = {}
+def default_schedule_check() -> ScheduleCheck:
+    """compile_schedule(spec, zone).armed(at), compiled once per spec and zone."""
+    cache: dict[tuple[str, str], Any] = {}
 
     def check(spec: ScheduleSpec, zone: ZoneInfo, at: datetime) -> bool:
-        key = (id(spec), str(zone))
+        # by value: an id() could be reused by another spec once a reload frees the old config
+        key = (repr(spec), str(zone))
         if key not in cache:
             try:
                 cache[key] = compile_schedule(spec, zone)
@@ -95,13 +92,12 @@ class Dispatcher:
     ) -> None:
         self.config = config
         self.outbox = outbox
-        self.schedule_check = schedule_check if schedule_check is not None else default_schedule_check()
+        self.schedule_check = schedule_check or default_schedule_check()
         self.snapshot_source = snapshot_source
         self.wall = wall
         self.max_follow = max_follow
         self._nursery: trio.Nursery | None = None
         self._follows: dict[tuple[str, str, str], trio.CancelScope] = {}
-        self._warned_schedule = False
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Hosts the periodic snapshot uploads; runs until cancelled."""
@@ -129,11 +125,6 @@ class Dispatcher:
             return False
         if spec == "camera":
             return event.armed
-        if self.schedule_check is None:
-            if not self._warned_schedule:
-                log.warning("actions: no schedule engine; action schedules are not applied")
-                self._warned_schedule = True
-            return True
         return self.schedule_check(spec, cam.zone(self.config.daemon.timezone), event.time)
 
     async def dispatch(self, event: IncidentEvent) -> list[int]:
