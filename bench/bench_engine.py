@@ -46,13 +46,18 @@ async def measure_daemon(cfg_path: Path, n: int, args: argparse.Namespace) -> di
             return await orig(self)
 
         camhttp.BodyReader.read = counting  # type: ignore[method-assign]
-    if args.recorder_io == "inline":  # what-if: file writes in the trio thread (no thread hop)
-        from recorderd.recording import recorder as rec_mod
+    from recorderd.recording import recorder as rec_mod
 
-        async def _io(self: Any, fn: Any, *a: Any) -> Any:
+    if args.recorder_io == "inline":  # what-if: file writes in the trio thread (no thread hop)
+
+        async def _io(self: Any, fn: Any, *a: Any, **kw: Any) -> Any:
             return fn(*a)
 
         rec_mod.CameraRecorder._io = _io  # type: ignore[method-assign]
+    elif args.recorder_io == "unbatched":  # what-if: a worker-thread hop per cluster write
+        rec_mod.ThreadBatch.run_sync = lambda self, fn, *a: trio.to_thread.run_sync(fn, *a)  # type: ignore[method-assign,assignment]
+    elif args.recorder_io == "null":  # what-if: clusters built but not written (the write's share)
+        rec_mod.CameraRecorder._write_sync = staticmethod(lambda f, chunk, sync: None)  # type: ignore[assignment]
     daemon = Daemon(load_config(cfg_path))
     daemon.wire()
     async with trio.open_nursery() as nursery:
@@ -112,7 +117,13 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--connect-timeout", type=float, default=120.0)
     ap.add_argument("--count-chunks", action="store_true", help="count network chunks (adds a layer)")
-    ap.add_argument("--recorder-io", choices=["thread", "inline"], default="thread", help="what-if")
+    ap.add_argument(
+        "--recorder-io",
+        choices=["thread", "inline", "unbatched", "null"],
+        default="thread",
+        help="what-if: cluster writes in the trio thread (inline), one worker-thread hop per write "
+        "(unbatched), or not written at all (null); default: as the daemon does (batched hops)",
+    )
     ap.add_argument("--cprofile", type=Path, help="write a cProfile of the window here")
     ap.add_argument("--json", type=Path, help="results file (default bench/results/engine.json)")
     args = ap.parse_args()

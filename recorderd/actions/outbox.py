@@ -578,16 +578,16 @@ class Outbox:
                 try:
                     if len(busy) < limit:
                         claimed, expired = await self._db(
-                            self.store.claim_due, target, now, limit - len(busy), sorted(busy)
+                            self._claim, target, now, limit - len(busy), sorted(busy)
                         )
                         trouble.ok()
                         for a in expired:
                             self._report(
                                 Report(a, "dead", a.last_error or "expired before it could be attempted")
                             )
-                        for a in claimed:
+                        for a, attachments in claimed:
                             busy.add(a.id)
-                            nursery.start_soon(self._attempt, sender, a, busy)
+                            nursery.start_soon(self._attempt, sender, a, attachments, busy)
                         if expired:
                             continue
                     if len(busy) >= limit:
@@ -603,13 +603,22 @@ class Outbox:
                 with trio.move_on_after(wait):
                     await wake.wait()
 
-    async def _attempt(self, sender: Sender, action: Action, busy: set[int]) -> None:
+    def _claim(
+        self, target: str, now: float, limit: int, busy: Sequence[int]
+    ) -> tuple[list[tuple[Action, list[Attachment]]], list[Action]]:
+        """claim_due, with each row's attachments read in the same worker-thread call: one hop
+        less between an event and its delivery."""
+        claimed, expired = self.store.claim_due(target, now, limit, busy)
+        return [(a, self.store.attachments(a.id)) for a in claimed], expired
+
+    async def _attempt(
+        self, sender: Sender, action: Action, attachments: list[Attachment], busy: set[int]
+    ) -> None:
         try:
             error: str | None = None
             permanent = False
             limit = attempt_timeout(sender, action)
             try:
-                attachments = await self._db(self.store.attachments, action.id)
                 with trio.fail_after(limit):
                     await sender.deliver(action, attachments)
             except DeliveryError as e:

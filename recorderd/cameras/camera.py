@@ -37,7 +37,15 @@ from recorderd.cameras.incident import (
 from recorderd.cameras.streams import STOPPED, StreamSpec, run_stream
 from recorderd.cameras.triggers import TriggerMap
 from recorderd.protocol.events import EdgeDetector, TriggerSample
-from recorderd.recording.frames import AudioFormat, Frame, IncidentEnd, IncidentStart, Privacy, RecorderInput
+from recorderd.recording.frames import (
+    AudioFormat,
+    Frame,
+    IncidentEnd,
+    IncidentStart,
+    Privacy,
+    RecorderInput,
+    RecorderSink,
+)
 from recorderd.recording.index import new_incident_id
 from recorderd.schedule.engine import CameraScheduleError, Schedule, ScheduleError, compile_schedule
 from recorderd.schedule.week import EMPTY, FULL
@@ -101,7 +109,7 @@ class Camera:
         bus: ev.Bus[ev.BusEvent],
         zone: tzinfo,
         index: Index | None = None,
-        recorder: trio.MemorySendChannel[RecorderInput] | None = None,
+        recorder: RecorderSink | None = None,
     ) -> None:
         self.name = name
         self.cfg = cfg

@@ -29,12 +29,12 @@ from recorderd.cameras.incident import Override
 
 if TYPE_CHECKING:
     from recorderd.config.model import CameraConfig, Config
-    from recorderd.recording.frames import RecorderInput
+    from recorderd.recording.frames import RecorderSink
     from recorderd.recording.index import Index
 
 log = logging.getLogger("recorderd.cameras")
 
-RecorderFor = Callable[[str], "trio.MemorySendChannel[RecorderInput] | None"]
+RecorderFor = Callable[[str], "RecorderSink | None"]
 
 
 class UnknownCamera(LookupError):

@@ -9,7 +9,7 @@
         daemon.stop()                  # SIGTERM: cameras, recorders, outbox wound down in order
 
 Plug-in points (each optional):
-- the recorder: `recorder_for(camera) -> MemorySendChannel[RecorderInput] | None` (the engine sends
+- the recorder: `recorder_for(camera) -> RecorderSink | None` (the engine sends
   frames, audio format, incident start/end and privacy on it; `send_nowait`, drops counted);
   `wire()` starts recorderd.recording's RecordingService and uses its `recorder_for`;
 - consumers of the bus: `add_consumer(name, fn)` where `fn(receive_channel, daemon)` is awaited in
@@ -39,7 +39,7 @@ from recorderd.cameras.engine import Engine, UnknownCamera
 from recorderd.config.model import Config
 from recorderd.daemon.health import RecorderWatch, status_line
 from recorderd.daemon.reload import ConfigDiff, diff
-from recorderd.recording.frames import RecorderInput
+from recorderd.recording.frames import RecorderSink
 from recorderd.recording.index import Index
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("recorderd.daemon")
 
 Consumer = Callable[["trio.MemoryReceiveChannel[ev.BusEvent]", "Daemon"], Awaitable[None]]
-RecorderFor = Callable[[str], "trio.MemorySendChannel[RecorderInput] | None"]
+RecorderFor = Callable[[str], "RecorderSink | None"]
 
 STOP_TIMEOUT = 20.0  # below systemd's TimeoutStopSec (30 s in systemd/recorderd.service)
 STATS_INTERVAL = 10.0
@@ -113,7 +113,7 @@ class Daemon:
         self.disk_total = self.disk_free = self.recordings_bytes = 0
         self.http_addresses: list[str] = []  # where the HTTP endpoint listens, once it does
         self._wired = False
-        self._rec_channels: dict[str, trio.MemorySendChannel[RecorderInput]] = {}
+        self._rec_channels: dict[str, RecorderSink] = {}
         self._services: trio.Nursery | None = None
         self._http: Restartable | None = None
         self._consumers_done: list[trio.Event] = []
@@ -263,7 +263,7 @@ class Daemon:
             self.actions.mqtt_sender.set_publisher(self.mqtt_publisher)
             await self._start_actions(self.bus.subscribe("actions", size))
 
-    def _recorder_channel(self, camera: str) -> trio.MemorySendChannel[RecorderInput] | None:
+    def _recorder_channel(self, camera: str) -> RecorderSink | None:
         ch = self.recorder_for(camera) if self.recorder_for is not None else None
         if ch is not None:
             self._rec_channels[camera] = ch

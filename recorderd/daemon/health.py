@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 import trio
 
@@ -25,12 +25,18 @@ class _Seen:
     progress: float
 
 
+class _Queue(Protocol):
+    """A recorder's queue, as far as the watch looks: a memory channel or a RecorderInlet."""
+
+    def statistics(self) -> trio.MemoryChannelStatistics: ...
+
+
 class RecorderWatch:
     """Samples the recorder channels every `interval`; beats `heart` while none is lagging."""
 
     def __init__(
         self,
-        channels: Callable[[], Mapping[str, trio.MemorySendChannel[Any]]],
+        channels: Callable[[], Mapping[str, _Queue]],
         *,
         lag: float = 5.0,
         allowance: float = 10.0,
@@ -43,7 +49,7 @@ class RecorderWatch:
         self.heart = Heartbeat("recorder", allowance, pending=self.pending)
 
     @staticmethod
-    def _used(ch: trio.MemorySendChannel[Any]) -> int:
+    def _used(ch: _Queue) -> int:
         return ch.statistics().current_buffer_used
 
     def sample(self, now: float) -> None:

@@ -22,7 +22,6 @@ import trio
 import trio.testing
 
 from recorderd.config.model import Config
-from recorderd.recording.frames import RecorderInput
 from recorderd.recording.index import Index
 from recorderd.recording.probe import check_recordings
 from recorderd.recording.recorder import RecordingService
@@ -72,7 +71,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     sent: list[Any] = []
     async with trio.open_nursery() as nursery:
         report = await nursery.start(service.run)
-        send: trio.MemorySendChannel[RecorderInput] | None = service.recorder_for("sim")
+        send = service.recorder_for("sim")
         assert send is not None
         print(
             "READY",

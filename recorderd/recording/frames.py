@@ -8,7 +8,10 @@ wall-clock step never tears a file; `wall` names files and aligns continuous seg
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    import trio
 
 FrameKind = Literal["video", "audio"]
 AudioCodec = Literal["mulaw", "alaw", "g726"]
@@ -86,3 +89,12 @@ class Privacy:
 
 
 RecorderInput = Frame | AudioFormat | IncidentStart | IncidentEnd | Privacy
+
+
+class RecorderSink(Protocol):
+    """The camera's end of its recorder: a trio memory channel's send side, or the RecorderInlet
+    the daemon hands out (recorderd.recording.recorder), which does the same faster."""
+
+    def send_nowait(self, value: RecorderInput, /) -> None: ...
+    def close(self) -> None: ...
+    def statistics(self) -> trio.MemoryChannelStatistics: ...

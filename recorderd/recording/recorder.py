@@ -4,6 +4,12 @@ It consumes the camera's channel of RecorderInput, runs the pure RecordMachine, 
 actions. Per frame it only muxes in memory (a few µs); file work (create, one write per cluster,
 fsync, rename, index rows) runs in worker threads, so the event loop never blocks on the disk.
 
+The daemon's cameras send through a RecorderInlet: while the recorder's task is idle, a frame is
+run through the machine and the muxer right in the sender's task, and the recorder's task is woken
+only for what needs I/O (a whole cluster, an open, a close), about once a second instead of at
+every frame. Anything that comes while the task is busy goes through the channel, so the order of
+inputs is kept (bench/bench_engine.py measures the difference).
+
 Durability, per file:
   create .mkv.part, fsync it and its directory, then the index row (end NULL, complete 0);
   clusters are appended whole, fsynced every `sync_interval`;
@@ -16,19 +22,21 @@ cluster is dropped (counted) and recording goes on with the next one.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import trio
 
 from recorderd.config.model import Config, RecordConfig
+from recorderd.recording.batch import ThreadBatch
 from recorderd.recording.frames import (
     AudioFormat,
     Frame,
@@ -47,7 +55,7 @@ from recorderd.recording.layout import (
     recordings_root,
 )
 from recorderd.recording.machine import Action, Close, Join, Open, RecordMachine, Write
-from recorderd.recording.mkv import MkvFile, Muxer
+from recorderd.recording.mkv import Chunk, MkvFile, Muxer
 from recorderd.recording.recovery import RecoveryReport, close_out, recover
 from recorderd.recording.retention import Storage, is_disk_full
 
@@ -166,6 +174,16 @@ def _abandon(index: Index, cur: _Current) -> None:
         pass  # recovery drops the row of a vanished file
 
 
+@dataclass(slots=True)
+class _Work:
+    """What a frame muxed in the sender's task left for the recorder's task: a whole cluster of
+    `cur` to write, then actions to carry out (in this order)."""
+
+    cur: _Current | None
+    chunk: Chunk | None
+    acts: list[Action]
+
+
 class CameraRecorder:
     """Records one camera. `await nursery.start(rec.run, receive_channel)`."""
 
@@ -182,14 +200,18 @@ class CameraRecorder:
         tick: float = 0.5,
         lead: float = 2.0,
         sync_interval: float = 10.0,
+        idle_grace: float = 2.0,
+        batch: ThreadBatch | None = None,
     ) -> None:
         self.camera = camera
         self.root = root
         self.index = index
         self.zone = zone
         self.storage = storage
+        self.batch = batch  # cluster writes share worker-thread hops with the other cameras
         self.audio = audio
         self.tick = tick
+        self.idle_grace = idle_grace  # while frames come, they tick: the task's timer waits longer
         self.sync_interval = sync_interval
         self.machine = RecordMachine(
             cfg.mode,
@@ -207,6 +229,11 @@ class CameraRecorder:
         self._reopen: Open | None = None  # an Open that failed: retried at a later video frame
         self._retry_at = 0.0
         self._wall_offset: float | None = None  # wall - mono of the latest frame: ticks in frame time
+        self._next_tick = -math.inf
+        self._last_frame = -math.inf  # mono of the latest frame
+        # True only while the task waits with nothing queued or in hand: then a RecorderInlet may
+        # mux a frame in the sender's task (mux_now) without breaking the order of inputs.
+        self.idle = False
         self.done = trio.Event()  # set when `run` has returned (its channel ended, files closed)
 
     @property
@@ -227,7 +254,7 @@ class CameraRecorder:
 
     async def run(
         self,
-        inputs: trio.MemoryReceiveChannel[RecorderInput],
+        inputs: trio.MemoryReceiveChannel[RecorderInput | _Work],
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
@@ -235,6 +262,7 @@ class CameraRecorder:
         try:
             await self._loop(inputs)
         finally:
+            self.idle = False
             with trio.CancelScope(shield=True), trio.move_on_after(30):
                 try:
                     await self._drain(inputs)  # a stop must not drop what the engine already sent
@@ -245,7 +273,7 @@ class CameraRecorder:
                         await self._close("shutdown")
             self.done.set()
 
-    async def _drain(self, inputs: trio.MemoryReceiveChannel[RecorderInput]) -> None:
+    async def _drain(self, inputs: trio.MemoryReceiveChannel[RecorderInput | _Work]) -> None:
         """Work off the messages queued at a stop (a cancel comes between two wake-ups). Only
         those queued now: a sender that goes on while the file is closed cannot hold us up."""
         for _ in range(inputs.statistics().current_buffer_used):
@@ -255,41 +283,30 @@ class CameraRecorder:
                 return
             await self._handle(msg)
 
-    async def _loop(self, inputs: trio.MemoryReceiveChannel[RecorderInput]) -> None:
+    async def _loop(self, inputs: trio.MemoryReceiveChannel[RecorderInput | _Work]) -> None:
         # Wait on the channel, not on a timer: a message wakes the task for the price of a
         # reschedule, while a timer wake-up (a deadline delivered as Cancelled, plus the VM's timer)
-        # costs 0.1-0.2 ms, i.e. one per frame at 10 fps. The deadline fires only while the camera
-        # sends nothing. Once awake, everything queued is worked off before the next wait, and
-        # ticks come only after that, so queued frames are never cut off. Decisions use the frames'
-        # own times, and clusters are still built in memory and written whole (< 1 s each).
-        next_tick = trio.current_time() + self.tick
+        # costs 0.1-0.2 ms. Frames tick the machine themselves (mux_now), so the deadline fires only
+        # once frames stop (then every `tick`). Once awake, everything queued is worked off before
+        # the next wait, and ticks come only after that, so queued frames are never cut off.
+        # Decisions use the frames' own times; clusters are built in memory and written whole.
+        self._next_tick = trio.current_time() + self.tick
         while True:
-            msg: RecorderInput | None = None
-            with trio.move_on_at(next_tick):  # only the wait: the work below is never cut short
+            msg: RecorderInput | _Work | None = None
+            now = trio.current_time()
+            flowing = now - self._last_frame < self.tick
+            # idle only with nothing queued: a message already taken would be overtaken otherwise
+            self.idle = inputs.statistics().current_buffer_used == 0
+            with trio.move_on_at(self._next_tick + (self.idle_grace if flowing else 0.0)):
                 try:
                     msg = await inputs.receive()
                 except trio.EndOfChannel:
                     return
+                finally:
+                    self.idle = False
             n = 0
             while msg is not None:
-                if type(msg) is Frame:  # the hot path, inlined: a frame that only needs muxing
-                    self._wall_offset = msg.wall - msg.mono
-                    acts = self.machine.frame(msg)
-                    cur = self._cur
-                    if len(acts) == 1 and type(acts[0]) is Write and cur is not None:
-                        ms = (msg.mono - cur.origin_mono) * 1000.0
-                        mux = cur.file.muxer
-                        chunk = (
-                            mux.add_video(round(ms), msg.data)
-                            if msg.kind == "video"
-                            else mux.add_audio(ms, msg.data)
-                        )
-                        if chunk:
-                            await self._write(chunk)
-                    elif acts:
-                        await self._apply(acts)
-                else:
-                    await self._handle(msg)
+                await self._handle(msg)
                 n += 1
                 if n % 256 == 0:  # a long backlog: let the others run in between
                     await trio.lowlevel.checkpoint()
@@ -300,15 +317,56 @@ class CameraRecorder:
                 except trio.EndOfChannel:
                     return
             now = trio.current_time()
-            if now >= next_tick:
-                next_tick = now + self.tick
+            if now >= self._next_tick:
+                self._next_tick = now + self.tick
                 await self._on_tick(now)
 
-    async def _handle(self, msg: RecorderInput) -> None:
+    def mux_now(self, f: Frame) -> _Work | None:
+        """Run a frame through the machine and, if it only goes into the open file, into the
+        muxer (memory only). What is left for the task (a whole cluster to write, other actions,
+        a tick's actions) comes back; None if nothing. Synchronous: the sender's task may call it
+        while the recorder is idle (RecorderInlet), the recorder's task does for queued frames."""
+        mono = f.mono
+        self._last_frame = mono
+        self._wall_offset = f.wall - mono
+        acts = self.machine.frame(f)
+        work = None
+        if acts:
+            cur = self._cur
+            if len(acts) == 1 and type(acts[0]) is Write and cur is not None:
+                ms = (mono - cur.origin_mono) * 1000.0
+                mux = cur.file.muxer
+                chunk = mux.add_video(round(ms), f.data) if f.kind == "video" else mux.add_audio(ms, f.data)
+                if chunk:
+                    work = _Work(cur, chunk, [])
+            else:
+                work = _Work(None, None, acts)
+        if mono >= self._next_tick:  # frames keep coming: they tick the machine
+            self._next_tick = mono + self.tick
+            more = self.machine.tick(mono, f.wall)
+            if more:
+                if work is None:
+                    work = _Work(None, None, more)
+                else:
+                    work.acts = [*work.acts, *more]
+        return work
+
+    async def _do(self, w: _Work) -> None:
+        if w.chunk and w.cur is self._cur:  # (it is: the task alone opens and closes files)
+            await self._write(w.chunk)
+        if w.acts:
+            await self._apply(w.acts)
+
+    async def _handle(self, msg: RecorderInput | _Work) -> None:
         m = self.machine
-        if isinstance(msg, Frame):
-            self._wall_offset = msg.wall - msg.mono
-            acts = m.frame(msg)
+        if type(msg) is Frame:
+            work = self.mux_now(msg)
+            if work is not None:
+                await self._do(work)
+            return
+        if isinstance(msg, _Work):
+            acts = []
+            await self._do(msg)
         elif isinstance(msg, IncidentStart):
             acts = m.incident_start(msg)
         elif isinstance(msg, IncidentEnd):
@@ -333,7 +391,7 @@ class CameraRecorder:
         if cur is not None:
             since = cur.muxer.pending_since
             if since is not None and (now - cur.origin_mono) * 1000 - since >= cur.muxer.cluster_ms:
-                await self._write(cur.muxer.flush())  # frames stopped: do not hold them in memory
+                await self._write(cur.muxer.flush_chunk())  # frames stopped: do not hold them in memory
 
     async def _apply(self, actions: list[Action]) -> None:
         for a in actions:
@@ -368,19 +426,23 @@ class CameraRecorder:
         if chunk:
             await self._write(chunk)
 
-    async def _io(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """fn(*args) in a worker thread; on a full disk: prune the oldest, then again (up to
-        FULL_RETRIES times, while pruning frees something). Shielded: the muxer and the machine
-        have already moved on, so a cancel here (a stop) must not drop the cluster or the close;
-        it takes effect at the loop's next wait."""
+    async def _io(self, fn: Callable[..., _T], *args: Any, batched: bool = False) -> _T:
+        """fn(*args) in a worker thread (`batched`: in the service's ThreadBatch, with the other
+        cameras' calls); on a full disk: prune the oldest, then again (up to FULL_RETRIES times,
+        while pruning frees something). Shielded: the muxer and the machine have already moved
+        on, so a cancel here (a stop) must not drop the cluster or the close; it takes effect at
+        the loop's next wait."""
+        run: Callable[..., Awaitable[Any]] = trio.to_thread.run_sync
+        if batched and self.batch is not None:
+            run = self.batch.run_sync
         with trio.CancelScope(shield=True):
-            result = await self._io_retry(fn, *args)
+            result: _T = await self._io_retry(run, fn, *args)
         return result
 
-    async def _io_retry(self, fn: Callable[..., _T], *args: Any) -> _T:
+    async def _io_retry(self, run: Callable[..., Awaitable[Any]], fn: Callable[..., _T], *args: Any) -> _T:
         for _ in range(FULL_RETRIES):
             try:
-                return await trio.to_thread.run_sync(fn, *args)
+                return cast(_T, await run(fn, *args))
             except (OSError, sqlite3.OperationalError) as e:
                 if not is_disk_full(e) or self.storage is None:
                     raise
@@ -388,7 +450,7 @@ class CameraRecorder:
                 log.warning("%s: disk full; pruned %d bytes, retrying", self.camera, freed)
                 if freed == 0:
                     raise
-        return await trio.to_thread.run_sync(fn, *args)
+        return cast(_T, await run(fn, *args))
 
     async def _open(self, a: Open) -> None:
         if self._cur is not None:
@@ -433,13 +495,13 @@ class CameraRecorder:
             self.storage.active[f.path] = 0
         log.info("%s: recording %s", self.camera, f.path)
 
-    async def _write(self, chunk: bytes) -> None:
+    async def _write(self, chunk: bytes | Chunk) -> None:
         cur = self._cur
         if cur is None or not chunk:
             return
         sync = trio.current_time() - cur.synced_at >= self.sync_interval
         try:
-            await self._io(self._write_sync, cur.file, chunk, sync)
+            await self._io(self._write_sync, cur.file, chunk, sync, batched=True)
         except OSError as e:
             self.stats.errors += 1
             lost = cur.muxer.video_frames
@@ -474,7 +536,7 @@ class CameraRecorder:
             self.storage.active[cur.part] = cur.muxer.pos
 
     @staticmethod
-    def _write_sync(f: MkvFile, chunk: bytes, sync: bool) -> None:
+    def _write_sync(f: MkvFile, chunk: bytes | Chunk, sync: bool) -> None:
         f.write(chunk)
         if sync:
             f.sync()
@@ -523,6 +585,60 @@ class CameraRecorder:
         log.info("%s: closed %s (%s, %d frames)", self.camera, final, why, cur.muxer.video_frames)
 
 
+class RecorderInlet:
+    """The camera's end of its recorder, as RecordingService.recorder_for hands it out: a memory
+    channel's send side (send_nowait, close, statistics), with a fast path. A frame that comes while
+    the recorder's task is idle is muxed here, in the sender's task (CameraRecorder.mux_now), and
+    only what needs I/O goes through the channel; so the recorder's task wakes about once per
+    cluster, not at every frame. While the task is busy, everything queues behind what it holds."""
+
+    __slots__ = ("_closed", "_rec", "_send")
+
+    def __init__(self, rec: CameraRecorder, send: trio.MemorySendChannel[RecorderInput | _Work]) -> None:
+        self._rec = rec
+        self._send = send
+        self._closed = False
+
+    def send_nowait(self, value: RecorderInput, /) -> None:
+        rec = self._rec
+        if rec.idle and type(value) is Frame and not self._closed:
+            work = rec.mux_now(value)
+            if work is None:
+                return
+            rec.idle = False  # the task is woken now: what follows queues behind this
+            self._send.send_nowait(work)
+            return
+        rec.idle = False
+        self._send.send_nowait(value)
+
+    async def send(self, value: RecorderInput, /) -> None:
+        """send_nowait that waits while the channel is full (drills: recording.feeder)."""
+        rec = self._rec
+        if rec.idle and type(value) is Frame and not self._closed:
+            work = rec.mux_now(value)
+            if work is None:
+                await trio.lowlevel.checkpoint()  # a checkpoint, as a channel's send is
+                return
+            rec.idle = False
+            await self._send.send(work)
+            return
+        rec.idle = False
+        await self._send.send(value)
+
+    def close(self) -> None:
+        self._closed = True
+        self._send.close()
+
+    async def __aenter__(self) -> RecorderInlet:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def statistics(self) -> trio.MemoryChannelStatistics:
+        return self._send.statistics()
+
+
 class RecordingService:
     """The recorder of the daemon: recovery at start, retention, and one CameraRecorder per camera.
 
@@ -536,6 +652,7 @@ class RecordingService:
         self.index = index
         self.root = recordings_root(cfg.daemon.state_dir)
         self.storage = Storage(index, cfg.storage, self.root)
+        self.batch = ThreadBatch()
         self.recorders: dict[str, CameraRecorder] = {}
         self.channel_size = channel_size
         self._nursery: trio.Nursery | None = None
@@ -552,6 +669,7 @@ class RecordingService:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             await nursery.start(self.storage.run)
+            await nursery.start(self.batch.run)
             task_status.started(report)
 
     def status(self) -> dict[str, Any]:
@@ -561,12 +679,12 @@ class RecordingService:
             "retention": {"deleted": self.storage.deleted, "freed": self.storage.freed},
         }
 
-    def recorder_for(self, camera: str) -> trio.MemorySendChannel[RecorderInput] | None:
-        """A new channel whose receiving CameraRecorder runs in this service; None if mode is off."""
+    def recorder_for(self, camera: str) -> RecorderInlet | None:
+        """A new inlet whose CameraRecorder runs in this service; None if mode is off."""
         cam = self.cfg.cameras.get(camera)
         if cam is None or cam.record.mode == "off" or self._nursery is None:
             return None
-        send, recv = trio.open_memory_channel[RecorderInput](self.channel_size)
+        send, recv = trio.open_memory_channel[RecorderInput | _Work](self.channel_size)
         rec = CameraRecorder(
             camera,
             cam.record,
@@ -574,9 +692,10 @@ class RecordingService:
             index=self.index,
             zone=self.zone_for(camera),
             storage=self.storage,
+            batch=self.batch,
             audio=AudioFormat() if cam.audio else None,
             lead=max(2.0, float(cam.min_on) + 1.0),
         )
         self.recorders[camera] = rec
         self._nursery.start_soon(rec.run, recv, name=f"recorder {camera}")
-        return send
+        return RecorderInlet(rec, send)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import sqlite3
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -96,6 +97,8 @@ class Storage:
                 await self.prune()
             except OSError as e:
                 log.error("retention: %s", e.strerror or e)
+            except sqlite3.Error as e:  # the index is on the same disk; next round tries again
+                log.error("retention: index: %s", e)
             await trio.sleep(self.cfg.check_interval)
 
     async def prune(self, urgent: bool = False) -> int:
@@ -122,6 +125,7 @@ class Storage:
         )
         freed = 0
         dirs: set[Path] = set()
+        unindexed: list[Path] = []
         for r in doomed:
             try:
                 size = r.path.stat().st_size
@@ -131,9 +135,17 @@ class Storage:
             dirs.add(r.path.parent)
             freed += size
             # file first, then the row: a crash between leaves a row whose file vanished,
-            # which start-up recovery drops
-            self.index.remove_recording(r.path)
+            # which start-up recovery drops (and so does the next prune: its unlink finds nothing)
+            try:
+                self.index.remove_recording(r.path)
+            except sqlite3.OperationalError:  # a full disk: SQLite needs room even to delete
+                unindexed.append(r.path)  # tried again below, once more files are gone
             log.info("retention: deleted %s (%d bytes)", r.path, size)
+        for path in unindexed:
+            try:
+                self.index.remove_recording(path)
+            except sqlite3.OperationalError as e:
+                log.warning("retention: %s deleted, its index row stays until the next round: %s", path, e)
         for d in dirs:
             if d.exists():
                 fsync_dir(d)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import trio
 
@@ -77,8 +78,12 @@ class Scripted:
     trigger: str = "motion"
 
 
+class _Sender(Protocol):
+    async def send(self, value: RecorderInput, /) -> None: ...
+
+
 async def feed_camera(
-    send: trio.MemorySendChannel[RecorderInput],
+    send: _Sender,
     *,
     seconds: float,
     jpegs: Sequence[bytes],

@@ -159,3 +159,29 @@ async def test_storage_deletes_oldest_files(tmp_path: Path, jpegs: list[bytes]) 
     assert [p.exists() for p in paths] == [True, False, True, True]
     assert [r.path for r in index.list_recordings()] == [paths[0], paths[2], paths[3]]
     assert not (root / "c/2025-06-11").exists()  # an emptied old day directory goes too
+
+
+async def test_storage_survives_an_index_it_cannot_write(tmp_path: Path, jpegs: list[bytes]) -> None:
+    """Found by CI's full-disk run: SQLite needs room even to delete a row, so on a full disk the
+    index can refuse the deletion of a file already gone. The prune goes on (the space is freed),
+    logs it, and a later round drops the row, as start-up recovery would."""
+    index = Index.open(tmp_path)
+    root = recordings_root(tmp_path)
+    paths = []
+    for i in range(3):
+        p = root / f"c/2025-06-1{i}/120000-motion.mkv"
+        a_file(p, jpegs, 1.0, finish=True, tags={"reason": "motion"})
+        start = T0 + timedelta(days=i)
+        index.add_recording(
+            "c", p, start, start + timedelta(minutes=1), 25, p.stat().st_size, "motion", complete=True
+        )
+        paths.append(p)
+    size = paths[0].stat().st_size
+    storage = Storage(index, StorageConfig(max_usage=Usage(size=int(size * 2.5)), min_free=0), root)
+    index._conn.execute("PRAGMA query_only = ON")  # every write now fails, as on a full disk
+    freed = await storage.prune()
+    assert freed == size and not paths[0].exists()  # the space is freed all the same
+    assert len(index.list_recordings()) == 3  # the row could not go
+    index._conn.execute("PRAGMA query_only = OFF")
+    assert await storage.prune() == 0
+    assert [r.path for r in index.list_recordings()] == paths[1:]

@@ -1,0 +1,93 @@
+"""Many small blocking calls, one worker-thread hop: the recorders' cluster writes.
+
+Every camera writes one cluster a second. Handing each write to a worker thread on its own costs
+a thread wake-up, a GIL hand-over and a trip back into trio for each (about 0.2 ms of CPU per hop
+on the 2-core VM of docs/performance.md, 20 µs per frame at 10 fps). A ThreadBatch collects the
+calls that come within `window` seconds and runs them one after another in a single worker-thread
+call; each caller gets its own result or exception back, in the order it called.
+
+    batch = ThreadBatch(window=0.05)
+    nursery.start_soon(batch.run)
+    n = await batch.run_sync(os.write, fd, data)   # like trio.to_thread.run_sync
+
+A call is never lost: calls queued when `run` ends are carried out there (shielded), and a call
+made after it ended (or before it started) goes to a worker thread of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import outcome
+import trio
+
+_T = TypeVar("_T")
+
+
+class _Call:
+    __slots__ = ("args", "done", "fn", "result")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.fn = fn
+        self.args = args
+        self.done = trio.Event()
+        self.result: outcome.Outcome[Any] | None = None
+
+
+def _run_all(calls: list[_Call]) -> None:
+    for c in calls:
+        c.result = outcome.capture(c.fn, *c.args)
+
+
+class ThreadBatch:
+    def __init__(self, window: float = 0.05) -> None:
+        self.window = window
+        self.hops = 0  # worker-thread calls made (for benchmarks)
+        self.calls = 0
+        self._queue: list[_Call] = []
+        self._wake = trio.Event()
+        self._running = False
+
+    async def run_sync(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """fn(*args) in a worker thread, together with the other calls of the same window.
+        Not cancellable once queued (as trio.to_thread.run_sync): the call runs either way."""
+        if not self._running:
+            return await trio.to_thread.run_sync(fn, *args)
+        call = _Call(fn, args)
+        self._queue.append(call)
+        self._wake.set()
+        with trio.CancelScope(shield=True):
+            await call.done.wait()
+        assert call.result is not None
+        result: _T = call.result.unwrap()
+        return result
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self._running = True
+        task_status.started()
+        try:
+            while True:
+                await self._wake.wait()
+                await trio.sleep(self.window)  # one timer wake-up per batch, not a hop per call
+                await self._flush()
+        finally:
+            self._running = False
+            with trio.CancelScope(shield=True):
+                while self._queue:
+                    await self._flush()
+
+    async def _flush(self) -> None:
+        calls, self._queue = self._queue, []
+        self._wake = trio.Event()
+        if not calls:
+            return
+        self.hops += 1
+        self.calls += len(calls)
+        try:
+            await trio.to_thread.run_sync(_run_all, calls)
+        finally:
+            for c in calls:
+                if c.result is None:  # the hop itself failed: each caller gets to know
+                    c.result = outcome.Error(RuntimeError("the worker thread call failed"))
+                c.done.set()
