@@ -296,30 +296,36 @@ class OutboxStore:
     def claim_due(
         self, target: str, now: float, limit: int, busy: Sequence[int]
     ) -> tuple[list[Action], list[Action]]:
-        """Due rows for `target` not in `busy`, their attempt counted; and the expired ones, now dead."""
-        with self._tx() as db:
-            marks = ",".join("?" * len(busy))
-            rows = db.execute(
-                "SELECT * FROM actions WHERE state = 'pending' AND target = ? AND next_attempt <= ?"
-                + (f" AND id NOT IN ({marks})" if busy else "")
-                + " ORDER BY next_attempt, id LIMIT ?",
-                (target, now, *busy, limit),
-            ).fetchall()
-            claimed: list[Action] = []
-            expired: list[Action] = []
-            for r in rows:
-                a = _row(r)
-                if a.expires <= now:
+        """Due rows for `target` not in `busy`, their attempt counted; and the expired ones, now dead.
+
+        Claiming only reads: the caller keeps claimed rows in `busy`, and the attempt is counted
+        in the database with its outcome (`succeed`, `fail`). So no commit (no fsync) stands
+        between an event's row and its delivery; an attempt cut off by a crash is not counted
+        and is simply made again."""
+        marks = ",".join("?" * len(busy))
+        rows = self._db.execute(
+            "SELECT * FROM actions WHERE state = 'pending' AND target = ? AND next_attempt <= ?"
+            + (f" AND id NOT IN ({marks})" if busy else "")
+            + " ORDER BY next_attempt, id LIMIT ?",
+            (target, now, *busy, limit),
+        ).fetchall()
+        claimed: list[Action] = []
+        expired: list[Action] = []
+        for r in rows:
+            a = _row(r)
+            if a.expires <= now:
+                expired.append(a)
+            else:
+                claimed.append(dataclasses.replace(a, attempts=a.attempts + 1))
+        if expired:
+            with self._tx() as db:
+                for a in expired:
                     why = a.last_error or "expired before it could be attempted"
                     db.execute(
                         "UPDATE actions SET state = 'dead', finished = ?, last_error = ? WHERE id = ?",
                         (now, why, a.id),
                     )
-                    expired.append(a)
-                else:
-                    db.execute("UPDATE actions SET attempts = attempts + 1 WHERE id = ?", (a.id,))
-                    claimed.append(dataclasses.replace(a, attempts=a.attempts + 1))
-            return claimed, expired
+        return claimed, expired
 
     def next_due(self, target: str, busy: Sequence[int]) -> float | None:
         marks = ",".join("?" * len(busy))
@@ -336,28 +342,35 @@ class OutboxStore:
         ).fetchall()
         return [Attachment(r["name"], r["data"], r["path"]) for r in rows]
 
-    def succeed(self, action_id: int, now: float) -> None:
+    def succeed(self, action_id: int, now: float, attempts: int = 1) -> None:
+        """The row is done after `attempts` attempts (the claimed Action's count)."""
         with self._tx() as db:
             db.execute(
-                "UPDATE actions SET state = 'done', finished = ?, last_error = NULL WHERE id = ?",
-                (now, action_id),
+                "UPDATE actions SET state = 'done', finished = ?, last_error = NULL, attempts = ?"
+                " WHERE id = ?",
+                (now, attempts, action_id),
             )
             db.execute("DELETE FROM attachments WHERE action_id = ?", (action_id,))
 
-    def fail(self, action_id: int, error: str, now: float, next_attempt: float | None) -> bool:
-        """Record a failed attempt; dead when `next_attempt` is None or past the expiry. True if dead."""
+    def fail(
+        self, action_id: int, error: str, now: float, next_attempt: float | None, attempts: int | None = None
+    ) -> bool:
+        """Record a failed attempt (`attempts`: the claimed Action's count; None: one more than
+        recorded); dead when `next_attempt` is None or past the expiry. True if dead."""
         with self._tx() as db:
-            r = db.execute("SELECT expires FROM actions WHERE id = ?", (action_id,)).fetchone()
+            r = db.execute("SELECT expires, attempts FROM actions WHERE id = ?", (action_id,)).fetchone()
             dead = next_attempt is None or r is None or next_attempt >= r["expires"]
+            n = attempts if attempts is not None else (r["attempts"] + 1 if r is not None else 1)
             if dead:
                 db.execute(
-                    "UPDATE actions SET state = 'dead', finished = ?, last_error = ? WHERE id = ?",
-                    (now, error, action_id),
+                    "UPDATE actions SET state = 'dead', finished = ?, last_error = ?, attempts = ?"
+                    " WHERE id = ?",
+                    (now, error, n, action_id),
                 )
             else:
                 db.execute(
-                    "UPDATE actions SET next_attempt = ?, last_error = ? WHERE id = ?",
-                    (next_attempt, error, action_id),
+                    "UPDATE actions SET next_attempt = ?, last_error = ?, attempts = ? WHERE id = ?",
+                    (next_attempt, error, n, action_id),
                 )
         return dead
 
@@ -629,11 +642,15 @@ class Outbox:
                 error = describe(e)
             now = self.wall()
             if error is None:
-                await self._record(action, "its delivery", self.store.succeed, action.id, now)
+                await self._record(
+                    action, "its delivery", self.store.succeed, action.id, now, action.attempts
+                )
                 self._report(Report(action, "done"))
                 return
             nxt = None if permanent else now + self.policy.delay(action.attempts, self.rng())
-            dead = await self._record(action, "a failed attempt", self.store.fail, action.id, error, now, nxt)
+            dead = await self._record(
+                action, "a failed attempt", self.store.fail, action.id, error, now, nxt, action.attempts
+            )
             self._report(Report(action, "dead" if dead else "retry", error, None if dead else nxt))
         finally:
             busy.discard(action.id)
