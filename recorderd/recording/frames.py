@@ -1,4 +1,4 @@
-"""What the camera engine sends a camera's recorder, on one trio memory channel, in arrival order.
+"""What the camera engine sends a camera's recorder (a RecorderSink), in arrival order.
 
 Times: `mono` is trio.current_time() (the engine's clock, never jumps); `wall` is epoch seconds for
 the same instant (time.time() mapped at arrival). File timestamps come from `mono` differences, so a
