@@ -72,6 +72,8 @@ async def measure_daemon(cfg_path: Path, n: int, args: argparse.Namespace) -> di
         f0 = sum(c.stats.frames for c in engine.cameras.values())
         b0 = sum(c.stats.bytes for c in engine.cameras.values())
         k0 = chunks[0]
+        mux = engine.mux
+        m0 = (mux.rounds, mux.reads) if mux is not None else (0, 0)
         r0 = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.monotonic()
         if prof is not None:
@@ -84,6 +86,7 @@ async def measure_daemon(cfg_path: Path, n: int, args: argparse.Namespace) -> di
         f1 = sum(c.stats.frames for c in engine.cameras.values())
         b1 = sum(c.stats.bytes for c in engine.cameras.values())
         k1 = chunks[0]
+        m1 = (mux.rounds, mux.reads) if mux is not None else (0, 0)
         dropped = sum(c.stats.dropped_frames for c in engine.cameras.values())
         nursery.cancel_scope.cancel()
     if prof is not None:
@@ -105,6 +108,9 @@ async def measure_daemon(cfg_path: Path, n: int, args: argparse.Namespace) -> di
             ((r1.ru_nvcsw + r1.ru_nivcsw) - (r0.ru_nvcsw + r0.ru_nivcsw)) / frames, 2
         ),
         "dropped": dropped,
+        # the engine's ReadMux: socket reads per wake-up of its task (all cameras' streams)
+        "mux_reads_per_round": round((m1[1] - m0[1]) / max(1, m1[0] - m0[0]), 2),
+        "mux_reads_per_frame": round((m1[1] - m0[1]) / frames, 2),
         "loadavg": bl.loadavg(),
     }
 
@@ -162,6 +168,8 @@ def main() -> int:
         "chunks_per_frame",
         "ctx_switches_per_frame",
         "fps_per_cam",
+        "mux_reads_per_round",
+        "mux_reads_per_frame",
         "dropped",
     ]
     print(bl.table(results, cols, title="daemon in-process, per frame"))

@@ -14,6 +14,7 @@ Consumers read `bus.subscribe(name)`; controls call `engine.set_armed`, `engine.
 from __future__ import annotations
 
 import logging
+import select
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from recorderd.cameras.camera import Camera
 from recorderd.cameras.dialects import driver_for
 from recorderd.cameras.http import CameraHttp, new_client
 from recorderd.cameras.incident import Override
+from recorderd.cameras.readmux import ReadMux
 
 if TYPE_CHECKING:
     from recorderd.config.model import CameraConfig, Config
@@ -61,6 +63,8 @@ class Engine:
         self._nursery: trio.Nursery | None = None
         self._scopes: dict[str, trio.CancelScope] = {}
         self._stopped: dict[str, trio.Event] = {}
+        # one task reads every camera's plain-TCP body (Linux epoll); elsewhere each stream reads
+        self.mux: ReadMux | None = ReadMux() if hasattr(select, "epoll") else None
 
     def camera(self, name: str) -> Camera:
         try:
@@ -86,6 +90,7 @@ class Engine:
             password=cc.secret(),
             auth=cc.auth,
             read_timeout=float(cc.read_timeout),
+            mux=self.mux,
         )
         recorder = self.recorder_for(name) if self.recorder_for is not None else None
         return Camera(
@@ -108,6 +113,8 @@ class Engine:
                 self.build(client)
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                if self.mux is not None:
+                    await nursery.start(self.mux.run)
                 for cam in list(self.cameras.values()):
                     await nursery.start(self._supervise, cam)
                 log.info("engine: %d camera(s) started", len(self.cameras))

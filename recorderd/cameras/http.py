@@ -19,12 +19,15 @@ import errno
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Generator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import httpx
 import trio
+
+if TYPE_CHECKING:
+    from recorderd.cameras.readmux import ReadMux
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +76,10 @@ class CameraHttp:
         auth: AuthMode = "auto",
         connect_timeout: float = 5.0,
         read_timeout: float = 10.0,
+        mux: ReadMux | None = None,
     ) -> None:
         self.client = client
+        self.mux = mux  # the engine's reader of plain-TCP bodies (None: each stream reads itself)
         self.camera = camera
         self.base = httpx.URL(base_url if base_url.endswith("/") else base_url + "/")
         self.username = username or ""
@@ -249,6 +254,26 @@ class BodyReader:
     def direct(self) -> bool:
         """Whether the body is read from the socket itself (after the first chunk)."""
         return self._sock is not None
+
+    @property
+    def followable(self) -> bool:
+        """Whether `follow` can take over now (a direct body whose buffered head has been read)."""
+        return self._fd >= 0 and self._started
+
+    async def follow(self, mux: ReadMux, on_data: Callable[[bytes], None]) -> bool:
+        """Hand the socket to `mux` (one task reading all cameras' bodies), which feeds each chunk
+        to `on_data` until the body ends: True then (httpx's side is finished too). False: the
+        mux stopped meanwhile; nothing was lost, go on with `read`."""
+        try:
+            ended = await mux.follow(self._fd, on_data)
+        except OSError as e:
+            raise _socket_error(e, self.what) from None
+        if not ended:
+            return False
+        self._fd = -1
+        while data := await self.read():  # httpx's iterator: the end of the body for it too
+            on_data(data)
+        return True
 
     async def read(self) -> bytes:
         fd = self._fd

@@ -5,9 +5,10 @@ turns into trigger samples. `run_stream` keeps one stream connected for the came
 connect, read with deadlines, report up/down, back off with full jitter on failure.
 
 Per-frame cost is kept small on purpose (bench/bench_cost.py measures it): one network read per
-chunk (up to 64 KiB, straight from the socket once httpx has the headers: `CameraHttp.body`), one
-multipart feed, each part's body handed on; the liveness deadline moves at most every read_timeout/8;
-no logging per frame.
+chunk (up to 64 KiB, straight from the socket once httpx has the headers: `CameraHttp.body`; in the
+engine the ReadMux reads all cameras' sockets in one task, so a frame wakes no stream task), one
+multipart feed, each part's body handed on; the liveness deadline moves at most every
+read_timeout/8; no logging per frame.
 """
 
 from __future__ import annotations
@@ -195,27 +196,39 @@ async def _stream(
         parse = spec.parse
         count_bytes = sink.count_bytes
         feed = reader.feed
-        read = http.body(resp, what).read
         progress = _Progress(read_timeout)
+
+        def handle(chunk: bytes) -> None:  # synchronous: the engine's ReadMux may call it
+            count_bytes(len(chunk))
+            got = False
+            for item in feed(chunk):
+                if not isinstance(item, Part):
+                    continue  # dropped (too large) or truncated: the parser resynchronised
+                got = True
+                if kind == "video":
+                    sink.video(item.body)
+                if parse is not None:
+                    try:
+                        samples = parse(item)
+                    except ProtocolError as e:
+                        _bad_part(sink, spec, e)  # one garbled part is skipped, the stream kept
+                        continue
+                    sink.samples(samples, detector)
+            if got:
+                progress.made()
+
+        body = http.body(resp, what)
+        mux = http.mux
         with progress.scope:
-            while chunk := await read():
-                count_bytes(len(chunk))
-                got = False
-                for item in feed(chunk):
-                    if not isinstance(item, Part):
-                        continue  # dropped (too large) or truncated: the parser resynchronised
-                    got = True
-                    if kind == "video":
-                        sink.video(item.body)
-                    if parse is not None:
-                        try:
-                            samples = parse(item)
-                        except ProtocolError as e:
-                            _bad_part(sink, spec, e)  # one garbled part is skipped, the stream kept
-                            continue
-                        sink.samples(samples, detector)
-                if got:
-                    progress.made()
+            while True:
+                if mux is not None and body.followable:
+                    if await body.follow(mux, handle):
+                        break  # the body ended
+                    mux = None  # the mux stopped: read here
+                chunk = await body.read()
+                if not chunk:
+                    break
+                handle(chunk)
         path = resp.request.url.path
         if progress.scope.cancelled_caught:
             raise CameraError("timeout", f"GET {path}: no complete part within {read_timeout:g}s (stalled)")

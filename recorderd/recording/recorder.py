@@ -352,8 +352,12 @@ class CameraRecorder:
         return work
 
     async def _do(self, w: _Work) -> None:
-        if w.chunk and w.cur is self._cur:  # (it is: the task alone opens and closes files)
-            await self._write(w.chunk)
+        if w.chunk:
+            if w.cur is self._cur:  # it is: only this task opens and closes files, in order
+                await self._write(w.chunk)
+            else:  # so this cannot happen; if it did, it must not go unnoticed
+                self.stats.errors += 1
+                log.error("%s: a cluster built for a file no longer open was dropped", self.camera)
         if w.acts:
             await self._apply(w.acts)
 
