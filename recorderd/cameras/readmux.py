@@ -17,7 +17,7 @@ so a socket with more than one read's worth of bytes is simply read again at the
 
 from __future__ import annotations
 
-import errno
+import contextlib
 import os
 import select
 from collections.abc import Callable
@@ -47,10 +47,6 @@ class ReadMux:
         self._followers: dict[int, _Follower] = {}
         self.rounds = 0  # wake-ups (for benchmarks: reads per wake-up)
         self.reads = 0
-
-    @property
-    def running(self) -> bool:
-        return self._ep is not None
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         ep = select.epoll()
@@ -92,11 +88,8 @@ class ReadMux:
         if self._followers.get(f.fd) is f:
             del self._followers[f.fd]
             if self._ep is not None:
-                try:
+                with contextlib.suppress(OSError):  # already closed: epoll dropped it by itself
                     self._ep.unregister(f.fd)
-                except OSError as e:  # already closed: epoll dropped it by itself
-                    if e.errno not in (errno.EBADF, errno.ENOENT):
-                        raise
         f.error = error
         f.done.set()
 
@@ -111,7 +104,10 @@ class ReadMux:
         if fd in self._followers:
             raise trio.BusyResourceError(f"fd {fd} is already followed")
         f = _Follower(fd, on_data)
-        ep.register(fd, select.EPOLLIN)
+        try:
+            ep.register(fd, select.EPOLLIN)
+        except FileExistsError:  # a closed socket's number, still in the set: take it over
+            ep.modify(fd, select.EPOLLIN)
         self._followers[fd] = f
         try:
             await f.done.wait()
