@@ -217,18 +217,8 @@ async def _stream(
             if got:
                 progress.made()
 
-        body = http.body(resp, what)
-        mux = http.mux
         with progress.scope:
-            while True:
-                if mux is not None and body.followable:
-                    if await body.follow(mux, handle):
-                        break  # the body ended
-                    mux = None  # the mux stopped: read here
-                chunk = await body.read()
-                if not chunk:
-                    break
-                handle(chunk)
+            await _pump(http, resp, what, handle)
         path = resp.request.url.path
         if progress.scope.cancelled_caught:
             raise CameraError("timeout", f"GET {path}: no complete part within {read_timeout:g}s (stalled)")
@@ -244,19 +234,37 @@ async def _audio(sink: StreamSink, resp: httpx.Response, ctype: str, what: str) 
     from recorderd.protocol.audio import AudioData, open_audio_reader
 
     reader = open_audio_reader(ctype, max_part_size=sink.max_part_size)
-    read = sink.http.body(resp, what).read
     progress = _Progress(sink.read_timeout)
+
+    def handle(chunk: bytes) -> None:  # synchronous: the engine's ReadMux may call it
+        sink.count_bytes(len(chunk))
+        for item in reader.feed(chunk):
+            if isinstance(item, AudioData):
+                sink.audio(item.data, item.codec.mime)
+                progress.made()
+
     with progress.scope:
-        while chunk := await read():
-            sink.count_bytes(len(chunk))
-            for item in reader.feed(chunk):
-                if isinstance(item, AudioData):
-                    sink.audio(item.data, item.codec.mime)
-                    progress.made()
+        await _pump(sink.http, resp, what, handle)
     if progress.scope.cancelled_caught:
         raise CameraError(
             "timeout", f"GET {resp.request.url.path}: no audio within {sink.read_timeout:g}s (stalled)"
         )
+
+
+async def _pump(http: CameraHttp, resp: httpx.Response, what: str, handle: Callable[[bytes], None]) -> None:
+    """Every chunk of the body to `handle`, until it ends: from the engine's ReadMux (one task for
+    all cameras' sockets) when it can take the socket, else read here."""
+    body = http.body(resp, what)
+    mux = http.mux
+    while True:
+        if mux is not None and body.followable:
+            if await body.follow(mux, handle):
+                return  # the body ended
+            mux = None  # the mux stopped: read here
+        chunk = await body.read()
+        if not chunk:
+            return
+        handle(chunk)
 
 
 class _Progress:
