@@ -52,7 +52,9 @@ def test_full_disk_prunes_oldest_and_keeps_recording(tmp_path: Path) -> None:
     out = json.loads(r.stdout.splitlines()[-1])
     assert out["problems"] == []  # index == files, all closed, all read by ffprobe
     closed, remaining = out["files"], out["remaining"]
-    assert out["sent_video"] == 1000 and len(closed) == 21  # 40 s in 2 s segments (+1: started mid-way)
+    # 40 s of frames (25 fps) in 2 s segments on the wall clock: 21 files, or 20 when the first frame
+    # falls within 40 ms after a segment boundary (a 2 % chance; the start time is the real clock's)
+    assert out["sent_video"] == 1000 and len(closed) in (20, 21)
     assert out["pruned_files"] >= 15 and closed[0] not in remaining
     assert remaining == closed[-len(remaining) :]  # the newest stay, the oldest went
     assert out["stats"]["frames"] + out["stats"]["dropped"] >= 1000 - 25
