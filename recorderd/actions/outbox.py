@@ -200,6 +200,8 @@ class OutboxStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+        # rows claimed and not yet finished: never coalesced into (their payload is on its way)
+        self._in_flight: set[int] = set()
 
     def close(self) -> None:
         self._db.close()
@@ -277,7 +279,7 @@ class OutboxStore:
             " AND attempts = 0 AND next_attempt > ? ORDER BY id DESC LIMIT 1",
             (co.key, now),
         ).fetchone()
-        if r is None:
+        if r is None or r["id"] in self._in_flight:
             return None
         old = json.loads(r["payload"])
         old.setdefault("events", []).extend(payload.get("events", []))
@@ -298,10 +300,10 @@ class OutboxStore:
     ) -> tuple[list[Action], list[Action]]:
         """Due rows for `target` not in `busy`, their attempt counted; and the expired ones, now dead.
 
-        Claiming only reads: the caller keeps claimed rows in `busy`, and the attempt is counted
-        in the database with its outcome (`succeed`, `fail`). So no commit (no fsync) stands
-        between an event's row and its delivery; an attempt cut off by a crash is not counted
-        and is simply made again."""
+        Claiming only reads: the caller keeps claimed rows in `busy`, counts the attempt in the
+        database meanwhile (`count_attempts`, while the delivery is under way) and again with its
+        outcome (`succeed`, `fail`). So no commit (no fsync) stands between an event's row and its
+        delivery, and a delivery that kills the daemon still backs off at the next start."""
         marks = ",".join("?" * len(busy))
         rows = self._db.execute(
             "SELECT * FROM actions WHERE state = 'pending' AND target = ? AND next_attempt <= ?"
@@ -317,6 +319,7 @@ class OutboxStore:
                 expired.append(a)
             else:
                 claimed.append(dataclasses.replace(a, attempts=a.attempts + 1))
+                self._in_flight.add(a.id)
         if expired:
             with self._tx() as db:
                 for a in expired:
@@ -342,6 +345,14 @@ class OutboxStore:
         ).fetchall()
         return [Attachment(r["name"], r["data"], r["path"]) for r in rows]
 
+    def count_attempts(self, claimed: Sequence[Action]) -> None:
+        """Record the attempt of each claimed row (unless its outcome already did)."""
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE actions SET attempts = ? WHERE id = ? AND state = 'pending' AND attempts < ?",
+                [(a.attempts, a.id, a.attempts) for a in claimed],
+            )
+
     def succeed(self, action_id: int, now: float, attempts: int = 1) -> None:
         """The row is done after `attempts` attempts (the claimed Action's count)."""
         with self._tx() as db:
@@ -351,6 +362,7 @@ class OutboxStore:
                 (now, attempts, action_id),
             )
             db.execute("DELETE FROM attachments WHERE action_id = ?", (action_id,))
+        self._in_flight.discard(action_id)
 
     def fail(
         self, action_id: int, error: str, now: float, next_attempt: float | None, attempts: int | None = None
@@ -372,6 +384,7 @@ class OutboxStore:
                     "UPDATE actions SET next_attempt = ?, last_error = ?, attempts = ? WHERE id = ?",
                     (next_attempt, error, n, action_id),
                 )
+        self._in_flight.discard(action_id)
         return dead
 
     def get(self, action_id: int) -> Action | None:
@@ -601,6 +614,8 @@ class Outbox:
                         for a, attachments in claimed:
                             busy.add(a.id)
                             nursery.start_soon(self._attempt, sender, a, attachments, busy)
+                        if claimed:  # not waited for: the deliveries are already under way
+                            nursery.start_soon(self._count_attempts, [a for a, _ in claimed])
                         if expired:
                             continue
                     if len(busy) >= limit:
@@ -615,6 +630,12 @@ class Outbox:
                 wait = math.inf if due is None else max(0.0, due - self.wall())
                 with trio.move_on_after(wait):
                     await wake.wait()
+
+    async def _count_attempts(self, claimed: list[Action]) -> None:
+        try:
+            await self._db(self.store.count_attempts, claimed)
+        except sqlite3.Error as e:  # the outcome's write counts it too
+            log.debug("outbox: cannot count attempts yet: %s", e)
 
     def _claim(
         self, target: str, now: float, limit: int, busy: Sequence[int]

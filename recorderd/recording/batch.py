@@ -16,6 +16,7 @@ made after it ended (or before it started) goes to a worker thread of its own.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -85,9 +86,12 @@ class ThreadBatch:
         self.hops += 1
         self.calls += len(calls)
         try:
-            await trio.to_thread.run_sync(_run_all, calls)
+            # shielded: a stop arriving now must not skip calls already taken off the queue (the
+            # callers' muxers have counted their clusters as written)
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(_run_all, calls)
         finally:
             for c in calls:
-                if c.result is None:  # the hop itself failed: each caller gets to know
-                    c.result = outcome.Error(RuntimeError("the worker thread call failed"))
+                if c.result is None:  # no worker thread could be started: each caller gets to know
+                    c.result = outcome.Error(OSError(errno.EAGAIN, "no worker thread for the write"))
                 c.done.set()

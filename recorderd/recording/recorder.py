@@ -304,6 +304,13 @@ class CameraRecorder:
                     return
                 finally:
                     self.idle = False
+            if msg is None:  # woken by the deadline: a sender may have queued work meanwhile,
+                try:  # which comes before the tick
+                    msg = inputs.receive_nowait()
+                except trio.WouldBlock:
+                    pass
+                except trio.EndOfChannel:
+                    return
             n = 0
             while msg is not None:
                 await self._handle(msg)
@@ -620,11 +627,10 @@ class RecorderInlet:
         rec = self._rec
         if rec.idle and type(value) is Frame and not self._closed:
             work = rec.mux_now(value)
-            if work is None:
-                await trio.lowlevel.checkpoint()  # a checkpoint, as a channel's send is
-                return
-            rec.idle = False
-            await self._send.send(work)
+            if work is not None:  # the machine and muxer have moved on: hand over without a wait
+                rec.idle = False  # (the buffer is empty while the recorder is idle)
+                self._send.send_nowait(work)
+            await trio.lowlevel.checkpoint()  # a checkpoint, as a channel's send is
             return
         rec.idle = False
         await self._send.send(value)

@@ -88,6 +88,8 @@ class Storage:
         self.active: dict[Path, int] = {}  # files being written -> their size so far
         self.deleted = 0
         self.freed = 0
+        # files deleted whose index row could not go yet (a full disk): not counted as used again
+        self._unindexed: set[Path] = set()
         self._lock = trio.Lock()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -111,7 +113,8 @@ class Storage:
     def prune_sync(self, urgent: bool = False, active: Mapping[Path, int] | None = None) -> int:
         active = dict(self.active) if active is None else active
         self.root.mkdir(parents=True, exist_ok=True)
-        rows = self.index.list_recordings()
+        self._drop_rows()
+        rows = [r for r in self.index.list_recordings() if r.path not in self._unindexed]
         fs = fs_state(self.root)
         need = min(URGENT_MAX, int(fs.total * URGENT_SHARE)) if urgent else 0
         doomed = plan(
@@ -125,7 +128,6 @@ class Storage:
         )
         freed = 0
         dirs: set[Path] = set()
-        unindexed: list[Path] = []
         for r in doomed:
             try:
                 size = r.path.stat().st_size
@@ -139,13 +141,9 @@ class Storage:
             try:
                 self.index.remove_recording(r.path)
             except sqlite3.OperationalError:  # a full disk: SQLite needs room even to delete
-                unindexed.append(r.path)  # tried again below, once more files are gone
+                self._unindexed.add(r.path)  # tried again below, once more files are gone
             log.info("retention: deleted %s (%d bytes)", r.path, size)
-        for path in unindexed:
-            try:
-                self.index.remove_recording(path)
-            except sqlite3.OperationalError as e:
-                log.warning("retention: %s deleted, its index row stays until the next round: %s", path, e)
+        self._drop_rows()
         for d in dirs:
             if d.exists():
                 fsync_dir(d)
@@ -153,6 +151,16 @@ class Storage:
         self.deleted += len(doomed)
         self.freed += freed
         return freed
+
+    def _drop_rows(self) -> None:
+        """The index rows of files deleted earlier, whose removal a full disk refused."""
+        for path in sorted(self._unindexed):
+            try:
+                self.index.remove_recording(path)
+            except sqlite3.OperationalError as e:
+                log.warning("retention: %s deleted, its index row stays until the next round: %s", path, e)
+                return
+            self._unindexed.discard(path)
 
     def _remove_if_empty_and_old(self, day: Path) -> None:
         # only days before yesterday (UTC): a recorder may be creating today's directory right now

@@ -338,3 +338,48 @@ async def test_database_errors_are_retried_not_fatal(
         store.close()
     assert reports.states("done") == [first, second] and sender.calls == 2
     assert not [r for r in caplog.records if r.exc_info]  # clear lines, no tracebacks
+
+
+def test_a_row_on_its_way_is_never_merged_into(tmp_path: Path) -> None:
+    """Claiming only reads, so a row being delivered still shows 0 attempts; a wall clock stepped
+    back must not make it look paced and take new events that its delivery would then drop."""
+    s = OutboxStore(tmp_path / "outbox.sqlite")
+    co = Coalesce("mail/front", 60.0)
+    first = s.add("t", "mail", {"events": [{"id": "e1"}]}, [], now=100, expires=10_000, coalesce=co)
+    (claimed,), _ = s.claim_due("t", 100, 10, [])
+    assert claimed.id == first
+    second = s.add("t", "mail", {"events": [{"id": "e2"}]}, [], now=99, expires=10_000, coalesce=co)
+    assert second != first  # a row of its own, paced after the first
+    s.succeed(first, 101, claimed.attempts)
+    row = s.get(second)
+    assert row is not None and row.payload["events"] == [{"id": "e2"}] and row.next_attempt == 160
+
+
+async def test_an_attempt_is_counted_while_it_is_under_way(tmp_path: Path) -> None:
+    """A delivery that never returns (say, it takes the daemon down) has its attempt counted all the
+    same, so the row backs off after a restart instead of being tried again at once forever."""
+    path = tmp_path / "o.sqlite"
+    started = trio.Event()
+
+    class Hangs:
+        concurrency = 1
+        timeout = 3600.0
+
+        async def deliver(self, action: Action, attachments: Sequence[Attachment]) -> None:
+            started.set()
+            await trio.sleep_forever()
+
+    store = OutboxStore(path)
+    aid = store.add("t", "http", {"n": 1}, [], now=time.time(), expires=time.time() + 3600)
+    with trio.fail_after(10):
+        async with trio.open_nursery() as n:
+            await n.start(Outbox(store, {"t": Hangs()}, policy=FAST).run)
+            await started.wait()
+            while (row := store.get(aid)) is not None and row.attempts == 0:
+                await trio.sleep(0.01)
+            n.cancel_scope.cancel()  # as a kill would: no outcome is written
+    store.close()
+    again = OutboxStore(path)
+    row = again.get(aid)
+    assert row is not None and row.state == "pending" and row.attempts == 1
+    again.close()

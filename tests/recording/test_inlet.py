@@ -114,3 +114,31 @@ async def test_batch_carries_out_what_is_queued_at_a_stop_and_calls_after_it() -
     assert sorted(done) == [0, 1, 2]
     assert await batch.run_sync(lambda: 42) == 42  # after the end: a worker thread of its own
 
+
+async def test_batch_stopped_while_its_hop_waits_for_a_thread_still_runs_the_calls() -> None:
+    """The window has ended and the hop waits for a worker thread when the stop comes: the calls
+    it took off the queue still run (their callers' muxers count them as written)."""
+    limiter = trio.to_thread.current_default_thread_limiter()
+    old = limiter.total_tokens
+    limiter.total_tokens = 1
+    release = threading.Event()
+    batch = ThreadBatch(window=0.01)
+    done: list[int] = []
+    try:
+        with trio.fail_after(10):
+            async with trio.open_nursery() as outer:
+
+                async def hold() -> None:  # takes the only worker thread until released
+                    await trio.to_thread.run_sync(release.wait)
+
+                outer.start_soon(hold)
+                async with trio.open_nursery() as n:
+                    await n.start(batch.run)
+                    outer.start_soon(batch.run_sync, done.append, 1)
+                    while limiter.statistics().tasks_waiting == 0:  # the hop waits for a thread
+                        await trio.sleep(0.005)
+                    n.cancel_scope.cancel()
+                    release.set()
+    finally:
+        limiter.total_tokens = old
+    assert done == [1]

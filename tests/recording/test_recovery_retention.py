@@ -182,6 +182,9 @@ async def test_storage_survives_an_index_it_cannot_write(tmp_path: Path, jpegs: 
     freed = await storage.prune()
     assert freed == size and not paths[0].exists()  # the space is freed all the same
     assert len(index.list_recordings()) == 3  # the row could not go
+    deleted = storage.deleted
+    assert await storage.prune() == 0 and storage.deleted == deleted  # nor counted as used again
+    assert all(p.exists() for p in paths[1:])
     index._conn.execute("PRAGMA query_only = OFF")
     assert await storage.prune() == 0
     assert [r.path for r in index.list_recordings()] == paths[1:]
