@@ -174,6 +174,13 @@ def _abandon(index: Index, cur: _Current) -> None:
         pass  # recovery drops the row of a vanished file
 
 
+def _mux(cur: _Current, f: Frame) -> Chunk | None:
+    """The frame into the open file's muxer (memory only); a whole cluster when one is done."""
+    ms = (f.mono - cur.origin_mono) * 1000.0
+    mux = cur.file.muxer
+    return mux.add_video(round(ms), f.data) if f.kind == "video" else mux.add_audio(ms, f.data)
+
+
 @dataclass(slots=True)
 class _Work:
     """What a frame muxed in the sender's task left for the recorder's task: a whole cluster of
@@ -341,9 +348,7 @@ class CameraRecorder:
         if acts:
             cur = self._cur
             if len(acts) == 1 and type(acts[0]) is Write and cur is not None:
-                ms = (mono - cur.origin_mono) * 1000.0
-                mux = cur.file.muxer
-                chunk = mux.add_video(round(ms), f.data) if f.kind == "video" else mux.add_audio(ms, f.data)
+                chunk = _mux(cur, f)
                 if chunk:
                     work = _Work(cur, chunk, [])
             else:
@@ -376,9 +381,9 @@ class CameraRecorder:
                 await self._do(work)
             return
         if isinstance(msg, _Work):
-            acts = []
             await self._do(msg)
-        elif isinstance(msg, IncidentStart):
+            return
+        if isinstance(msg, IncidentStart):
             acts = m.incident_start(msg)
         elif isinstance(msg, IncidentEnd):
             acts = m.incident_end(msg)
@@ -431,9 +436,7 @@ class CameraRecorder:
             if (cur := self._cur) is None:
                 self.stats.dropped += 1
                 return
-        mux = cur.muxer
-        ms = (f.mono - cur.origin_mono) * 1000.0
-        chunk = mux.add_video(round(ms), f.data) if f.kind == "video" else mux.add_audio(ms, f.data)
+        chunk = _mux(cur, f)
         if chunk:
             await self._write(chunk)
 
@@ -610,30 +613,28 @@ class RecorderInlet:
         self._send = send
         self._closed = False
 
-    def send_nowait(self, value: RecorderInput, /) -> None:
+    def _muxed_here(self, value: RecorderInput) -> bool:
+        """A frame while the recorder is idle: muxed here, and only what needs I/O is queued."""
         rec = self._rec
-        if rec.idle and type(value) is Frame and not self._closed:
-            work = rec.mux_now(value)
-            if work is None:
-                return
-            rec.idle = False  # the task is woken now: what follows queues behind this
-            self._send.send_nowait(work)
-            return
-        rec.idle = False
-        self._send.send_nowait(value)
+        if not (rec.idle and type(value) is Frame and not self._closed):
+            rec.idle = False  # the task is woken, or about to be: what follows queues behind
+            return False
+        work = rec.mux_now(value)
+        if work is not None:
+            rec.idle = False
+            self._send.send_nowait(work)  # never blocks: the buffer is empty while the task is idle
+        return True
+
+    def send_nowait(self, value: RecorderInput, /) -> None:
+        if not self._muxed_here(value):
+            self._send.send_nowait(value)
 
     async def send(self, value: RecorderInput, /) -> None:
         """send_nowait that waits while the channel is full (drills: recording.feeder)."""
-        rec = self._rec
-        if rec.idle and type(value) is Frame and not self._closed:
-            work = rec.mux_now(value)
-            if work is not None:  # the machine and muxer have moved on: hand over without a wait
-                rec.idle = False  # (the buffer is empty while the recorder is idle)
-                self._send.send_nowait(work)
+        if self._muxed_here(value):
             await trio.lowlevel.checkpoint()  # a checkpoint, as a channel's send is
-            return
-        rec.idle = False
-        await self._send.send(value)
+        else:
+            await self._send.send(value)
 
     def close(self) -> None:
         self._closed = True

@@ -12,6 +12,7 @@ import struct
 import subprocess
 from pathlib import Path
 
+from recorderd.recording.probe import ffprobe
 from tests.e2e.e2eharness import running, until
 
 TONE_HZ = 1000
@@ -45,24 +46,8 @@ async def test_g726_recording_decodes_to_the_tone(tmp_path: Path) -> None:
 
         await until(lambda: len(complete()) >= 2, 30, "two closed segments")
         path = complete()[1]
-    probe = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-select_streams",
-            "a",
-            "-show_entries",
-            "stream=codec_name",
-            "-of",
-            "csv=p=0",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert probe.stdout.strip() == "adpcm_g726", probe.stdout + probe.stderr
+    codecs = [st["codec_name"] for st in ffprobe(Path(path))["streams"] if st["codec_type"] == "audio"]
+    assert codecs == ["adpcm_g726"], codecs
     pcm = subprocess.run(
         [
             "ffmpeg",
