@@ -25,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: the shared synthetic input
 
 import benchlib as bl
 import trio
@@ -36,7 +37,7 @@ async def run(n: int, args: argparse.Namespace, record: bool, root: Path) -> dic
     from recorderd.recording.index import Index
     from recorderd.recording.layout import recordings_root
     from recorderd.recording.recorder import CameraRecorder
-    from recorderd.recording.synth import make_jpegs
+    from tests.support.synth import make_jpegs
 
     jpegs = make_jpegs(10, (640, 480), quality=80, noise=0.06)
     index = Index.open(root)

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: the shared synthetic input
 
 import trio
 
@@ -31,7 +34,7 @@ from recorderd.recording.layout import recordings_root
 from recorderd.recording.machine import Open, RecordMachine, Write
 from recorderd.recording.mkv import MkvFile, Muxer
 from recorderd.recording.recorder import CameraRecorder
-from recorderd.recording.synth import make_jpegs, mulaw_block
+from tests.support.synth import make_jpegs, mulaw_block
 
 WALL0 = 1_750_003_200.0
 

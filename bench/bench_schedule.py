@@ -6,7 +6,7 @@ Writes a throw-away config (a camera in Europe/Berlin with a multi-window schedu
 Australia/Lord_Howe with Foscam words), feeds N ISO 8601 times (naive, with offsets, with Z, many
 around DST changes) on stdin, checks that N JSON answers come back and agree with the engine
 in-process, and prints the wall time: total, process start-up alone (a single --at), and per line.
-`--module` runs `python -m recorderd.schedule.cli` instead of the full `recorderd` command (whose
+`--module` runs `python -m recorderd.cli.schedule` instead of the full `recorderd` command (whose
 start-up imports every stage's parser).
 """
 
@@ -68,7 +68,7 @@ def make_times(n: int, seed: int = 4) -> list[str]:
 
 def command(module: bool) -> list[str]:
     if module:
-        return [sys.executable, "-m", "recorderd.schedule.cli"]
+        return [sys.executable, "-m", "recorderd.cli.schedule"]
     return [sys.executable, "-m", "recorderd", "schedule"]
 
 
@@ -82,13 +82,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lines", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--module", action="store_true", help="run recorderd.schedule.cli directly")
+    ap.add_argument("--module", action="store_true", help="run recorderd.cli.schedule directly")
     opts = ap.parse_args()
 
     from zoneinfo import ZoneInfo
 
+    from recorderd.cli.schedule import answer, parse_time
     from recorderd.schedule import compile_schedule
-    from recorderd.schedule.cli import answer, parse_time
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "recorderd.toml"

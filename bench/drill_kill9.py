@@ -2,7 +2,7 @@
 
     python bench/drill_kill9.py [--runs 100] [--dir DIR] [--seed 1]
 
-Each run starts `python -m recorderd.recording.feeder` (the real RecordingService with one
+Each run starts `python -m tests.support.feeder` (the real RecordingService with one
 CameraRecorder, fed 25 fps JPEGs and mu-law audio in real time; modes alternate between continuous
 5 s segments and event clips with an incident every 2 s), waits for READY (its start-up recovery
 done), lets it record for a random 0.5 to 6 s, and sends SIGKILL. Then:
@@ -24,18 +24,20 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: the shared synthetic input
+
 from recorderd.recording.index import Index
 from recorderd.recording.layout import recordings_root
 from recorderd.recording.mkv import MkvError, scan_file
-from recorderd.recording.probe import ProbeError, check_recordings, ffprobe
 from recorderd.recording.recovery import recover
+from tests.support.ffprobe import ProbeError, check_recordings, ffprobe
 
 
 def one_run(state: Path, mode: str, hold: float) -> dict[str, object]:
     args = ["--state-dir", str(state), "--mode", mode, "--segment", "5s", "--seconds", "600",
             "--incident-every", "2", "--incident-length", "1", "--pre", "1s", "--post", "1s"]  # fmt: skip
     p = subprocess.Popen(
-        [sys.executable, "-m", "recorderd.recording.feeder", *args], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "tests.support.feeder", *args], stdout=subprocess.PIPE, text=True
     )
     assert p.stdout is not None
     line = p.stdout.readline()

@@ -1,6 +1,6 @@
 """Camera linkage: pulse an output relay or go to a PTZ preset, per dialect.
 
-The per-dialect requests are pure (`recorderd.actions.linksteps`, re-exported here); `LinkSender`
+The per-dialect requests are pure (`recorderd.dialects.linkage`, re-exported here); `LinkSender`
 runs them through the camera engine's `CameraHttp` (recorderd.cameras.http), so linkage speaks to
 a camera exactly as its streams do: the same auth modes (auto finds Digest, Basic or seed 003's
 query auth and keeps it), credentials on every redirect hop, no secret in any message.
@@ -20,7 +20,10 @@ from collections.abc import Sequence
 import httpx
 import trio
 
-from recorderd.actions.linksteps import (
+from recorderd.actions.outbox import Action, Attachment, DeliveryError
+from recorderd.cameras.http import CameraError, CameraHttp
+from recorderd.config.model import CameraConfig
+from recorderd.dialects.linkage import (
     DEFAULT_PULSES,
     LinkRequest,
     LinkStep,
@@ -33,9 +36,6 @@ from recorderd.actions.linksteps import (
     step_budget,
     steps_for,
 )
-from recorderd.actions.outbox import Action, Attachment, DeliveryError
-from recorderd.cameras.http import CameraError, CameraHttp
-from recorderd.config.model import CameraConfig
 
 __all__ = [
     "DEFAULT_PULSES",

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from recorderd.cameras import bus as ev
 from recorderd.cameras.incident import (
     ArmedChanged,
     IncidentEnded,
@@ -36,6 +35,7 @@ from recorderd.cameras.incident import (
 )
 from recorderd.cameras.streams import STOPPED, StreamSpec, run_stream
 from recorderd.cameras.triggers import TriggerMap
+from recorderd.core import bus as ev
 from recorderd.protocol.events import EdgeDetector, TriggerSample
 from recorderd.recording.frames import (
     AudioFormat,
@@ -51,7 +51,7 @@ from recorderd.schedule.engine import CameraScheduleError, Schedule, ScheduleErr
 from recorderd.schedule.week import EMPTY, FULL
 
 if TYPE_CHECKING:
-    from recorderd.cameras.dialects.base import Driver
+    from recorderd.cameras.drivers.base import Driver
     from recorderd.cameras.http import CameraHttp
     from recorderd.config.model import CameraConfig
     from recorderd.recording.index import Index

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import trio
 
-from recorderd.cameras import bus as ev
-from recorderd.cameras.backoff import Backoff
 from recorderd.cameras.camera import Camera
-from recorderd.cameras.dialects import driver_for
+from recorderd.cameras.drivers import driver_for
 from recorderd.cameras.http import CameraHttp, new_client
 from recorderd.cameras.incident import Override
 from recorderd.cameras.readmux import ReadMux
+from recorderd.core import bus as ev
+from recorderd.core.backoff import Backoff
 
 if TYPE_CHECKING:
     from recorderd.config.model import CameraConfig, Config

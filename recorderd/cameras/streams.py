@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import trio
 
-from recorderd.cameras.backoff import Backoff
 from recorderd.cameras.http import CameraError, FailureLog
+from recorderd.core.backoff import Backoff
 from recorderd.protocol.errors import ProtocolError
 from recorderd.protocol.events import EdgeDetector, TriggerSample
 

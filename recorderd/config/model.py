@@ -25,8 +25,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from recorderd.actions.linksteps import MAX_PATTERN_S, LinkUnsupported, action_steps
 from recorderd.config.units import Duration, Size, Usage, UsageLimit, format_duration
+from recorderd.dialects.linkage import MAX_PATTERN_S, LinkUnsupported, action_steps
 from recorderd.schedule.spec import ScheduleSpec
 
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"

@@ -26,8 +26,8 @@ from recorderd.actions.event import IncidentEvent
 from recorderd.actions.ftp import FtpSender
 from recorderd.actions.outbox import Action, Attachment, Outbox, Sender, open_outbox
 from recorderd.actions.runtime import MqttSender, build_senders, outbox_path
-from recorderd.cameras import bus as ev
 from recorderd.config.model import Config
+from recorderd.core import bus as ev
 
 if TYPE_CHECKING:
     from recorderd.daemon.app import Daemon

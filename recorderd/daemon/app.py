@@ -34,9 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from recorderd.cameras import bus as ev
 from recorderd.cameras.engine import Engine, UnknownCamera
 from recorderd.config.model import Config
+from recorderd.core import bus as ev
 from recorderd.daemon.health import RecorderWatch, status_line
 from recorderd.daemon.reload import ConfigDiff, diff
 from recorderd.recording.frames import RecorderSink

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from recorderd.cameras import bus as ev
+from recorderd.core import bus as ev
 from recorderd.daemon.reload import mqtt_cameras
 from recorderd.mqtt.client import DEFAULT_TUNING
 from recorderd.mqtt.publisher import MqttPublisher

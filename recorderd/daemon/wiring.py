@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from recorderd.cameras import bus as ev
+from recorderd.core import bus as ev
 
 if TYPE_CHECKING:
     from recorderd.actions.event import IncidentEvent

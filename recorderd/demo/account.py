@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from recorderd.cameras import bus as ev
+from recorderd.core import bus as ev
 from recorderd.recording.index import RecordingRow
 
 

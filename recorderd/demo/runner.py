@@ -24,9 +24,9 @@ from typing import TextIO
 
 import trio
 
-from recorderd.cameras import bus as ev
 from recorderd.config.load import load_config
 from recorderd.config.model import MqttConfig
+from recorderd.core import bus as ev
 from recorderd.daemon.app import Daemon
 from recorderd.demo import plan
 from recorderd.demo.account import Account

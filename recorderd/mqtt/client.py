@@ -43,8 +43,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from recorderd.cameras.backoff import Backoff
 from recorderd.config.model import MqttConfig, MqttTls
+from recorderd.core.backoff import Backoff
 
 log = logging.getLogger("recorderd.mqtt")
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from tests.actions.actions_helpers import Cert, FtpServer, HttpReceiver, Seen, SmtpServer, _digest_ok
+from tests.support.targets import Cert, FtpServer, HttpReceiver, Seen, SmtpServer, _digest_ok
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from recorderd.cli import main
-from tests.actions.actions_helpers import FtpServer, HttpReceiver, SmtpServer
+from tests.support.targets import FtpServer, HttpReceiver, SmtpServer
 
 
 def write(tmp_path: Path, smtp: int, ftp: int, http: str, ftp_password: str = "secret") -> Path:

@@ -15,7 +15,7 @@ from recorderd.actions.ftp import FtpSender
 from recorderd.actions.outbox import Action, Attachment, DeliveryError, RetryPolicy
 from recorderd.actions.runtime import open_actions
 from recorderd.config.model import FtpTarget
-from tests.actions.actions_helpers import FAST, JPEG_A, JPEG_B, FtpServer, Reports, config, event, wait_until
+from tests.support.targets import FAST, JPEG_A, JPEG_B, FtpServer, Reports, config, event, wait_until
 
 
 def ftp_config(tmp_path: Path, port: int, extra: str = "") -> str:

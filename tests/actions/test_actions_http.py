@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from recorderd.actions.dispatcher import Dispatcher, trigger_matches
 from recorderd.actions.runtime import open_actions
 from recorderd.schedule.spec import ScheduleSpec
-from tests.actions.actions_helpers import FAST, HttpReceiver, Reports, config, event
+from tests.support.targets import FAST, HttpReceiver, Reports, config, event
 
 
 def http_config(tmp_path: Path, url: str, extra: str = "", actions: str = '["hook"]') -> str:

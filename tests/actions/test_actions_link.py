@@ -22,7 +22,7 @@ from recorderd.actions.outbox import Action, DeliveryError
 from recorderd.actions.runtime import open_actions
 from recorderd.config.model import CameraConfig
 from recorderd.sim import SimCameraConfig, SimConfig, open_simulator
-from tests.actions.actions_helpers import FAST, HttpReceiver, Reports, config, event
+from tests.support.targets import FAST, HttpReceiver, Reports, config, event
 
 PULSES = [(300, 500), (300, 0)]
 

@@ -13,7 +13,7 @@ from recorderd.actions.mail import EmailSender
 from recorderd.actions.outbox import DeliveryError
 from recorderd.actions.runtime import open_actions
 from recorderd.config.model import EmailTarget
-from tests.actions.actions_helpers import (
+from tests.support.targets import (
     FAST,
     JPEG_A,
     JPEG_B,

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from recorderd.actions.outbox import Attachment
 from recorderd.actions.render import build_mail, fields, ftp_directory, ftp_name, render, render_url
-from tests.actions.actions_helpers import JPEG_A, event
+from tests.support.targets import JPEG_A, event
 
 T = datetime(2024, 12, 31, 23, 59, 58, 7000, tzinfo=timezone(timedelta(hours=-5)))
 

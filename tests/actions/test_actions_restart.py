@@ -13,7 +13,7 @@ from recorderd.actions.outbox import OutboxStore, open_outbox
 from recorderd.actions.runtime import open_actions
 from recorderd.actions.webhook import HttpSender
 from recorderd.config.model import HttpTarget
-from tests.actions.actions_helpers import (
+from tests.support.targets import (
     FAST,
     JPEG_A,
     FtpServer,

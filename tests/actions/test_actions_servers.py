@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.actions.actions_helpers import FtpServer, SmtpServer
+from tests.support.targets import FtpServer, SmtpServer
 
 
 def assert_taken(port: int) -> None:

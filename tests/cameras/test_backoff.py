@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from recorderd.cameras.backoff import Backoff
+from recorderd.core.backoff import Backoff
 
 
 def test_ceiling_doubles_to_the_cap_and_delay_is_jittered() -> None:

@@ -15,7 +15,7 @@ import pytest
 import trio
 
 from recorderd.cameras.http import CameraError, CameraHttp
-from tests.cameras.camfake import FakeCam, Reply, Request, mjpeg_part
+from tests.support.camfake import FakeCam, Reply, Request, mjpeg_part
 
 MJPEG = {"Content-Type": "multipart/x-mixed-replace;boundary=myboundary"}
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 import trio
 
-from recorderd.cameras.bus import Bus
+from recorderd.core.bus import Bus
 
 
 async def test_fan_out_and_drop_for_the_slow_one_only(caplog: pytest.LogCaptureFixture) -> None:

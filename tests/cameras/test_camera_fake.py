@@ -7,11 +7,11 @@ from pathlib import Path
 
 import trio
 
-from recorderd.cameras import bus as ev
 from recorderd.config.load import parse_config
+from recorderd.core import bus as ev
 from recorderd.daemon.app import Daemon
 from recorderd.recording.frames import Frame, IncidentEnd, IncidentStart, RecorderInput
-from tests.cameras.camfake import JPEG, FakeCam, Reply, Request, mjpeg_part
+from tests.support.camfake import JPEG, FakeCam, Reply, Request, mjpeg_part
 
 
 class Foscam:

@@ -7,7 +7,7 @@ import pytest
 import trio
 
 from recorderd.cameras.http import CameraError, CameraHttp
-from tests.cameras.camfake import FakeCam, Reply, Request
+from tests.support.camfake import FakeCam, Reply, Request
 
 SECRET = "s3cr3t-pw"
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import trio
 
-from recorderd.cameras import bus as ev
+from recorderd.core import bus as ev
 from recorderd.recording.frames import AudioFormat, Frame
-from tests.cameras.simharness import rig
+from tests.support.simharness import rig
 
 # dialect -> (simulator trigger, configured trigger, extra simulator settings)
 CASES: dict[str, tuple[str, str, dict[str, Any]]] = {

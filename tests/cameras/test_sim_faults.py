@@ -8,9 +8,9 @@ from typing import Any
 
 import trio
 
-from recorderd.cameras import bus as ev
+from recorderd.core import bus as ev
 from recorderd.recording.frames import Frame
-from tests.cameras.simharness import Rig, rig
+from tests.support.simharness import Rig, rig
 
 QUIRKS: dict[str, dict[str, Any]] = {
     "cl_missing": {"content_length": "missing"},

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import trio
 
-from recorderd.cameras import bus as ev
-from tests.cameras.simharness import rig
+from recorderd.core import bus as ev
+from tests.support.simharness import rig
 
 N = 50
 FPS = 5.0

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from recorderd.cli import main
-from recorderd.daemon.cli import parse_since
+from recorderd.cli.events import parse_since
 from recorderd.recording.index import Index
 
 

@@ -19,13 +19,13 @@ import trio
 
 from recorderd.actions.outbox import OutboxStore
 from recorderd.actions.runtime import outbox_path
-from recorderd.cameras import bus as ev
 from recorderd.config.model import Config
+from recorderd.core import bus as ev
 from recorderd.daemon.app import Daemon
 from recorderd.mqtt.client import Tuning
 from recorderd.sim import Simulator, open_simulator
-from tests.cameras.simharness import Watch, sim_config
 from tests.mqtt.conftest import Gate, Mosquitto, Received, Subscriber
+from tests.support.simharness import Watch, sim_config
 
 FAST = Tuning(backoff_initial=0.05, backoff_max=0.3, connect_timeout=2.0)
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import trio
 
-from recorderd.cameras import bus as ev
 from recorderd.config.model import Config
+from recorderd.core import bus as ev
 from recorderd.daemon.app import Daemon
 from recorderd.daemon.reload import diff
 from recorderd.sim import Simulator, open_simulator
-from tests.cameras.simharness import Watch, sim_config
 from tests.daemon.conftest import Receiver
+from tests.support.simharness import Watch, sim_config
 
 
 def make(raw: dict[str, Any]) -> Config:

@@ -12,7 +12,7 @@ import pytest
 import trio
 
 from recorderd.recording.index import Index
-from tests.cameras.camfake import JPEG, FakeCam, Reply, Request, mjpeg_part
+from tests.support.camfake import JPEG, FakeCam, Reply, Request, mjpeg_part
 
 SECRET = "pa55-w0rd-xyz"
 

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import trio
 
-from recorderd.recording.probe import check_recordings, ffprobe
 from recorderd.sim import Simulator, open_simulator
-from tests.cameras.simharness import sim_config
-from tests.daemon.daemonharness import NotifyListener, run_daemon, toml
+from tests.support.daemonharness import NotifyListener, run_daemon, toml
+from tests.support.ffprobe import check_recordings, ffprobe
+from tests.support.simharness import sim_config
 
 TOKEN = "t0ken-for-the-endpoint"
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import trio
 
-from recorderd.cameras import bus as ev
 from recorderd.config.model import Config
+from recorderd.core import bus as ev
 from recorderd.daemon.app import Daemon
 from recorderd.sim import open_simulator
-from tests.cameras.simharness import Watch, sim_config
 from tests.mqtt.conftest import Mosquitto, Subscriber
+from tests.support.simharness import Watch, sim_config
 
 
 async def test_states_events_and_armed_commands_over_mqtt(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import pytest
 import trio
 
 from recorderd.demo import plan
-from recorderd.recording.probe import check_recordings, ffprobe
+from tests.support.ffprobe import check_recordings, ffprobe
 
 CAMERAS = [c.name for c in plan.CAMERAS]
 SCRIPTED = [c.name for c in plan.CAMERAS if c.trigger]

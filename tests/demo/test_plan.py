@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from recorderd.cli.demo import find_mosquitto
 from recorderd.config.load import parse_config
 from recorderd.demo import plan
 from recorderd.demo.account import mqtt_text, short_id
-from recorderd.demo.cli import find_mosquitto
 
 
 def sim_tables() -> dict[str, dict[str, object]]:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from recorderd.recording.index import Index
 from recorderd.recording.layout import recordings_root
-from recorderd.recording.probe import check_recordings, packets
+from tests.support.ffprobe import check_recordings, packets
 
 CLOSED = re.compile(r"(\w+): closed (\S+) \(")
 DELETED = re.compile(r"retention: deleted (\S+) ")

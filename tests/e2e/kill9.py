@@ -17,7 +17,7 @@ and `cont` is writing a file, lets it record for a random time, and kills it wit
 
 At the end one more run is stopped cleanly (SIGTERM, exit 0); then `recorderd recordings list
 --json` must list exactly the files on disk with the frames they hold, and every file must be a
-closed Matroska file that ffprobe reads (recorderd.recording.probe.check_recordings).
+closed Matroska file that ffprobe reads (tests.support.ffprobe.check_recordings).
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ import trio
 from recorderd.recording.index import Index
 from recorderd.recording.layout import final_of, is_part, part_of, recordings_root
 from recorderd.recording.mkv import MkvError, scan_file
-from recorderd.recording.probe import ProbeError, check_recordings, ffprobe
 from recorderd.sim import SimConfig, Simulator
-from tests.e2e.e2eharness import daemon_raw, sim_config, toml_text
+from tests.support.e2eharness import daemon_raw, sim_config, toml_text
+from tests.support.ffprobe import ProbeError, check_recordings, ffprobe
 
 START_TIMEOUT = 30.0  # a loaded 2-core machine: python start-up, imports, recovery, connect
 

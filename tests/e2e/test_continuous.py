@@ -17,10 +17,10 @@ from pathlib import Path
 
 import trio
 
-from recorderd.cameras import bus as ev
+from recorderd.core import bus as ev
 from recorderd.recording.index import Index
-from recorderd.recording.probe import ffprobe, packets
-from tests.e2e.e2eharness import raw_audio, running, seqs_of, toml_text, until
+from tests.support.e2eharness import raw_audio, running, seqs_of, toml_text, until
+from tests.support.ffprobe import ffprobe, packets
 
 FPS = 5.0
 SEGMENT = 2.0

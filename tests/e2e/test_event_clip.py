@@ -12,11 +12,11 @@ from pathlib import Path
 
 import trio
 
-from recorderd.cameras import bus as ev
+from recorderd.core import bus as ev
 from recorderd.recording.index import Index
 from recorderd.recording.layout import recordings_root
-from recorderd.recording.probe import ffprobe, packets
-from tests.e2e.e2eharness import mid_interval, raw_audio, running, seqs_of, until
+from tests.support.e2eharness import mid_interval, raw_audio, running, seqs_of, until
+from tests.support.ffprobe import ffprobe, packets
 
 FPS = 5.0  # a slow rate keeps the test light; pre/post are the 5 s and 10 s
 PRE, POST, HOLD = 5.0, 10.0, 2.0

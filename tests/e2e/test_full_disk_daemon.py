@@ -20,7 +20,7 @@ import pytest
 import trio
 
 from recorderd.sim import open_simulator
-from tests.e2e.e2eharness import daemon_raw, sim_config, toml_text
+from tests.support.e2eharness import daemon_raw, sim_config, toml_text
 
 CHILD = Path(__file__).with_name("fulldisk_child.py")
 

@@ -12,8 +12,8 @@ import struct
 import subprocess
 from pathlib import Path
 
-from recorderd.recording.probe import ffprobe
-from tests.e2e.e2eharness import running, until
+from tests.support.e2eharness import running, until
+from tests.support.ffprobe import ffprobe
 
 TONE_HZ = 1000
 

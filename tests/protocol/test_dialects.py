@@ -11,7 +11,7 @@ from recorderd.protocol.dialects import ipcamcgi, move, openapi, paramcgi
 from recorderd.protocol.errors import ProtocolError
 from recorderd.protocol.events import TriggerSample as S
 from recorderd.protocol.multipart import Part
-from tests.protocol.protocol_streams import run
+from tests.support.protocol_streams import run
 
 # --- 001/002 motion levels and I/O monitor ------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from recorderd.protocol.multipart import (
     Truncated,
     normalize_boundary,
 )
-from tests.protocol.protocol_streams import EOI, SOI, run
+from tests.support.protocol_streams import EOI, SOI, run
 
 
 def parts(events: list[MultipartEvent]) -> list[Part]:

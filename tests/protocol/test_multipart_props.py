@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recorderd.protocol.multipart import Part, PartDropped, Truncated, parse_boundary
-from tests.protocol.protocol_streams import Built, chunked, run, streams
+from tests.support.protocol_streams import Built, chunked, run, streams
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -1,10 +1,10 @@
-"""Fixtures for the recorder tests (helpers shared with bench/ live in recorderd.recording.synth/probe)."""
+"""Fixtures for the recorder tests (helpers shared with bench/ live in tests.support.synth/probe)."""
 
 from __future__ import annotations
 
 import pytest
 
-from recorderd.recording.synth import make_jpegs
+from tests.support.synth import make_jpegs
 
 
 @pytest.fixture(scope="session")

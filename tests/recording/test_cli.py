@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from recorderd.recording.mkv import read_file
-from recorderd.recording.probe import ffprobe, packet_md5s
+from tests.support.ffprobe import ffprobe, packet_md5s
 
 RECORDERD = [sys.executable, "-m", "recorderd"]
 
@@ -22,7 +22,7 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A state dir with 10 s of continuous recording in 2 s segments, and a config pointing at it."""
     d = tmp_path_factory.mktemp("cli")
     r = subprocess.run(
-        [sys.executable, "-m", "recorderd.recording.feeder", "--state-dir", str(d / "state"), "--fast",
+        [sys.executable, "-m", "tests.support.feeder", "--state-dir", str(d / "state"), "--fast",
          "--seconds", "10", "--segment", "2s", "--timezone", "America/New_York"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip

@@ -15,9 +15,9 @@ import pytest
 from recorderd.recording.index import Index
 from recorderd.recording.layout import recordings_root
 from recorderd.recording.mkv import Muxer
-from recorderd.recording.probe import ffprobe
 from recorderd.recording.recorder import _close_file, _Current, _open_file
-from recorderd.recording.synth import make_jpegs
+from tests.support.ffprobe import ffprobe
+from tests.support.synth import make_jpegs
 
 
 class _FullOnce(Index):

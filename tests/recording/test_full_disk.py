@@ -30,7 +30,7 @@ def test_full_disk_prunes_oldest_and_keeps_recording(tmp_path: Path) -> None:
     if why is not None:
         pytest.skip(f"cannot mount a small tmpfs here (unshare -rm): {why}")
     feeder = [
-        sys.executable, "-m", "recorderd.recording.feeder", "--state-dir", str(tmp_path), "--fast", "--check",
+        sys.executable, "-m", "tests.support.feeder", "--state-dir", str(tmp_path), "--fast", "--check",
         "--seconds", "40", "--segment", "2s", "--size", "640x480", "--noise", "0.06", "--distinct", "10",
     ]  # fmt: skip
     r = subprocess.run(

@@ -15,10 +15,10 @@ from pathlib import Path
 from recorderd.recording.index import Index
 from recorderd.recording.layout import final_of, recordings_root
 from recorderd.recording.mkv import MkvError, scan_file
-from recorderd.recording.probe import check_recordings, ffprobe
 from recorderd.recording.recovery import recover
+from tests.support.ffprobe import check_recordings, ffprobe
 
-FEEDER = [sys.executable, "-m", "recorderd.recording.feeder"]
+FEEDER = [sys.executable, "-m", "tests.support.feeder"]
 
 
 def start_recording(state_dir: Path, mode: str) -> subprocess.Popen[str]:

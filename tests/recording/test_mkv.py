@@ -11,10 +11,10 @@ import pytest
 from recorderd.recording import ebml
 from recorderd.recording.frames import AudioFormat
 from recorderd.recording.mkv import MkvError, MkvFile, Muxer, jpeg_size, read_file, repair, scan_file
-from recorderd.recording.probe import decode_errors as ffmpeg_decodes
-from recorderd.recording.probe import ffprobe
-from recorderd.recording.probe import packet_md5s as ffmpeg_packet_md5s
-from recorderd.recording.synth import mulaw_block, real_axis_jpegs
+from tests.support.ffprobe import decode_errors as ffmpeg_decodes
+from tests.support.ffprobe import ffprobe
+from tests.support.ffprobe import packet_md5s as ffmpeg_packet_md5s
+from tests.support.synth import mulaw_block, real_axis_jpegs
 
 ORIGIN = 1_750_000_000.25
 MULAW = AudioFormat()

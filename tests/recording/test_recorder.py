@@ -16,9 +16,9 @@ from recorderd.recording.frames import AudioFormat, Frame, RecorderInput
 from recorderd.recording.index import Index
 from recorderd.recording.layout import recordings_root
 from recorderd.recording.mkv import read_file
-from recorderd.recording.probe import ffprobe, packet_md5s
 from recorderd.recording.recorder import CameraRecorder
-from recorderd.recording.synth import Scripted, feed_camera
+from tests.support.ffprobe import ffprobe, packet_md5s
+from tests.support.synth import Scripted, feed_camera
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WALL0 = 1_750_003_200.0  # a whole hour (UTC and Berlin)

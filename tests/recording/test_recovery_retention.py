@@ -12,10 +12,10 @@ from recorderd.recording.frames import AudioFormat
 from recorderd.recording.index import Index, RecordingRow
 from recorderd.recording.layout import part_of, recordings_root
 from recorderd.recording.mkv import MkvFile, Muxer, scan_file
-from recorderd.recording.probe import ffprobe
 from recorderd.recording.recovery import recover
 from recorderd.recording.retention import FsState, Storage, plan
-from recorderd.recording.synth import mulaw_block
+from tests.support.ffprobe import ffprobe
+from tests.support.synth import mulaw_block
 
 T0 = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 

@@ -14,9 +14,9 @@ from recorderd.config.model import RecordConfig
 from recorderd.recording.frames import AudioFormat, Frame, RecorderInput
 from recorderd.recording.index import Index
 from recorderd.recording.layout import recordings_root
-from recorderd.recording.probe import packet_md5s
 from recorderd.recording.recorder import CameraRecorder
-from recorderd.recording.synth import mulaw_block
+from tests.support.ffprobe import packet_md5s
+from tests.support.synth import mulaw_block
 
 WALL0 = 1_750_003_200.0
 

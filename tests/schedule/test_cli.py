@@ -1,6 +1,6 @@
 """`recorderd schedule show|query` as a real process: config file, argv, stdin, stdout, exit status.
 
-The processes run `python -m recorderd.schedule.cli`, the same commands without the other stages'
+The processes run `python -m recorderd.cli.schedule`, the same commands without the other stages'
 parsers, so that these tests depend on this stage only.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from recorderd.schedule.cli import main
+from recorderd.cli.schedule import main
 
 CONFIG = """
 [daemon]
@@ -52,7 +52,7 @@ def config(tmp_path: Path) -> Path:
 
 def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "recorderd.schedule.cli", *args],
+        [sys.executable, "-m", "recorderd.cli.schedule", *args],
         input=stdin,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""Fixtures for the simulator's tests (the readers they share are in recorderd.sim.testing)."""
+"""Fixtures for the simulator's tests (the readers they share are in tests.support.simreaders)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import httpx
 import trio
 
 from recorderd.sim import Simulator
-from recorderd.sim.testing import StreamReader, auth_for, boundary_of, get, next_part, url_for
+from tests.support.simreaders import StreamReader, auth_for, boundary_of, get, next_part, url_for
 
 JPEG_START, JPEG_END = b"\xff\xd8", b"\xff\xd9"
 

@@ -9,7 +9,7 @@ import pytest
 import trio
 
 from recorderd.sim import SimCamera, Simulator
-from recorderd.sim.testing import StreamReader, auth_for, basic_header, get, next_part, raw_request
+from tests.support.simreaders import StreamReader, auth_for, basic_header, get, next_part, raw_request
 
 
 def video_request(cam: SimCamera, path: str | None = None) -> bytes:

@@ -13,7 +13,7 @@ from PIL import Image
 
 from recorderd.sim import SimCameraConfig, SimConfig, Simulator, open_simulator
 from recorderd.sim.card import card_frames
-from recorderd.sim.testing import StreamReader, auth_for, next_part
+from tests.support.simreaders import StreamReader, auth_for, next_part
 
 COM = re.compile(rb"\xff\xfe..recorderd-sim camera=(\S+) seq=(\d+) wall=(\d+\.\d+)", re.S)
 

@@ -214,7 +214,7 @@ def _decode(line: bytes) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m recorderd.schedule.cli show|query ...`: the same commands without the others."""
+    """`python -m recorderd.cli.schedule show|query ...`: the same commands without the others."""
     parser = argparse.ArgumentParser(prog="recorderd")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["schedule", *(sys.argv[1:] if argv is None else argv)])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
-from recorderd.cameras.dialects.base import Driver
+from recorderd.cameras.drivers.base import Driver
 from recorderd.cameras.streams import StreamSpec
 from recorderd.protocol.dialects.foscam import parse_status, parse_vars
 from recorderd.schedule.readers import from_foscam_params

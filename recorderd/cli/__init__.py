@@ -1,30 +1,33 @@
-"""The `recorderd` command line.
+"""The `recorderd` command line: one module per command, each exposing `register(subparsers)`.
 
-Every stage package that has commands holds a `cli.py` exposing `register(subparsers) -> None`, which
-adds its parsers with `func=<callable(args) -> int>` as default. They are found by walking the
-package, so a stage adds a command without touching this file.
+The commands sit on top of every other package (docs/DESIGN.md, "Layers"): they load the config,
+call into the stages and print. A new command is one module here and one line in `COMMANDS`.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
-import pkgutil
 import sys
 from collections.abc import Sequence
 
-import recorderd
 from recorderd import __version__
+
+# in the order `recorderd --help` lists them
+COMMANDS = (
+    "check_config",
+    "run",
+    "events",
+    "recordings",
+    "schedule",
+    "test",
+    "demo",
+    "simulate",
+)
 
 
 def command_modules() -> list[str]:
-    """`recorderd.<stage>.cli` for every stage package that has one, in name order."""
-    return sorted(
-        f"recorderd.{m.name}.cli"
-        for m in pkgutil.iter_modules(recorderd.__path__)
-        if m.ispkg and importlib.util.find_spec(f"recorderd.{m.name}.cli") is not None
-    )
+    return [f"recorderd.cli.{name}" for name in COMMANDS]
 
 
 def build_parser() -> argparse.ArgumentParser:

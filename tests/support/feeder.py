@@ -1,6 +1,6 @@
 """A synthetic camera recorded by the real recorder, for drills and tests (never used by the daemon).
 
-    python -m recorderd.recording.feeder --state-dir DIR [--mode continuous] [--seconds 30] [--fast]
+    python -m tests.support.feeder --state-dir DIR [--mode continuous] [--seconds 30] [--fast]
 
 Runs what `recorderd run` runs for recording (RecordingService: recovery, retention, one
 CameraRecorder) for one camera "sim", fed by `synth.feed_camera` in real time (or virtual time
@@ -23,9 +23,9 @@ import trio.testing
 
 from recorderd.config.model import Config
 from recorderd.recording.index import Index
-from recorderd.recording.probe import check_recordings
 from recorderd.recording.recorder import RecordingService
-from recorderd.recording.synth import Scripted, feed_camera, make_jpegs
+from tests.support.ffprobe import check_recordings
+from tests.support.synth import Scripted, feed_camera, make_jpegs
 
 
 def build_config(args: argparse.Namespace) -> Config:
@@ -106,7 +106,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m recorderd.recording.feeder", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m tests.support.feeder", description=__doc__)
     p.add_argument("--state-dir", type=Path, required=True)
     p.add_argument("--mode", choices=["event", "continuous"], default="continuous")
     p.add_argument("--segment", default="2s")

@@ -18,11 +18,11 @@ from typing import Any
 
 import trio
 
-from recorderd.cameras import bus as ev
 from recorderd.config.model import Config
+from recorderd.core import bus as ev
 from recorderd.daemon.app import Daemon
-from recorderd.recording.probe import Packet
 from recorderd.sim import SimCamera, SimCameraConfig, SimConfig, Simulator, open_simulator
+from tests.support.ffprobe import Packet
 
 # small frames keep the files and the CPU small; the proofs are about timing and bytes
 SMALL: dict[str, Any] = {"width": 160, "height": 120, "frames": 20, "quality": 50, "event_interval": "200ms"}

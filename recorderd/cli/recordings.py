@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from recorderd.config.cli import load_or_report
+from recorderd.cli.check_config import load_or_report
 from recorderd.config.load import add_config_argument
 from recorderd.recording.export import ExportError, export
 from recorderd.recording.index import INDEX_NAME, Index, IndexUnavailable, RecordingRow

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
-from recorderd.cameras.dialects.base import Driver
+from recorderd.cameras.drivers.base import Driver
 from recorderd.cameras.streams import PartLike, StreamSpec
 from recorderd.protocol.dialects import openapi, paramcgi
 from recorderd.protocol.events import TriggerSample

@@ -10,8 +10,8 @@ from typing import Any
 
 import trio
 
-from recorderd.cameras import bus as ev
 from recorderd.config.model import Config
+from recorderd.core import bus as ev
 from recorderd.daemon.app import Daemon
 from recorderd.recording.frames import RecorderInput
 from recorderd.sim import SimCameraConfig, SimConfig, Simulator, open_simulator

@@ -3,7 +3,7 @@ MJPEG server push on its own port (`video_url`, else port 8008 of `url`, as the 
 
 from __future__ import annotations
 
-from recorderd.cameras.dialects.base import Driver
+from recorderd.cameras.drivers.base import Driver
 from recorderd.cameras.streams import PartLike, StreamSpec
 from recorderd.protocol.dialects import move
 from recorderd.protocol.events import TriggerSample

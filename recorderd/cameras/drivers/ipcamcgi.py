@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
-from recorderd.cameras.dialects.base import Driver
+from recorderd.cameras.drivers.base import Driver
 from recorderd.cameras.streams import PartLike, StreamSpec, TextParser
 from recorderd.protocol.dialects import ipcamcgi
 from recorderd.protocol.errors import ProtocolError

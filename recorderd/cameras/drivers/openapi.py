@@ -1,5 +1,5 @@
 """Seed 001 (IP Camera Open API): see axis.py for the shared streams."""
 
-from recorderd.cameras.dialects.axis import OpenapiDriver
+from recorderd.cameras.drivers.axis import OpenapiDriver
 
 DRIVER = OpenapiDriver

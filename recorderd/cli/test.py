@@ -26,7 +26,7 @@ from recorderd.actions.outbox import DeliveryError
 from recorderd.actions.render import fields, ftp_directory
 from recorderd.actions.results import codes_for
 from recorderd.actions.webhook import HttpSender
-from recorderd.config.cli import load_or_report
+from recorderd.cli.check_config import load_or_report
 from recorderd.config.load import add_config_argument
 from recorderd.config.model import Config, EmailTarget, FtpTarget, HttpTarget
 

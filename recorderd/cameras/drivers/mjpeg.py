@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recorderd.cameras.dialects.base import Driver
+from recorderd.cameras.drivers.base import Driver
 from recorderd.cameras.streams import StreamSpec
 
 
