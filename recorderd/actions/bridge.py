@@ -26,11 +26,13 @@ from typing import Any, Generic, TypeVar, TypeVarTuple
 import outcome
 import trio
 
+from recorderd.core.errors import RecorderdError
+
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
 
-class BridgeClosed(RuntimeError):
+class BridgeClosed(RecorderdError, RuntimeError):
     """The bridge was closed before or while the call ran."""
 
 

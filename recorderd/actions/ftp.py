@@ -26,13 +26,14 @@ import trio
 from recorderd.actions.bridge import AsyncioBridge
 from recorderd.actions.outbox import Action, Attachment, DeliveryError
 from recorderd.config.model import FtpTarget
+from recorderd.core.errors import RecorderdError
 
 log = logging.getLogger("recorderd.actions")
 CHUNK = 64 * 1024
 T = TypeVar("T")
 
 
-class FtpFailure(Exception):
+class FtpFailure(RecorderdError):
     """A failed step, with its seed 003 test_ftp.cgi code."""
 
     def __init__(self, code: int, message: str) -> None:

@@ -29,6 +29,10 @@ from typing import Any, Literal, Protocol, TypeVar, TypeVarTuple
 
 import trio
 
+from recorderd.core.backoff import Backoff, BackoffPolicy
+from recorderd.core.errors import RecorderdError, safe_reason
+from recorderd.core.ratelog import RateLimitedLog
+
 log = logging.getLogger("recorderd.actions")
 
 T = TypeVar("T")
@@ -108,23 +112,12 @@ class Action:
     last_error: str | None
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Capped exponential backoff: initial * factor**(n-1), at most cap, less up to `jitter` of it."""
-
-    initial: float = 5.0
-    factor: float = 2.0
-    cap: float = 600.0
-    jitter: float = 0.2
-
-    def delay(self, attempts: int, rand: float) -> float:
-        """Seconds to wait after the `attempts`-th failed attempt; `rand` in [0, 1)."""
-        exp = min(attempts - 1, 64)
-        base = min(self.cap, self.initial * math.pow(self.factor, max(exp, 0)))
-        return base * (1.0 - self.jitter * rand)
+# Retries of an action: from 5 s, doubling to 10 minutes, up to a fifth earlier (so the rows of
+# many targets that failed together do not retry in step).
+RETRY = BackoffPolicy(base=5.0, cap=600.0, jitter=0.2)
 
 
-class DeliveryError(Exception):
+class DeliveryError(RecorderdError):
     """A failed attempt; `permanent` ones are dead-lettered at once (retrying cannot help)."""
 
     def __init__(self, message: str, *, permanent: bool = False, code: int | None = None) -> None:
@@ -453,7 +446,6 @@ class OutboxStore:
         return value
 
 
-DB_RETRY_INITIAL = 0.5
 DB_RETRY_CAP = 30.0
 
 
@@ -464,36 +456,27 @@ class _DbTrouble:
     def __init__(self, who: str, doing: str) -> None:
         self.who = who
         self.doing = doing
-        self.delay = 0.0
-        self.reason: str | None = None
+        self._backoff = Backoff(0.5, DB_RETRY_CAP, jitter=0.0)
+        self._log = RateLimitedLog(log, every=math.inf, max_keys=1)
 
     def failed(self, e: sqlite3.Error) -> float:
         """Log if new; the seconds to wait before trying again."""
-        self.delay = min(DB_RETRY_CAP, self.delay * 2) if self.delay else DB_RETRY_INITIAL
         reason = str(e) or type(e).__name__
-        if reason != self.reason:
-            log.error(
-                "%s: cannot %s (database error: %s); retrying, at most every %gs",
-                self.who,
-                self.doing,
-                reason,
-                DB_RETRY_CAP,
-            )
-            self.reason = reason
-        return self.delay
+        self._log.log(
+            self.who,
+            logging.ERROR,
+            "%s: cannot %s (database error: %s); retrying, at most every %gs",
+            self.who,
+            self.doing,
+            reason,
+            DB_RETRY_CAP,
+        )
+        return self._backoff.next_delay()
 
     def ok(self) -> None:
-        if self.reason is not None:
+        self._backoff.reset()
+        if self._log.clear(self.who):
             log.warning("%s: the database works again", self.who)
-        self.delay, self.reason = 0.0, None
-
-
-def describe(exc: BaseException) -> str:
-    """A one-line reason for a failure; DeliveryError texts are written to be safe to log."""
-    if isinstance(exc, DeliveryError):
-        return exc.message
-    text = str(exc).splitlines()[0][:200] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class Outbox:
@@ -504,7 +487,7 @@ class Outbox:
         store: OutboxStore,
         senders: Mapping[str, Sender],
         *,
-        policy: RetryPolicy | None = None,
+        policy: BackoffPolicy | None = None,
         wall: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
         observer: Callable[[Report], None] | None = None,
@@ -513,7 +496,7 @@ class Outbox:
     ) -> None:
         self.store = store
         self.senders = dict(senders)
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or RETRY
         self.wall = wall
         self.rng = rng
         self.observer = observer
@@ -660,7 +643,7 @@ class Outbox:
             except trio.TooSlowError:
                 error = f"timed out after {limit:g}s"
             except Exception as e:
-                error = describe(e)
+                error = safe_reason(e)
             now = self.wall()
             if error is None:
                 await self._record(
@@ -668,7 +651,7 @@ class Outbox:
                 )
                 self._report(Report(action, "done"))
                 return
-            nxt = None if permanent else now + self.policy.delay(action.attempts, self.rng())
+            nxt = None if permanent else now + self.policy.delay(action.attempts - 1, self.rng())
             dead = await self._record(
                 action, "a failed attempt", self.store.fail, action.id, error, now, nxt, action.attempts
             )
@@ -725,7 +708,7 @@ async def open_outbox(
     path: Path,
     senders: Mapping[str, Sender],
     *,
-    policy: RetryPolicy | None = None,
+    policy: BackoffPolicy | None = None,
     wall: Callable[[], float] = time.time,
     rng: Callable[[], float] = random.random,
     observer: Callable[[Report], None] | None = None,

@@ -31,12 +31,12 @@ from recorderd.actions.outbox import (
     Attachment,
     DeliveryError,
     Report,
-    RetryPolicy,
     Sender,
     open_outbox,
 )
 from recorderd.actions.webhook import HttpSender
 from recorderd.config.model import Config, EmailTarget, FtpTarget
+from recorderd.core.backoff import BackoffPolicy
 
 if TYPE_CHECKING:
     from recorderd.mqtt.publisher import MqttPublisher
@@ -128,7 +128,7 @@ async def open_actions(
     *,
     snapshot_source: SnapshotSource | None = None,
     schedule_check: ScheduleCheck | None = None,
-    policy: RetryPolicy | None = None,
+    policy: BackoffPolicy | None = None,
     observer: Callable[[Report], None] | None = None,
     tls_context: ssl.SSLContext | None = None,
     path: Path | None = None,

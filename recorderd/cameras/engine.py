@@ -28,6 +28,7 @@ from recorderd.cameras.incident import Override
 from recorderd.cameras.readmux import ReadMux
 from recorderd.core import bus as ev
 from recorderd.core.backoff import Backoff
+from recorderd.core.errors import UnknownCamera
 
 if TYPE_CHECKING:
     from recorderd.config.model import CameraConfig, Config
@@ -37,10 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("recorderd.cameras")
 
 RecorderFor = Callable[[str], "RecorderSink | None"]
-
-
-class UnknownCamera(LookupError):
-    pass
 
 
 class Engine:

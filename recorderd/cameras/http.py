@@ -18,13 +18,14 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import time
 from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Literal
 
 import httpx
 import trio
+
+from recorderd.core.errors import RecorderdError, safe_reason
 
 if TYPE_CHECKING:
     from recorderd.cameras.readmux import ReadMux
@@ -37,7 +38,7 @@ _Chosen = Literal["none", "basic", "digest", "query"]
 CHUNK = 65536
 
 
-class CameraError(Exception):
+class CameraError(RecorderdError):
     """A request to a camera failed; `kind` is one of auth, unavailable, status, refused, reset,
     timeout, protocol, network; the message is safe to log (no credentials, no query string)."""
 
@@ -385,50 +386,15 @@ def translate(e: Exception, what: str) -> CameraError:
             return CameraError("refused", f"{what}: connection refused")
         if "name or service" in text or "resolution" in text or "nodename" in text:
             return CameraError("network", f"{what}: host name not found")
-        return CameraError("network", f"{what}: cannot connect ({_why(e)})")
+        return CameraError("network", f"{what}: cannot connect ({safe_reason(e, limit=80)})")
     if isinstance(e, httpx.RemoteProtocolError):
         if "peer closed" in text or "incomplete" in text:
             return CameraError("reset", f"{what}: camera closed the connection mid-stream")
-        return CameraError("protocol", f"{what}: broken HTTP from camera ({_why(e)})")
+        return CameraError("protocol", f"{what}: broken HTTP from camera ({safe_reason(e, limit=80)})")
     if isinstance(e, httpx.ReadError | httpx.WriteError):
         if "reset" in text:
             return CameraError("reset", f"{what}: connection reset by camera")
-        return CameraError("reset", f"{what}: connection lost ({_why(e)})")
+        return CameraError("reset", f"{what}: connection lost ({safe_reason(e, limit=80)})")
     if isinstance(e, httpx.TooManyRedirects):
         return CameraError("protocol", f"{what}: too many redirects")
     return CameraError("network", f"{what}: {type(e).__name__}")
-
-
-def _why(e: Exception) -> str:
-    """The exception's class and its first words, never a URL."""
-    text = str(e).split("\n")[0]
-    if "://" in text or "?" in text:
-        return type(e).__name__
-    return text[:80] or type(e).__name__
-
-
-class FailureLog:
-    """Logs a stream's failures readably without flooding: a new kind of failure is logged at once,
-    the same one again at most every `every` seconds (with a count), and recovery once."""
-
-    def __init__(self, logger: logging.Logger, camera: str, every: float = 60.0) -> None:
-        self.log = logger
-        self.camera = camera
-        self.every = every
-        self._last: str | None = None
-        self._last_at = 0.0
-        self._repeats = 0
-
-    def failed(self, message: str, retry_in: float) -> None:
-        now = time.monotonic()
-        if message != self._last or now - self._last_at >= self.every:
-            more = f" ({self._repeats} more since)" if self._repeats and message == self._last else ""
-            self.log.warning("%s: %s; retrying in %.1fs%s", self.camera, message, retry_in, more)
-            self._last, self._last_at, self._repeats = message, now, 0
-        else:
-            self._repeats += 1
-
-    def recovered(self, what: str) -> None:
-        if self._last is not None:
-            self.log.info("%s: %s connected again", self.camera, what)
-            self._last, self._repeats = None, 0

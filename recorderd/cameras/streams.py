@@ -14,15 +14,15 @@ read_timeout/8; no logging per frame.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import trio
 
-from recorderd.cameras.http import CameraError, FailureLog
+from recorderd.cameras.http import CameraError
 from recorderd.core.backoff import Backoff
+from recorderd.core.ratelog import RateLimitedLog
 from recorderd.protocol.errors import ProtocolError
 from recorderd.protocol.events import EdgeDetector, TriggerSample
 
@@ -91,7 +91,7 @@ async def run_stream(
 ) -> None:
     """Keep the stream connected until cancelled."""
     backoff = backoff or Backoff(0.5, 30.0, stable_after=max(10.0, sink.read_timeout))
-    failures = FailureLog(log, sink.name)
+    failures = RateLimitedLog(log, max_keys=1)  # this stream's failures: a line a minute at most
     detector = EdgeDetector()
     first = True
     if first_delay > 0:
@@ -107,7 +107,8 @@ async def run_stream(
                 detector.reset()  # states kept but unconfirmed: a reconnect never fires by itself
             first = False
             sink.stream_up(spec)
-            failures.recovered(f"{spec.name} stream")
+            if failures.clear(spec.name):
+                log.info("%s: %s stream connected again", sink.name, spec.name)
 
         reason = "stream ended"
         try:
@@ -129,7 +130,9 @@ async def run_stream(
         lived = trio.current_time() - started if up else 0.0
         backoff.ended(lived)
         delay = backoff.next_delay()
-        failures.failed(reason, delay)
+        failures.log(
+            spec.name, logging.WARNING, "%s: %s; retrying in %.1fs", sink.name, reason, delay, kind=reason
+        )
         await trio.sleep(delay)
 
 
@@ -153,16 +156,21 @@ async def _poll(
         await trio.sleep_until(next_at)
 
 
-_bad_logged: dict[tuple[str, str], float] = {}
+# bound: one key per camera stream (a few per camera); the least recently used goes first
+_BAD_PARTS = RateLimitedLog(log, every=60.0, max_keys=4096)
 
 
 def _bad_part(sink: StreamSink, spec: StreamSpec, e: ProtocolError) -> None:
     """Log an unreadable part at most once a minute per camera stream."""
-    key = (sink.name, spec.name)
-    now = trio.current_time()
-    if now - _bad_logged.get(key, -math.inf) >= 60.0:
-        _bad_logged[key] = now
-        log.warning("%s: %s stream: unreadable part skipped: %s", sink.name, spec.name, e)
+    _BAD_PARTS.log(
+        (sink.name, spec.name),
+        logging.WARNING,
+        "%s: %s stream: unreadable part skipped: %s",
+        sink.name,
+        spec.name,
+        e,
+        kind="bad part",
+    )
 
 
 async def _stream(

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from recorderd.config.model import Config
+from recorderd.core.errors import RecorderdError
 
 DEFAULT_PATH = Path("/etc/recorderd/recorderd.toml")
 ENV_VAR = "RECORDERD_CONFIG"
@@ -23,7 +24,7 @@ _AT_LINE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _USERINFO = re.compile(r"(?<=://)\S*@")
 
 
-class ConfigError(Exception):
+class ConfigError(RecorderdError):
     """A config that cannot be used; `messages` holds one line per problem."""
 
     def __init__(self, messages: list[str]) -> None:

@@ -1,40 +1,65 @@
-"""Capped exponential backoff with full jitter, reset after a connection that lived.
+"""The one backoff policy: capped exponential delays with jitter, and its state for a retry loop.
 
-Pure: the random source is injected, so tests fix the sequence. Full jitter (a uniform delay
-between 0 and the capped ceiling) spreads the reconnects of many cameras that failed together.
+Pure: the random source is injected, so tests fix the sequence. Used by every loop that tries again:
+camera streams and the camera supervisor (full jitter, which spreads the reconnects of many cameras
+that failed together), the MQTT connection, the outbox's retries of an action and of its database.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BackoffPolicy:
+    """The delay before attempt n+1 (n from 0) lies in [(1 - jitter) * ceiling(n), ceiling(n)),
+    where ceiling(n) = min(cap, base * factor**n). jitter 1.0 is full jitter, 0.0 none."""
+
+    base: float
+    cap: float
+    factor: float = 2.0
+    jitter: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.base <= 0 or self.cap < self.base or self.factor < 1.0 or not 0.0 <= self.jitter <= 1.0:
+            raise ValueError("backoff needs 0 < base <= cap, factor >= 1 and 0 <= jitter <= 1")
+
+    def ceiling(self, n: int) -> float:
+        # past 2**64 the float would only overflow toward the cap anyway
+        return min(self.cap, self.base * math.pow(self.factor, min(max(n, 0), 64)))
+
+    def delay(self, n: int, rand: float) -> float:
+        """The delay after the n-th failure in a row (from 0); `rand` uniform in [0, 1)."""
+        return self.ceiling(n) * (1.0 - self.jitter + self.jitter * rand)
 
 
 class Backoff:
+    """One retry loop's state: the attempt count, reset after a connection that lived."""
+
     def __init__(
         self,
         base: float = 0.5,
         cap: float = 30.0,
         *,
         stable_after: float = 10.0,
+        jitter: float = 1.0,
         rng: Callable[[], float] = random.random,
     ) -> None:
-        if base <= 0 or cap < base:
-            raise ValueError("backoff needs 0 < base <= cap")
-        self.base = base
-        self.cap = cap
+        self.policy = BackoffPolicy(base, cap, jitter=jitter)
         self.stable_after = stable_after
         self._rng = rng
         self.attempt = 0
 
     def ceiling(self) -> float:
-        """The upper bound of the next delay: base * 2**attempt, capped."""
-        # past 2**64 the float would only overflow toward the cap anyway
-        return min(self.cap, self.base * 2.0 ** min(self.attempt, 64))
+        """The upper bound of the next delay."""
+        return self.policy.ceiling(self.attempt)
 
     def next_delay(self) -> float:
-        """The delay before the next attempt, uniform in [0, ceiling); then the ceiling doubles."""
-        delay = self._rng() * self.ceiling()
+        """The delay before the next attempt; then the ceiling doubles."""
+        delay = self.policy.delay(self.attempt, self._rng())
         self.attempt += 1
         return delay
 

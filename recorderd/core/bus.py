@@ -9,12 +9,13 @@ MQTT broker, a slow disk) never stalls the cameras or the other consumers.
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
 import trio
+
+from recorderd.core.ratelog import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,6 @@ class _Sub(Generic[T]):
     name: str
     send: trio.MemorySendChannel[T]
     dropped: int = 0
-    logged_dropped: int = 0
-    last_log: float = field(default=float("-inf"))
 
 
 class Bus(Generic[T]):
@@ -92,7 +91,7 @@ class Bus(Generic[T]):
 
     def __init__(self, *, log_every: float = 10.0) -> None:
         self._subs: list[_Sub[T]] = []
-        self.log_every = log_every
+        self._drops = RateLimitedLog(log, every=log_every)
         self.published = 0
 
     def subscribe(self, name: str, size: int = 1024) -> trio.MemoryReceiveChannel[T]:
@@ -117,16 +116,14 @@ class Bus(Generic[T]):
             self._subs.remove(sub)
 
     def _log_drop(self, sub: _Sub[T]) -> None:
-        now = time.monotonic()
-        if now - sub.last_log >= self.log_every:
-            log.warning(
-                "event bus: consumer %s is too slow, dropped %d event(s) (%d in all)",
-                sub.name,
-                sub.dropped - sub.logged_dropped,
-                sub.dropped,
-            )
-            sub.last_log = now
-            sub.logged_dropped = sub.dropped
+        self._drops.log(
+            sub.name,
+            logging.WARNING,
+            "event bus: consumer %s is too slow; %d event(s) dropped in all",
+            sub.name,
+            sub.dropped,
+            kind="drop",
+        )
 
     def dropped(self) -> dict[str, int]:
         """Events dropped per subscriber since start."""

@@ -34,9 +34,10 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from recorderd.cameras.engine import Engine, UnknownCamera
+from recorderd.cameras.engine import Engine
 from recorderd.config.model import Config
 from recorderd.core import bus as ev
+from recorderd.core.errors import UnknownCamera
 from recorderd.daemon.health import RecorderWatch, status_line
 from recorderd.daemon.reload import ConfigDiff, diff
 from recorderd.recording.frames import RecorderSink

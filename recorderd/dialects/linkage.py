@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from recorderd.core.errors import RecorderdError
+
 DEFAULT_PULSES: tuple[tuple[int, int], ...] = ((1000, 0),)
 MAX_PATTERN_S = 60.0  # a relay pattern longer than this is a mistake (and holds a linkage slot)
 _LINK_ACTION = re.compile(r"^(output|preset):(\d+)$")
@@ -58,7 +60,7 @@ class Pulse:
 LinkStep = LinkRequest | Wait | Pulse
 
 
-class LinkUnsupported(ValueError):
+class LinkUnsupported(RecorderdError, ValueError):
     """The dialect has no CGI for this operation (or not for this output/preset number)."""
 
 

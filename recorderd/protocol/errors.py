@@ -1,5 +1,7 @@
 """The single exception type raised by the protocol parsers."""
 
+from recorderd.core.errors import RecorderdError
 
-class ProtocolError(Exception):
+
+class ProtocolError(RecorderdError):
     """Input that cannot be parsed in any tolerant reading; the message never contains secrets."""

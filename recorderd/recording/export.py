@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from recorderd.core.errors import RecorderdError
 from recorderd.recording.frames import AudioFormat
 from recorderd.recording.index import Index
 from recorderd.recording.layout import fsync_dir
@@ -29,7 +30,7 @@ def _us(t: datetime) -> int:
     return (t - _EPOCH) // timedelta(microseconds=1)
 
 
-class ExportError(Exception):
+class ExportError(RecorderdError):
     """Nothing to export, or the output cannot be written (message says why)."""
 
 

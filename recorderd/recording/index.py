@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from recorderd.core.errors import RecorderdError
+
 INDEX_NAME = "index.sqlite3"
 SCHEMA_VERSION = 1
 
@@ -81,7 +83,7 @@ def new_incident_id(camera: str, start: datetime) -> str:
     return f"{camera}-{start.astimezone(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
-class IndexUnavailable(Exception):
+class IndexUnavailable(RecorderdError):
     """The index cannot be opened or used (message says why)."""
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from recorderd.core.errors import RecorderdError
 from recorderd.schedule import week
 from recorderd.schedule.spec import (
     DAYS,
@@ -57,7 +58,7 @@ _MONDAY_SHIFT_US = 3 * week.DAY * US
 _HORIZON_US = 3 * _WEEK_US
 
 
-class ScheduleError(ValueError):
+class ScheduleError(RecorderdError, ValueError):
     """A schedule that cannot be compiled, with a message fit for the user."""
 
 

@@ -47,10 +47,6 @@ class MetricsSnapshot:
     recordings_bytes: int = 0
 
 
-class UnknownCamera(LookupError):
-    pass
-
-
 class Control(Protocol):
     """What the daemon offers the endpoint."""
 

@@ -12,9 +12,10 @@ import trio
 
 from recorderd.actions.bridge import open_asyncio_bridge
 from recorderd.actions.ftp import FtpSender
-from recorderd.actions.outbox import Action, Attachment, DeliveryError, RetryPolicy
+from recorderd.actions.outbox import Action, Attachment, DeliveryError
 from recorderd.actions.runtime import open_actions
 from recorderd.config.model import FtpTarget
+from recorderd.core.backoff import BackoffPolicy
 from tests.support.targets import FAST, JPEG_A, JPEG_B, FtpServer, Reports, config, event, wait_until
 
 
@@ -119,7 +120,7 @@ async def test_no_partial_file_under_a_final_name(tmp_path: Path, ftp_server: Ft
     reports = Reports()
     final = ftp_server.root / "front_20240301_123045_123.mkv"
     part = ftp_server.root / "front_20240301_123045_123.mkv.part"
-    slow = RetryPolicy(initial=0.5, factor=1.0, cap=0.5, jitter=0.0)
+    slow = BackoffPolicy(base=0.5, factor=1.0, cap=0.5, jitter=0.0)
     async with open_actions(cfg, policy=slow, observer=reports) as d:
         await d.dispatch(event("end", recording=str(clip)))
         await reports.wait("retry")

@@ -19,11 +19,11 @@ from recorderd.actions.outbox import (
     Outbox,
     OutboxStore,
     Report,
-    RetryPolicy,
     open_outbox,
 )
+from recorderd.core.backoff import BackoffPolicy
 
-FAST = RetryPolicy(initial=0.05, factor=2.0, cap=0.2, jitter=0.0)
+FAST = BackoffPolicy(base=0.05, factor=2.0, cap=0.2, jitter=0.0)
 
 
 class FakeSender:
@@ -77,11 +77,11 @@ class Reports:
         return [r.action.id for r in self.items if r.state == state]
 
 
-def test_backoff_is_exponential_capped_and_jittered() -> None:
-    p = RetryPolicy(initial=1.0, factor=2.0, cap=10.0, jitter=0.5)
-    assert [p.delay(n, 0.0) for n in range(1, 7)] == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
-    assert p.delay(3, 0.999) == pytest.approx(4.0 * 0.5005)
-    assert p.delay(10_000, 0.0) == 10.0  # no overflow for absurd attempt counts
+def test_retries_back_off_from_5s_to_10min_up_to_a_fifth_early() -> None:
+    from recorderd.actions.outbox import RETRY
+
+    assert [RETRY.ceiling(n) for n in range(9)] == [5, 10, 20, 40, 80, 160, 320, 600, 600]
+    assert RETRY.delay(0, 0.0) == pytest.approx(4.0) and RETRY.delay(0, 0.9999) == pytest.approx(5.0, rel=1e-3)
 
 
 def test_store_rows_claims_failures_and_expiry(tmp_path: Path) -> None:

@@ -26,11 +26,12 @@ from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
 from recorderd.actions.event import IncidentEvent
-from recorderd.actions.outbox import Report, RetryPolicy
+from recorderd.actions.outbox import Report
 from recorderd.config.load import parse_config
 from recorderd.config.model import Config
+from recorderd.core.backoff import BackoffPolicy
 
-FAST = RetryPolicy(initial=0.1, factor=2.0, cap=0.3, jitter=0.0)
+FAST = BackoffPolicy(base=0.1, factor=2.0, cap=0.3, jitter=0.0)
 ZONE = timezone(timedelta(hours=1))
 JPEG_A = b"\xff\xd8\xff\xe0" + b"A" * 100 + b"\xff\xd9"
 JPEG_B = b"\xff\xd8\xff\xe0" + b"B" * 200 + b"\xff\xd9"

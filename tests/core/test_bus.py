@@ -24,7 +24,7 @@ async def test_fan_out_and_drop_for_the_slow_one_only(caplog: pytest.LogCaptureF
     assert bus.dropped() == {"fast": 0, "slow": 8}
     # rate-limited: one line for the burst, not eight
     lines = [r.getMessage() for r in caplog.records if "too slow" in r.getMessage()]
-    assert lines == ["event bus: consumer slow is too slow, dropped 1 event(s) (1 in all)"]
+    assert lines == ["event bus: consumer slow is too slow; 1 event(s) dropped in all"]
 
 
 async def test_closed_consumer_is_forgotten_and_close_ends_readers() -> None:
