@@ -1,6 +1,6 @@
 """Camera linkage: pulse an output relay or go to a PTZ preset, per dialect.
 
-The per-dialect requests are pure (`recorderd.dialects.linkage`, re-exported here); `LinkSender`
+The per-dialect requests are pure (`recorderd.dialects.linkage`, found through the dialect registry); `LinkSender`
 runs them through the camera engine's `CameraHttp` (recorderd.cameras.http), so linkage speaks to
 a camera exactly as its streams do: the same auth modes (auto finds Digest, Basic or seed 003's
 query auth and keeps it), credentials on every redirect hop, no secret in any message.
@@ -30,12 +30,10 @@ from recorderd.dialects.linkage import (
     LinkUnsupported,
     Pulse,
     Wait,
-    output_steps,
     pattern_seconds,
-    preset_steps,
     step_budget,
-    steps_for,
 )
+from recorderd.dialects.registry import output_steps, preset_steps, steps_for
 
 __all__ = [
     "DEFAULT_PULSES",

@@ -26,27 +26,13 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from recorderd.config.units import Duration, Size, Usage, UsageLimit, format_duration
-from recorderd.dialects.linkage import MAX_PATTERN_S, LinkUnsupported, action_steps
+from recorderd.dialects.linkage import MAX_PATTERN_S, LinkUnsupported
+from recorderd.dialects.registry import ALIASES, DIALECTS, Dialect, action_steps
 from recorderd.schedule.spec import ScheduleSpec
 
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 Name = Annotated[str, Field(pattern=NAME_RE)]
 
-DIALECT_ALIASES = {
-    "ipcamcgi": "ipcamcgi",
-    "dlink": "ipcamcgi",
-    "cas": "ipcamcgi",
-    "openapi": "openapi",
-    "vapix": "vapix",
-    "axis": "vapix",
-    "paramcgi": "vapix",
-    "foscam": "foscam",
-    "netwave": "foscam",
-    "move": "move",
-    "mobotix": "move",
-    "mjpeg": "mjpeg",
-}
-Dialect = Literal["ipcamcgi", "openapi", "vapix", "foscam", "move", "mjpeg"]
 TRIGGER_RE = re.compile(r"^(motion|motion:[A-Za-z0-9_]+|input:\d+|output:\d+|sound|tamper|face|[a-z]+:\w+)$")
 ACTION_LINK_RE = re.compile(r"^(output:\d+|preset:\d+)$")
 
@@ -337,13 +323,13 @@ class CameraConfig(Credentials):
     @field_validator("dialect", mode="before")
     @classmethod
     def _alias(cls, v: Any) -> Any:
-        if isinstance(v, str) and v.lower() in DIALECT_ALIASES:
-            return DIALECT_ALIASES[v.lower()]
+        if isinstance(v, str) and v.strip().lower() in ALIASES:
+            return ALIASES[v.strip().lower()]
         if isinstance(v, str):
             raise PydanticCustomError(
                 "dialect",
                 'unknown dialect "{got}" (expected one of {known})',
-                {"got": v, "known": ", ".join(sorted(set(DIALECT_ALIASES)))},
+                {"got": v, "known": ", ".join(sorted(ALIASES))},
             )
         return v
 
@@ -399,7 +385,7 @@ class CameraConfig(Credentials):
     @classmethod
     def _needed(cls, v: str | None, info: ValidationInfo) -> str | None:
         dialect = info.data.get("dialect")
-        wanted = "video_url" if dialect == "mjpeg" else "url"
+        wanted = DIALECTS[dialect].needs if dialect is not None else None
         if v is None and dialect is not None and info.field_name == wanted:
             raise PydanticCustomError(
                 "missing_url", 'missing (dialect "{d}" needs {k})', {"d": dialect, "k": wanted}

@@ -23,16 +23,13 @@ when the wait is cut short (timeout, shutdown) or the "on" request failed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from recorderd.core.errors import RecorderdError
 
 DEFAULT_PULSES: tuple[tuple[int, int], ...] = ((1000, 0),)
 MAX_PATTERN_S = 60.0  # a relay pattern longer than this is a mistake (and holds a linkage slot)
-_LINK_ACTION = re.compile(r"^(output|preset):(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -89,75 +86,77 @@ def pattern_seconds(pulses: Sequence[tuple[int, int]]) -> float:
     return (total - (pulses[-1][1] if pulses else 0)) / 1000
 
 
-def output_steps(
-    dialect: str, output: int, pulses: Sequence[tuple[int, int]] = DEFAULT_PULSES
-) -> list[LinkStep]:
+def check_pulses(output: int, pulses: Sequence[tuple[int, int]]) -> None:
+    """What every dialect's relay refuses alike; LinkUnsupported."""
     if not pulses or any(on <= 0 or off < 0 for on, off in pulses):
         raise LinkUnsupported("a pulse needs an active time > 0 ms")
     if pattern_seconds(pulses) > MAX_PATTERN_S:
         raise LinkUnsupported(f"a pulse pattern may last at most {MAX_PATTERN_S:g}s")
     if output < 1:
         raise LinkUnsupported(f"no output {output}")
-    if dialect == "vapix":
-        return [LinkRequest("io/output.cgi", (("action", _axis_action(output, pulses)),))]
-    if dialect == "openapi":
-        return [LinkRequest("output.cgi", (("action", _axis_action(output, pulses)),))]
-    if dialect == "move":
-        on = LinkRequest("cgi-bin/io/output.cgi", (("action", f"{output}:/"),))
-        off = LinkRequest("cgi-bin/io/output.cgi", (("action", f"{output}:\\"),))
-        return _toggled(on, off, pulses)
-    if dialect == "foscam":
-        if output != 1:
-            raise LinkUnsupported("foscam cameras have one output (output:1)")
-        on = LinkRequest("decoder_control.cgi", (("command", "94"),))
-        off = LinkRequest("decoder_control.cgi", (("command", "95"),))
-        return _toggled(on, off, pulses)
-    if dialect == "ipcamcgi":
-        if output > 2:
-            raise LinkUnsupported("ipcamcgi cameras have outputs 1 and 2 (Trigger1, Trigger2)")
-        on = LinkRequest("iocontrol.cgi", ((f"Trigger{output}", "1"),))
-        off = LinkRequest("iocontrol.cgi", ((f"Trigger{output}", "0"),))
-        return _toggled(on, off, pulses)
-    raise LinkUnsupported(f'dialect "{dialect}" has no output relay CGI')
 
 
-def preset_steps(dialect: str, preset: int) -> list[LinkStep]:
-    if dialect in ("vapix", "openapi", "move"):
-        if preset < 1:
-            raise LinkUnsupported(f"no preset {preset} (presets start at 1)")
-        path = {"vapix": "com/ptz.cgi", "openapi": "ptz.cgi", "move": "cgi-bin/com/ptz.cgi"}[dialect]
-        return [LinkRequest(path, (("gotoserverpresetno", str(preset)),))]
-    if dialect == "foscam":
-        if not 1 <= preset <= 32:
-            raise LinkUnsupported("foscam presets are 1 to 32")
-        return [LinkRequest("decoder_control.cgi", (("command", str(29 + 2 * preset)),))]
-    if dialect == "ipcamcgi":
-        if not 0 <= preset <= 24:
-            raise LinkUnsupported("ipcamcgi presets are 0 (home) to 24")
-        return [LinkRequest("pantiltcontrol.cgi", (("PanTiltPresetPositionMove", str(preset)),))]
-    raise LinkUnsupported(f'dialect "{dialect}" has no PTZ preset CGI')
+# -- one function per dialect and operation (the registry's `output` and `preset` columns) ----------
 
 
-def steps_for(dialect: str, op: dict[str, Any]) -> list[LinkStep]:
-    """The steps for a payload's "op": {"output": n, "pulses": [[on, off], ...]} or {"preset": n}."""
-    if "output" in op:
-        pulses = [(int(a), int(b)) for a, b in op.get("pulses") or DEFAULT_PULSES]
-        return output_steps(dialect, int(op["output"]), pulses)
-    if "preset" in op:
-        return preset_steps(dialect, int(op["preset"]))
-    raise LinkUnsupported(f"unknown linkage operation {sorted(op)}")
+def vapix_output(output: int, pulses: Sequence[tuple[int, int]]) -> list[LinkStep]:
+    return [LinkRequest("io/output.cgi", (("action", _axis_action(output, pulses)),))]
 
 
-def action_steps(
-    dialect: str, action: str, pulses: Sequence[tuple[int, int]] | None = None
-) -> list[LinkStep]:
-    """The steps for a config action `output:N` / `preset:N`; LinkUnsupported when impossible."""
-    m = _LINK_ACTION.match(action)
-    if m is None:
-        raise LinkUnsupported(f'not a linkage action: "{action}"')
-    if m.group(1) == "output":
-        return output_steps(dialect, int(m.group(2)), pulses or DEFAULT_PULSES)
-    return preset_steps(dialect, int(m.group(2)))
+def openapi_output(output: int, pulses: Sequence[tuple[int, int]]) -> list[LinkStep]:
+    return [LinkRequest("output.cgi", (("action", _axis_action(output, pulses)),))]
+
+
+def move_output(output: int, pulses: Sequence[tuple[int, int]]) -> list[LinkStep]:
+    on = LinkRequest("cgi-bin/io/output.cgi", (("action", f"{output}:/"),))
+    off = LinkRequest("cgi-bin/io/output.cgi", (("action", f"{output}:\\"),))
+    return _toggled(on, off, pulses)
+
+
+def foscam_output(output: int, pulses: Sequence[tuple[int, int]]) -> list[LinkStep]:
+    if output != 1:
+        raise LinkUnsupported("foscam cameras have one output (output:1)")
+    on = LinkRequest("decoder_control.cgi", (("command", "94"),))
+    off = LinkRequest("decoder_control.cgi", (("command", "95"),))
+    return _toggled(on, off, pulses)
+
+
+def ipcamcgi_output(output: int, pulses: Sequence[tuple[int, int]]) -> list[LinkStep]:
+    if output > 2:
+        raise LinkUnsupported("ipcamcgi cameras have outputs 1 and 2 (Trigger1, Trigger2)")
+    on = LinkRequest("iocontrol.cgi", ((f"Trigger{output}", "1"),))
+    off = LinkRequest("iocontrol.cgi", ((f"Trigger{output}", "0"),))
+    return _toggled(on, off, pulses)
+
+
+def _server_preset(path: str, preset: int) -> list[LinkStep]:
+    if preset < 1:
+        raise LinkUnsupported(f"no preset {preset} (presets start at 1)")
+    return [LinkRequest(path, (("gotoserverpresetno", str(preset)),))]
+
+
+def vapix_preset(preset: int) -> list[LinkStep]:
+    return _server_preset("com/ptz.cgi", preset)
+
+
+def openapi_preset(preset: int) -> list[LinkStep]:
+    return _server_preset("ptz.cgi", preset)
+
+
+def move_preset(preset: int) -> list[LinkStep]:
+    return _server_preset("cgi-bin/com/ptz.cgi", preset)
+
+
+def foscam_preset(preset: int) -> list[LinkStep]:
+    if not 1 <= preset <= 32:
+        raise LinkUnsupported("foscam presets are 1 to 32")
+    return [LinkRequest("decoder_control.cgi", (("command", str(29 + 2 * preset)),))]
+
+
+def ipcamcgi_preset(preset: int) -> list[LinkStep]:
+    if not 0 <= preset <= 24:
+        raise LinkUnsupported("ipcamcgi presets are 0 (home) to 24")
+    return [LinkRequest("pantiltcontrol.cgi", (("PanTiltPresetPositionMove", str(preset)),))]
 
 
 def step_budget(steps: Sequence[LinkStep], request_timeout: float) -> float:

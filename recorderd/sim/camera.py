@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import trio
 
+from recorderd.dialects.registry import DIALECTS, Dialect
 from recorderd.sim import audio
 from recorderd.sim.auth import AuthPolicy
 from recorderd.sim.card import CardFrames, frame_comment
@@ -27,23 +28,14 @@ from recorderd.sim.logs import FrameLog, SeqRuns
 from recorderd.sim.params import ParamTree, axis_tree, foscam_vars, ipcam_tables, move_tree
 from recorderd.sim.render import ipcam_date
 
-VIDEO_PATHS = {
-    "ipcamcgi": "/mjpeg.cgi",
-    "openapi": "/video.mjpg",
-    "vapix": "/mjpg/video.mjpg",
-    "foscam": "/videostream.cgi",
-    "move": "/",
-    "mjpeg": "/video.mjpg",
+# the documents' paths (the dialect registry); a plain MJPEG camera has none, so it gets the usual ones
+VIDEO_PATHS = {str(d): "/" + e.paths.video for d, e in DIALECTS.items() if d != Dialect.MJPEG} | {
+    "mjpeg": "/video.mjpg"
 }
-SNAPSHOT_PATHS = {
-    "ipcamcgi": "/image.jpg",
-    "openapi": "/image.jpg",
-    "vapix": "/jpg/image.jpg",
-    "foscam": "/snapshot.cgi",
-    "move": "/cgi-bin/jpg/image.cgi",
-    "mjpeg": "/image.jpg",
+SNAPSHOT_PATHS = {str(d): "/" + e.paths.snapshot for d, e in DIALECTS.items() if d != Dialect.MJPEG} | {
+    "mjpeg": "/image.jpg"
 }
-AUDIO_PATHS = {"openapi": "/fromserver.cgi", "vapix": "/audio/receive.cgi", "mjpeg": "/audio"}
+AUDIO_PATHS = {str(d): "/" + e.paths.audio for d, e in DIALECTS.items() if e.paths.audio} | {"mjpeg": "/audio"}
 REALMS = {
     "ipcamcgi": "IPCamCGI",
     "openapi": "IP Camera",

@@ -27,8 +27,9 @@ from pydantic import model_validator as _model_validator
 from pydantic_core import PydanticCustomError
 
 from recorderd.config.load import ConfigError, format_errors
-from recorderd.config.model import DIALECT_ALIASES, NAME_RE, Dialect
+from recorderd.config.model import NAME_RE
 from recorderd.config.units import parse_duration
+from recorderd.dialects.registry import ALIASES, DIALECTS, Dialect
 from recorderd.schedule.spec import DayMaskSpec, WeekdaysSpec, WordsSpec
 
 Port = Annotated[int, Field(ge=0, le=65535)]
@@ -212,8 +213,8 @@ class SimCameraConfig(Strict):
     @field_validator("dialect", mode="before")
     @classmethod
     def _alias(cls, v: Any) -> Any:
-        if isinstance(v, str) and v.lower() in DIALECT_ALIASES:
-            return DIALECT_ALIASES[v.lower()]
+        if isinstance(v, str) and v.strip().lower() in ALIASES:
+            return ALIASES[v.strip().lower()]
         return v
 
     @field_validator("timezone")
@@ -279,8 +280,7 @@ class SimConfig(Strict):
     @classmethod
     def every_dialect(cls, **common: Any) -> SimConfig:
         """One camera per dialect, named after it, with `common` settings (tests, the demo)."""
-        dialects = ("ipcamcgi", "openapi", "vapix", "foscam", "move", "mjpeg")
-        return cls(cameras={d: SimCameraConfig(dialect=d, **common) for d in dialects})
+        return cls(cameras={str(d): SimCameraConfig(dialect=d, **common) for d in DIALECTS})
 
     def with_ephemeral_ports(self) -> SimConfig:
         """The same cameras on ports the OS picks (for tests that load a config with fixed ports)."""

@@ -165,7 +165,7 @@ async def check_user(ctx: Ctx) -> None:
     await ctx.text(js(cam, [("user", cam.username), ("pwd", cam.password), ("pri", 3)]))
 
 
-def routes() -> Routes:
+def routes(dialect: str) -> Routes:
     out: Routes = {
         "/videostream.cgi": video,
         "/snapshot.cgi": snapshot,

@@ -85,7 +85,7 @@ async def datetime_cgi(ctx: Ctx) -> None:
     await ctx.text(render.kv_lines(values.items()), HTML)
 
 
-def routes() -> Routes:
+def routes(dialect: str) -> Routes:
     out: Routes = {
         "/mjpeg.cgi": video,
         "/image.jpg": functools.partial(snapshot, trailer=b"\r\n\r\n"),

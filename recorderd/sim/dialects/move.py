@@ -110,7 +110,7 @@ async def io_cgi(ctx: Ctx, kind: str) -> None:
         await ctx.error(400, "expected check, checkactive or action")
 
 
-def routes() -> Routes:
+def routes(dialect: str) -> Routes:
     return {
         "/cgi-bin/admin/eventdata.cgi": eventdata,
         "/cgi-bin/jpg/image.cgi": functools.partial(snapshot, trailer=b"\r\n"),
