@@ -35,7 +35,7 @@ import trio
 async def measure_daemon(cfg_path: Path, n: int, args: argparse.Namespace) -> dict[str, Any]:
     from recorderd.cameras import http as camhttp
     from recorderd.config.load import load_config
-    from recorderd.daemon.app import Daemon
+    from recorderd.daemon.lifecycle import Daemon
 
     chunks = [0]
     if args.count_chunks:
@@ -59,7 +59,6 @@ async def measure_daemon(cfg_path: Path, n: int, args: argparse.Namespace) -> di
     elif args.recorder_io == "null":  # what-if: clusters built but not written (the write's share)
         rec_mod.CameraRecorder._write_sync = staticmethod(lambda f, chunk, sync: None)  # type: ignore[assignment]
     daemon = Daemon(load_config(cfg_path))
-    daemon.wire()
     async with trio.open_nursery() as nursery:
         await nursery.start(daemon.run)
         engine = daemon.engine

@@ -26,11 +26,11 @@ from zoneinfo import ZoneInfo
 
 import trio
 
-from recorderd.actions.event import IncidentEvent
 from recorderd.actions.link import DEFAULT_PULSES
 from recorderd.actions.outbox import Attachment, Coalesce, Outbox
 from recorderd.actions.render import fields, ftp_directory, ftp_name, render
 from recorderd.config.model import ActionRule, CameraConfig, Config, EmailTarget, FtpTarget, HttpTarget
+from recorderd.core.events import IncidentEvent
 from recorderd.schedule.engine import compile_schedule
 from recorderd.schedule.spec import ScheduleSpec
 

@@ -24,7 +24,7 @@ import aioftp
 import trio
 
 from recorderd.actions.bridge import AsyncioBridge
-from recorderd.actions.outbox import Action, Attachment, DeliveryError
+from recorderd.actions.outbox import Action, Attachment, DeliveryError, FixedTimeoutSender
 from recorderd.config.model import FtpTarget
 from recorderd.core.errors import RecorderdError
 
@@ -68,7 +68,7 @@ async def _step(code: int, what: str, aw: Awaitable[T]) -> T:
         raise FtpFailure(2, f"{what}: network error ({type(e).__name__})") from None
 
 
-class FtpSender:
+class FtpSender(FixedTimeoutSender):
     def __init__(self, name: str, cfg: FtpTarget, bridge: AsyncioBridge) -> None:
         self.name = name
         self.cfg = cfg

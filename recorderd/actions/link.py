@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import httpx
 import trio
 
-from recorderd.actions.outbox import Action, Attachment, DeliveryError
+from recorderd.actions.outbox import Action, Attachment, DeliveryError, Sender
 from recorderd.cameras.http import CameraError, CameraHttp
 from recorderd.config.model import CameraConfig
 from recorderd.dialects.linkage import (
@@ -57,7 +57,7 @@ OFF_GRACE = 5.0  # seconds for the "off" request after a pulse, even during shut
 _CODES = {"auth": 5, "refused": 1, "network": 1, "timeout": 2, "reset": 2, "protocol": 2}
 
 
-class LinkSender:
+class LinkSender(Sender):
     """Outbox sender for one camera's linkage row target (`camera:<name>`).
 
     `timeout` bounds one request (default: the camera's read_timeout); `timeout_for(action)` is

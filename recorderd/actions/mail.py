@@ -17,7 +17,7 @@ from typing import Any
 import aiosmtplib
 
 from recorderd.actions.bridge import AsyncioBridge
-from recorderd.actions.outbox import Action, Attachment, DeliveryError
+from recorderd.actions.outbox import Action, Attachment, DeliveryError, FixedTimeoutSender
 from recorderd.actions.render import build_mail
 from recorderd.config.model import EmailTarget
 
@@ -67,7 +67,7 @@ async def _send(message: EmailMessage, options: dict[str, Any]) -> tuple[dict[st
     return dict(errors), reply
 
 
-class EmailSender:
+class EmailSender(FixedTimeoutSender):
     def __init__(
         self,
         name: str,

@@ -21,11 +21,12 @@ import math
 import random
 import sqlite3
 import time
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar, TypeVarTuple
+from typing import Any, Literal, TypeVar, TypeVarTuple
 
 import trio
 
@@ -127,27 +128,32 @@ class DeliveryError(RecorderdError):
         self.code = code
 
 
-class Sender(Protocol):
+class Sender(ABC):
     """Delivers one action to one target; raises DeliveryError (or any Exception) on failure.
 
-    `timeout` bounds one attempt; a sender may also offer `timeout_for(action) -> float` when the
-    bound depends on the action (see attempt_timeout).
+    `concurrency` attempts run at once; `timeout_for(action)` bounds one attempt (a relay pattern's
+    length depends on the action). It is abstract on purpose: a sender that wraps another (a reload
+    swaps the inner one) must forward it, and one that forgets cannot be built (mypy and Python
+    both refuse an abstract class). Senders with one bound for every action derive from
+    FixedTimeoutSender.
     """
 
-    @property
-    def concurrency(self) -> int: ...
+    concurrency: int = 1
 
-    @property
-    def timeout(self) -> float: ...
+    @abstractmethod
+    def timeout_for(self, action: Action) -> float: ...
 
+    @abstractmethod
     async def deliver(self, action: Action, attachments: Sequence[Attachment]) -> None: ...
 
 
-def attempt_timeout(sender: Sender, action: Action) -> float:
-    """The deadline for one attempt: the sender's `timeout_for(action)` when it has one (a relay
-    pattern's length depends on the action), else its fixed `timeout`."""
-    per_action: Callable[[Action], float] | None = getattr(sender, "timeout_for", None)
-    return float(per_action(action)) if per_action is not None else float(sender.timeout)
+class FixedTimeoutSender(Sender):
+    """A sender whose attempts all have the same bound, `timeout` seconds."""
+
+    timeout: float = 30.0
+
+    def timeout_for(self, action: Action) -> float:
+        return float(self.timeout)
 
 
 @dataclass(frozen=True)
@@ -634,7 +640,7 @@ class Outbox:
         try:
             error: str | None = None
             permanent = False
-            limit = attempt_timeout(sender, action)
+            limit = sender.timeout_for(action)
             try:
                 with trio.fail_after(limit):
                     await sender.deliver(action, attachments)

@@ -22,7 +22,6 @@ import trio
 
 from recorderd.actions.bridge import AsyncioBridge, open_asyncio_bridge
 from recorderd.actions.dispatcher import MQTT_TARGET, Dispatcher, ScheduleCheck, SnapshotSource, link_target
-from recorderd.actions.event import IncidentEvent
 from recorderd.actions.ftp import FtpSender
 from recorderd.actions.link import LinkSender
 from recorderd.actions.mail import EmailSender
@@ -30,6 +29,7 @@ from recorderd.actions.outbox import (
     Action,
     Attachment,
     DeliveryError,
+    FixedTimeoutSender,
     Report,
     Sender,
     open_outbox,
@@ -37,6 +37,7 @@ from recorderd.actions.outbox import (
 from recorderd.actions.webhook import HttpSender
 from recorderd.config.model import Config, EmailTarget, FtpTarget
 from recorderd.core.backoff import BackoffPolicy
+from recorderd.core.events import IncidentEvent
 
 if TYPE_CHECKING:
     from recorderd.mqtt.publisher import MqttPublisher
@@ -81,7 +82,7 @@ def build_senders(
     return senders
 
 
-class MqttSender:
+class MqttSender(FixedTimeoutSender):
     """Incident events to `<t>/<camera>/events` through the outbox (target and kind "mqtt").
 
     One at a time (concurrency 1) and without an attempt timeout: `publish_event` returns after
@@ -97,6 +98,11 @@ class MqttSender:
     def __init__(self, publisher: MqttPublisher | None = None) -> None:
         self._publisher = publisher
         self._changed = trio.Event()
+
+    @property
+    def connected(self) -> bool:
+        """Whether a publisher is in place and connected to its broker."""
+        return self._publisher is not None and self._publisher.connected
 
     def set_publisher(self, publisher: MqttPublisher | None) -> None:
         self._publisher = publisher

@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 
-from recorderd.actions.outbox import Action, Attachment, DeliveryError
+from recorderd.actions.outbox import Action, Attachment, DeliveryError, FixedTimeoutSender
 from recorderd.actions.render import fields, render_url
 from recorderd.config.model import HttpTarget
 
 
-class HttpSender:
+class HttpSender(FixedTimeoutSender):
     def __init__(self, name: str, cfg: HttpTarget, client: httpx.AsyncClient) -> None:
         self.name = name
         self.cfg = cfg

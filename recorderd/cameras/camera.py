@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,23 +24,25 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from recorderd.cameras.incident import (
-    ArmedChanged,
-    IncidentEnded,
-    IncidentJoined,
+    ArmingChanged,
+    Closed,
     IncidentMachine,
-    IncidentStarted,
+    Joined,
+    Opened,
     Output,
-    Override,
 )
 from recorderd.cameras.streams import STOPPED, StreamSpec, run_stream
 from recorderd.cameras.triggers import TriggerMap
-from recorderd.core import bus as ev
+from recorderd.core import events as ev
+from recorderd.core.bus import Bus
+from recorderd.core.clock import SYSTEM_CLOCK, Clock
+from recorderd.core.events import Override
 from recorderd.protocol.events import EdgeDetector, TriggerSample
 from recorderd.recording.frames import (
     AudioFormat,
+    ClipEnd,
+    ClipStart,
     Frame,
-    IncidentEnd,
-    IncidentStart,
     Privacy,
     RecorderInput,
     RecorderSink,
@@ -106,12 +107,14 @@ class Camera:
         *,
         http: CameraHttp,
         driver: Driver,
-        bus: ev.Bus[ev.BusEvent],
+        bus: Bus[ev.BusEvent],
         zone: tzinfo,
         index: Index | None = None,
         recorder: RecorderSink | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.name = name
+        self.clock = clock
         self.cfg = cfg
         self.http = http
         self.driver = driver
@@ -143,7 +146,6 @@ class Camera:
         self._ids: dict[int, str] = {}
         self._id_ready: dict[int, trio.Event] = {}
         self._audio_ctype: str | None = None
-        self._clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -195,7 +197,7 @@ class Camera:
         rec = self.recorder
         if rec is not None:
             try:
-                rec.send_nowait(Frame(data, "video", trio.current_time(), time.time()))
+                rec.send_nowait(Frame(data, "video", trio.current_time(), self.clock.wall()))
             except trio.WouldBlock:
                 st.dropped_frames += 1
             except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -216,7 +218,7 @@ class Camera:
                     rec.send_nowait(fmt)
             if self._audio_ctype and AudioFormat.from_mime(self._audio_ctype) is None:
                 return
-            rec.send_nowait(Frame(data, "audio", trio.current_time(), time.time()))
+            rec.send_nowait(Frame(data, "audio", trio.current_time(), self.clock.wall()))
         except trio.WouldBlock:
             self.stats.dropped_frames += 1
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -246,7 +248,7 @@ class Camera:
             self.stats.connected = True
             self.stats.connects += 1
             log.info("%s: connected (%s)", self.name, ", ".join(s.name for s in self.specs))
-            self.bus.publish(ev.Connected(self.name, True, self._clock()))
+            self.bus.publish(ev.Connected(self.name, True, self.clock.utc()))
             if self.cfg.schedule == "camera" or self.cfg.privacy == "camera":
                 self.spawn(self._read_camera_schedules)
 
@@ -257,7 +259,7 @@ class Camera:
             self.stats.connected = False
             level = logging.INFO if reason == STOPPED else logging.WARNING
             log.log(level, "%s: disconnected: %s", self.name, reason)
-            self.bus.publish(ev.Connected(self.name, False, self._clock()))
+            self.bus.publish(ev.Connected(self.name, False, self.clock.utc()))
 
     # -- control (MQTT, HTTP) ------------------------------------------------------------------
 
@@ -321,15 +323,15 @@ class Camera:
 
     def _wall(self, mono: float) -> datetime:
         """The wall-clock time of a trio clock instant (in the past or now)."""
-        return datetime.fromtimestamp(time.time() - (trio.current_time() - mono), UTC).astimezone(self.zone)
+        return datetime.fromtimestamp(self.clock.wall_at(mono), UTC).astimezone(self.zone)
 
     def _armed_event(self) -> ev.ArmedChanged:
         m = self.machine
-        return ev.ArmedChanged(self.name, m.armed, m.override.value, m.privacy, self._clock())
+        return ev.ArmedChanged(self.name, m.armed, m.override, m.privacy, self.clock.utc())
 
     def _apply(self, outs: list[Output]) -> None:
         for o in outs:
-            if isinstance(o, ArmedChanged):
+            if isinstance(o, ArmingChanged):
                 self.bus.publish(self._armed_event())
             else:
                 at = o.at
@@ -354,18 +356,18 @@ class Camera:
         first = True
         while True:
             self._schedule_wake = trio.Event()
-            now = self._clock()
+            now = self.clock.utc()
             assert self._arming is not None and self._privacy is not None
             mono = trio.current_time()
             privacy = self._privacy.armed(now)
             if privacy != self.machine.privacy and not first:
-                self._send_recorder(Privacy(privacy, mono, time.time()))
+                self._send_recorder(Privacy(privacy, mono, self.clock.wall()))
             self._apply(self.machine.set_privacy(mono, privacy))
             self._apply(self.machine.set_schedule(mono, self._arming.armed(now)))
             if first:  # the initial state, for MQTT's retained topic and the status
                 self.bus.publish(self._armed_event())
                 if privacy:
-                    self._send_recorder(Privacy(True, mono, time.time()))
+                    self._send_recorder(Privacy(True, mono, self.clock.wall()))
                 first = False
             changes = [c for c in (self._arming.next_change(now), self._privacy.next_change(now)) if c]
             wait = (min(changes) - now).total_seconds() if changes else math.inf
@@ -413,7 +415,7 @@ class Camera:
 
     async def _write(self, w: _Write) -> None:
         o = w.out
-        if isinstance(o, IncidentStarted):
+        if isinstance(o, Opened):
             self.stats.incidents += 1
             # the id is ours, so the alarm leaves before the index row's fsync; the row follows
             iid = new_incident_id(self.name, w.wall)
@@ -422,10 +424,10 @@ class Camera:
             if ready is not None:
                 ready.set()
             log.info("%s: incident %s started by %s", self.name, iid, o.trigger)
-            self._send_recorder(IncidentStart(iid, o.trigger, w.mono, w.wall.timestamp()))
+            self._send_recorder(ClipStart(iid, o.trigger, w.mono, w.wall.timestamp()))
             if self.last_jpeg is not None:  # first: consumers have the frame when the start comes
                 self.bus.publish(ev.Snapshot(self.name, iid, self.last_jpeg, w.wall))
-            self.bus.publish(ev.Incident(iid, self.name, o.trigger, "start", w.wall, w.armed, (o.trigger,)))
+            self.bus.publish(ev.IncidentEvent(iid, self.name, o.trigger, "start", w.wall, w.armed, (o.trigger,)))
             if self.index is not None:
                 await self._index_call(
                     partial(self.index.start_incident, incident_id=iid),
@@ -434,20 +436,20 @@ class Camera:
                     w.wall,
                     w.armed,
                 )
-        elif isinstance(o, IncidentJoined):
+        elif isinstance(o, Joined):
             joined = self._ids.get(o.number)
             if joined is not None and self.index is not None:
                 await self._index_call(self.index.add_incident_trigger, joined, o.trigger)
-        elif isinstance(o, IncidentEnded):
+        elif isinstance(o, Closed):
             if o.number not in self._ids:
                 return
             iid = self._ids.pop(o.number)
             if self.index is not None:
                 await self._index_call(self.index.end_incident, iid, w.wall)
             log.info("%s: incident %s ended (%s)", self.name, iid, o.reason)
-            self._send_recorder(IncidentEnd(iid, w.mono, w.wall.timestamp()))
+            self._send_recorder(ClipEnd(iid, w.mono, w.wall.timestamp()))
             self.bus.publish(
-                ev.Incident(iid, self.name, o.triggers[0], "end", w.wall, w.armed, o.triggers, o.reason)
+                ev.IncidentEvent(iid, self.name, o.triggers[0], "end", w.wall, w.armed, o.triggers, o.reason)
             )
 
     async def _index_call(self, fn: Callable[..., Any], *args: Any) -> Any:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import select
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -24,11 +25,13 @@ import trio
 from recorderd.cameras.camera import Camera
 from recorderd.cameras.drivers import driver_for
 from recorderd.cameras.http import CameraHttp, new_client
-from recorderd.cameras.incident import Override
 from recorderd.cameras.readmux import ReadMux
-from recorderd.core import bus as ev
+from recorderd.core import events as ev
 from recorderd.core.backoff import Backoff
+from recorderd.core.bus import Bus
+from recorderd.core.clock import SYSTEM_CLOCK, Clock
 from recorderd.core.errors import UnknownCamera
+from recorderd.core.events import Override
 
 if TYPE_CHECKING:
     from recorderd.config.model import CameraConfig, Config
@@ -40,18 +43,30 @@ log = logging.getLogger("recorderd.cameras")
 RecorderFor = Callable[[str], "RecorderSink | None"]
 
 
+@dataclass(frozen=True)
+class CameraState:
+    """A camera's state as MQTT's retained topics show it."""
+
+    name: str
+    connected: bool
+    triggers: dict[str, bool]
+    armed: bool
+
+
 class Engine:
     def __init__(
         self,
         cfg: Config,
         *,
-        bus: ev.Bus[ev.BusEvent] | None = None,
+        bus: Bus[ev.BusEvent] | None = None,
         index: Index | None = None,
         recorder_for: RecorderFor | None = None,
         client: httpx.AsyncClient | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.cfg = cfg
-        self.bus: ev.Bus[ev.BusEvent] = bus if bus is not None else ev.Bus()
+        self.clock = clock
+        self.bus: Bus[ev.BusEvent] = bus if bus is not None else Bus()
         self.index = index
         self.recorder_for = recorder_for
         self._client = client
@@ -99,6 +114,7 @@ class Engine:
             zone=cc.zone(zone),
             index=self.index,
             recorder=recorder,
+            clock=self.clock,
         )
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -163,6 +179,7 @@ class Engine:
                 zone=cam.zone,
                 index=self.index,
                 recorder=cam.recorder,
+                clock=self.clock,
             )
             self.cameras[cam.name] = cam
 
@@ -194,6 +211,18 @@ class Engine:
 
     def names(self) -> Collection[str]:
         return list(self.cameras)
+
+    def states(self) -> list[CameraState]:
+        """Every running camera's state, for a new MQTT publisher to start from."""
+        return [
+            CameraState(
+                name,
+                cam.stats.connected,
+                {t: cam.triggers.is_on(t) for t in cam.cfg.triggers},
+                cam.machine.armed,
+            )
+            for name, cam in list(self.cameras.items())
+        ]
 
     def set_armed(self, camera: str, mode: str) -> None:
         """'on' | 'off' | 'auto' (also ON/OFF/AUTO, true/false); raises UnknownCamera, ValueError."""

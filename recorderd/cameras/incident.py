@@ -23,56 +23,38 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-
-class Override(enum.Enum):
-    """The manual arming override (`armed` in the config, MQTT and HTTP)."""
-
-    AUTO = "auto"
-    ON = "on"
-    OFF = "off"
-
-    @classmethod
-    def parse(cls, text: str) -> Override:
-        """'on'/'off'/'auto' in any case, also 'true'/'false'/'1'/'0' as MQTT switches send them."""
-        t = text.strip().lower()
-        if t in ("on", "true", "1", "armed"):
-            return cls.ON
-        if t in ("off", "false", "0", "disarmed"):
-            return cls.OFF
-        if t == "auto":
-            return cls.AUTO
-        raise ValueError(f'expected on, off or auto, got "{text}"')
+from recorderd.core.events import EndReason, Override
 
 
 @dataclass(frozen=True, slots=True)
-class IncidentStarted:
+class Opened:
     number: int  # per machine, from 1: the shell maps it to the index's incident id
     trigger: str
     at: float  # the start edge's time (earlier than now when min_on delayed the confirmation)
 
 
 @dataclass(frozen=True, slots=True)
-class IncidentJoined:
+class Joined:
     number: int
     trigger: str
     at: float
 
 
 @dataclass(frozen=True, slots=True)
-class IncidentEnded:
+class Closed:
     number: int
     at: float
-    reason: str  # "ended" (last trigger off) | "timeout" | "disarmed" | "privacy"
+    reason: EndReason
     triggers: tuple[str, ...]  # every trigger that counted, in order of joining
 
 
 @dataclass(frozen=True, slots=True)
-class ArmedChanged:
+class ArmingChanged:
     armed: bool  # effective: override and schedule, and not in privacy
     at: float
 
 
-Output = IncidentStarted | IncidentJoined | IncidentEnded | ArmedChanged
+Output = Opened | Joined | Closed | ArmingChanged
 
 
 class _St(enum.Enum):
@@ -222,7 +204,7 @@ class IncidentMachine:
         self._regate(now, "disarmed", out)
         return out
 
-    def close(self, now: float, reason: str = "stopped") -> list[Output]:
+    def close(self, now: float, reason: EndReason = "stopped") -> list[Output]:
         """End an open incident (daemon stopping); triggers are forgotten."""
         out = self.advance(now)
         if self._incident is not None:
@@ -239,12 +221,12 @@ class IncidentMachine:
             return self.schedule_armed
         return self.override is Override.ON
 
-    def _regate(self, now: float, reason: str, out: list[Output]) -> None:
+    def _regate(self, now: float, reason: EndReason, out: list[Output]) -> None:
         armed = self._effective()
         if armed == self._armed:
             return
         self._armed = armed
-        out.append(ArmedChanged(armed, now))
+        out.append(ArmingChanged(armed, now))
         if armed:
             return  # arming never fires a trigger that is already on: latched ones stay latched
         for t in self._triggers.values():
@@ -264,7 +246,7 @@ class IncidentMachine:
         t.deadline = t.since + self.alarm_timeout
         if t.deadline <= now:  # a timeout shorter than min_on: it counted for no time
             t.deadline = now
-        out.append(IncidentStarted(self._count, name, t.since))
+        out.append(Opened(self._count, name, t.since))
         for other, o in self._triggers.items():  # debouncing ones join the incident now
             if o.state is _St.PENDING:
                 self._join(other, o, now, out)
@@ -276,18 +258,18 @@ class IncidentMachine:
         t.deadline = t.since + self.alarm_timeout
         if name not in inc.members:
             inc.members.append(name)
-            out.append(IncidentJoined(inc.number, name, now))
+            out.append(Joined(inc.number, name, now))
 
-    def _leave(self, name: str, now: float, reason: str, out: list[Output]) -> None:
+    def _leave(self, name: str, now: float, reason: EndReason, out: list[Output]) -> None:
         if self._incident is None:
             return
         if any(t.state is _St.COUNTED for t in self._triggers.values()):
             return
         self._end(now, reason, out)
 
-    def _end(self, now: float, reason: str, out: list[Output]) -> None:
+    def _end(self, now: float, reason: EndReason, out: list[Output]) -> None:
         inc = self._incident
         assert inc is not None
         self._incident = None
         self._hold_until = now + self.hold_off
-        out.append(IncidentEnded(inc.number, now, reason, tuple(inc.members)))
+        out.append(Closed(inc.number, now, reason, tuple(inc.members)))

@@ -83,11 +83,10 @@ def register_secrets(cfg: Config) -> None:
 
 async def serve(cfg: Config, path: Path, log_level: str | None = None) -> int:
     """`recorderd run` in trio: the daemon, sd_notify, the watchdog, signals."""
-    from recorderd.daemon.app import Daemon
+    from recorderd.daemon.lifecycle import Daemon
 
     notifier = Notifier()
     daemon = Daemon(cfg)
-    daemon.wire()
     dog = Watchdog(notifier)
     dog.add(daemon.recorder_watch.heart)
     block = _debug_block()

@@ -18,7 +18,6 @@ import httpx
 import trio
 
 from recorderd.actions.bridge import open_asyncio_bridge
-from recorderd.actions.event import IncidentEvent
 from recorderd.actions.ftp import FtpSender
 from recorderd.actions.link import LinkSender, LinkUnsupported, steps_for
 from recorderd.actions.mail import EmailSender
@@ -29,6 +28,7 @@ from recorderd.actions.webhook import HttpSender
 from recorderd.cli.check_config import load_or_report
 from recorderd.config.load import add_config_argument
 from recorderd.config.model import Config, EmailTarget, FtpTarget, HttpTarget
+from recorderd.core.events import IncidentEvent
 
 TEST_FILE = "recorderd-test.txt"
 

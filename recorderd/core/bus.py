@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Generic, TypeVar
 
 import trio
@@ -20,63 +19,6 @@ from recorderd.core.ratelog import RateLimitedLog
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Connected:
-    """A camera's streams are all up (True) or one of them is down (False)."""
-
-    camera: str
-    connected: bool
-    time: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class TriggerChanged:
-    """A configured trigger turned on or off, as the camera says it (armed or not)."""
-
-    camera: str
-    trigger: str
-    on: bool
-    time: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ArmedChanged:
-    """The camera's effective arming changed (schedule, override, privacy)."""
-
-    camera: str
-    armed: bool
-    override: str  # "auto" | "on" | "off"
-    privacy: bool
-    time: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Incident:
-    """An incident started or ended (type "start"/"end"). `id` is the index's incident id."""
-
-    id: str
-    camera: str
-    trigger: str  # the trigger that opened it
-    type: str  # "start" | "end"
-    time: datetime  # the start time for "start", the end time for "end"
-    armed: bool
-    triggers: tuple[str, ...] = ()
-    reason: str = ""  # for "end": ended | timeout | disarmed | privacy | stopped
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The JPEG of a trigger's start (for MQTT's snapshot topic and mail attachments)."""
-
-    camera: str
-    incident: str
-    jpeg: bytes
-    time: datetime
-
-
-BusEvent = Connected | TriggerChanged | ArmedChanged | Incident | Snapshot
 
 
 @dataclass(slots=True)
@@ -124,6 +66,12 @@ class Bus(Generic[T]):
             sub.dropped,
             kind="drop",
         )
+
+    def end(self, name: str) -> None:
+        """End a subscriber's channel from this side: it reads what is queued, then EndOfChannel."""
+        for sub in [s for s in self._subs if s.name == name]:
+            sub.send.close()
+            self._subs.remove(sub)
 
     def dropped(self) -> dict[str, int]:
         """Events dropped per subscriber since start."""

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from recorderd.core import bus as ev
+from recorderd.core import events as ev
 from recorderd.recording.index import RecordingRow
 
 
@@ -96,7 +96,7 @@ class Account:
             return  # the streams we are closing: not news
         self.line("connected" if e.connected else "lost", e.camera, "" if e.connected else "a stream is down")
 
-    def incident(self, e: ev.Incident) -> None:
+    def incident(self, e: ev.IncidentEvent) -> None:
         if e.type == "start":
             self.tally.incidents += 1
             self._starts[e.id] = e.time

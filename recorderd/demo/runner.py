@@ -26,8 +26,8 @@ import trio
 
 from recorderd.config.load import load_config
 from recorderd.config.model import MqttConfig
-from recorderd.core import bus as ev
-from recorderd.daemon.app import Daemon
+from recorderd.core import events as ev
+from recorderd.daemon.lifecycle import Daemon
 from recorderd.demo import plan
 from recorderd.demo.account import Account
 from recorderd.demo.broker import Broker, private_broker
@@ -123,7 +123,7 @@ async def follow_bus(recv: trio.MemoryReceiveChannel[ev.BusEvent], account: Acco
     async for e in recv:
         if isinstance(e, ev.Connected):
             account.connected(e)
-        elif isinstance(e, ev.Incident):
+        elif isinstance(e, ev.IncidentEvent):
             account.incident(e)
 
 
@@ -164,7 +164,6 @@ async def run_demo(opts: Options, out: TextIO = sys.stdout) -> int:
             await files.baseline()
 
             daemon = Daemon(cfg, index=index)
-            daemon.wire()
             recv = daemon.bus.subscribe("demo", 4096)
             _header(account, opts, broker, config_path)
             watch: MqttWatch | None = None

@@ -61,7 +61,7 @@ class AudioFormat:
 
 
 @dataclass(frozen=True, slots=True)
-class IncidentStart:
+class ClipStart:
     """An incident began at `mono`/`wall` (may be earlier than this message: debounce)."""
 
     incident: str  # the id from Index.start_incident
@@ -71,7 +71,7 @@ class IncidentStart:
 
 
 @dataclass(frozen=True, slots=True)
-class IncidentEnd:
+class ClipEnd:
     """The incident ended at `mono`/`wall`; the clip runs on for `post` after the last one ends."""
 
     incident: str
@@ -88,7 +88,7 @@ class Privacy:
     wall: float
 
 
-RecorderInput = Frame | AudioFormat | IncidentStart | IncidentEnd | Privacy
+RecorderInput = Frame | AudioFormat | ClipStart | ClipEnd | Privacy
 
 
 class RecorderSink(Protocol):

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Literal
 
-from recorderd.recording.frames import Frame, IncidentEnd, IncidentStart, Privacy
+from recorderd.recording.frames import ClipEnd, ClipStart, Frame, Privacy
 
 Mode = Literal["event", "continuous", "off"]
 CloseWhy = Literal["post", "max", "segment", "privacy", "shutdown", "split"]
@@ -134,7 +134,7 @@ class RecordMachine:
             return [Close("max"), Open(clip.reason, clip.incident, f), Write(f)]
         return [Write(f)]
 
-    def incident_start(self, ev: IncidentStart) -> list[Action]:
+    def incident_start(self, ev: ClipStart) -> list[Action]:
         if self.mode == "off" or self.privacy_on:
             return []
         self.active[ev.incident] = ev.trigger
@@ -164,7 +164,7 @@ class RecordMachine:
         self.clip.start = frames[0].mono
         return [Open(ev.trigger, ev.incident, frames[0]), *(Write(f) for f in frames)]
 
-    def incident_end(self, ev: IncidentEnd) -> list[Action]:
+    def incident_end(self, ev: ClipEnd) -> list[Action]:
         if self.active.pop(ev.incident, None) is None or self.active:
             return []
         if self.mode == "event" and self.clip is not None:

@@ -25,7 +25,6 @@ import logging
 import math
 import os
 import sqlite3
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,12 +35,13 @@ from typing import Any, TypeVar, cast
 import trio
 
 from recorderd.config.model import Config, RecordConfig
+from recorderd.core.clock import SYSTEM_CLOCK, Clock
 from recorderd.recording.batch import ThreadBatch
 from recorderd.recording.frames import (
     AudioFormat,
+    ClipEnd,
+    ClipStart,
     Frame,
-    IncidentEnd,
-    IncidentStart,
     Privacy,
     RecorderInput,
 )
@@ -209,8 +209,10 @@ class CameraRecorder:
         sync_interval: float = 10.0,
         idle_grace: float = 2.0,
         batch: ThreadBatch | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.camera = camera
+        self.clock = clock
         self.root = root
         self.index = index
         self.zone = zone
@@ -383,9 +385,9 @@ class CameraRecorder:
         if isinstance(msg, _Work):
             await self._do(msg)
             return
-        if isinstance(msg, IncidentStart):
+        if isinstance(msg, ClipStart):
             acts = m.incident_start(msg)
-        elif isinstance(msg, IncidentEnd):
+        elif isinstance(msg, ClipEnd):
             acts = m.incident_end(msg)
         elif isinstance(msg, Privacy):
             acts = m.privacy(msg)
@@ -402,7 +404,7 @@ class CameraRecorder:
 
     async def _on_tick(self, now: float) -> None:
         off = self._wall_offset
-        await self._apply(self.machine.tick(now, now + off if off is not None else time.time()))
+        await self._apply(self.machine.tick(now, now + off if off is not None else self.clock.wall()))
         cur = self._cur
         if cur is not None:
             since = cur.muxer.pending_since
@@ -658,8 +660,11 @@ class RecordingService:
     daemon.recorder_for = rec.recorder_for  # the engine gets each camera's channel
     """
 
-    def __init__(self, cfg: Config, index: Index, *, channel_size: int = 512) -> None:
+    def __init__(
+        self, cfg: Config, index: Index, *, channel_size: int = 512, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.cfg = cfg
+        self.clock = clock
         self.index = index
         self.root = recordings_root(cfg.daemon.state_dir)
         self.storage = Storage(index, cfg.storage, self.root)
@@ -706,6 +711,7 @@ class RecordingService:
             batch=self.batch,
             audio=AudioFormat() if cam.audio else None,
             lead=max(2.0, float(cam.min_on) + 1.0),
+            clock=self.clock,
         )
         self.recorders[camera] = rec
         self._nursery.start_soon(rec.run, recv, name=f"recorder {camera}")

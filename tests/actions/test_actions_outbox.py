@@ -16,6 +16,7 @@ from recorderd.actions.outbox import (
     Attachment,
     Coalesce,
     DeliveryError,
+    FixedTimeoutSender,
     Outbox,
     OutboxStore,
     Report,
@@ -26,7 +27,7 @@ from recorderd.core.backoff import BackoffPolicy
 FAST = BackoffPolicy(base=0.05, factor=2.0, cap=0.2, jitter=0.0)
 
 
-class FakeSender:
+class FakeSender(FixedTimeoutSender):
     """Fails `failures` times, optionally blocks; records what it delivered and concurrency seen."""
 
     def __init__(self, *, failures: int = 0, block: bool = False, concurrency: int = 1, hold: float = 0.0):
@@ -271,7 +272,7 @@ async def test_unknown_target_is_refused_and_orphans_kept(tmp_path: Path) -> Non
         assert dead is not None and dead.state == "dead" and dead.last_error == "target old is not configured"
 
 
-class Once:
+class Once(FixedTimeoutSender):
     """Delivers and then runs `after` (before returning): a cancel or a lock right after delivery."""
 
     concurrency = 1
@@ -361,7 +362,7 @@ async def test_an_attempt_is_counted_while_it_is_under_way(tmp_path: Path) -> No
     path = tmp_path / "o.sqlite"
     started = trio.Event()
 
-    class Hangs:
+    class Hangs(FixedTimeoutSender):
         concurrency = 1
         timeout = 3600.0
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import trio
 
 from recorderd.config.load import parse_config
-from recorderd.core import bus as ev
-from recorderd.daemon.app import Daemon
-from recorderd.recording.frames import Frame, IncidentEnd, IncidentStart, RecorderInput
+from recorderd.core import events as ev
+from recorderd.daemon.lifecycle import Daemon
+from recorderd.recording.frames import ClipEnd, ClipStart, Frame, RecorderInput
 from tests.support.camfake import JPEG, FakeCam, Reply, Request, mjpeg_part
 
 
@@ -79,8 +79,7 @@ async def test_alarm_gives_one_incident_with_frames_to_the_recorder(
     await nursery.start(cam.serve)
     cfg = parse_config(config(tmp_path, cam.url))
     send, recv = trio.open_memory_channel[RecorderInput](10_000)
-    daemon = Daemon(cfg)
-    daemon.recorder_for = lambda name: send
+    daemon = Daemon(cfg, recorder_for=lambda name: send)
     events = daemon.bus.subscribe("test")
     await nursery.start(daemon.run)
     c = await next_of(events, ev.Connected)
@@ -88,13 +87,13 @@ async def test_alarm_gives_one_incident_with_frames_to_the_recorder(
     await trio.sleep(0.3)  # quiet: no incident from connecting
     t_on = trio.current_time()
     script.alarm = 1
-    start = await next_of(events, ev.Incident)
-    assert isinstance(start, ev.Incident) and start.type == "start" and start.trigger == "motion"
+    start = await next_of(events, ev.IncidentEvent)
+    assert isinstance(start, ev.IncidentEvent) and start.type == "start" and start.trigger == "motion"
     assert trio.current_time() - t_on < 1.0
     await trio.sleep(0.5)
     script.alarm = 0
-    end = await next_of(events, ev.Incident)
-    assert isinstance(end, ev.Incident) and end.type == "end" and end.id == start.id
+    end = await next_of(events, ev.IncidentEvent)
+    assert isinstance(end, ev.IncidentEvent) and end.type == "end" and end.id == start.id
     duration = (end.time - start.time).total_seconds()
     assert 0.35 < duration < 1.0
     assert daemon.index is not None
@@ -110,8 +109,8 @@ async def test_alarm_gives_one_incident_with_frames_to_the_recorder(
             break
     frames = [g for g in got if isinstance(g, Frame)]
     assert len(frames) > 20 and all(f.data == JPEG and f.kind == "video" for f in frames)
-    marks = [g for g in got if isinstance(g, IncidentStart | IncidentEnd)]
-    assert [type(m) for m in marks] == [IncidentStart, IncidentEnd]
+    marks = [g for g in got if isinstance(g, ClipStart | ClipEnd)]
+    assert [type(m) for m in marks] == [ClipStart, ClipEnd]
     assert marks[0].incident == start.id
     nursery.cancel_scope.cancel()
 
@@ -129,7 +128,7 @@ async def test_faults_reconnect_without_phantom_incidents(tmp_path: Path, nurser
     c = await next_of(events, ev.Connected)
     assert isinstance(c, ev.Connected) and c.connected
     script.alarm = 1
-    start = await next_of(events, ev.Incident)
+    start = await next_of(events, ev.IncidentEvent)
     for status in (503, 401):
         script.fail_status = status
         down = await next_of(events, ev.Connected)
@@ -139,8 +138,8 @@ async def test_faults_reconnect_without_phantom_incidents(tmp_path: Path, nurser
         assert isinstance(up, ev.Connected) and up.connected
     assert yard.machine.incident_open  # still the same incident: the outage fired nothing new
     script.alarm = 0
-    end = await next_of(events, ev.Incident)
-    assert isinstance(end, ev.Incident) and end.type == "end" and end.id == getattr(start, "id", None)
+    end = await next_of(events, ev.IncidentEvent)
+    assert isinstance(end, ev.IncidentEvent) and end.type == "end" and end.id == getattr(start, "id", None)
     assert yard.stats.incidents == 1 and yard.stats.reconnects >= 2
     nursery.cancel_scope.cancel()
 
@@ -176,8 +175,8 @@ async def test_a_garbled_event_part_is_skipped_not_reconnected(tmp_path: Path, n
     c = await next_of(events, ev.Connected)
     assert isinstance(c, ev.Connected) and c.connected
     go.set()
-    start = await next_of(events, ev.Incident)
-    assert isinstance(start, ev.Incident) and start.type == "start"
+    start = await next_of(events, ev.IncidentEvent)
+    assert isinstance(start, ev.IncidentEvent) and start.type == "start"
     assert daemon.engine is not None and daemon.engine.cameras["yard"].stats.reconnects == 0
     assert len([r for r in cam.requests if r.path == "/motion.cgi"]) == 1
     nursery.cancel_scope.cancel()

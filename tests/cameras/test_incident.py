@@ -7,29 +7,29 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recorderd.cameras.incident import (
-    ArmedChanged,
-    IncidentEnded,
-    IncidentJoined,
+    ArmingChanged,
+    Closed,
     IncidentMachine,
-    IncidentStarted,
+    Joined,
+    Opened,
     Output,
-    Override,
 )
+from recorderd.core.events import Override
 
 
-def starts(out: list[Output]) -> list[IncidentStarted]:
-    return [o for o in out if isinstance(o, IncidentStarted)]
+def starts(out: list[Output]) -> list[Opened]:
+    return [o for o in out if isinstance(o, Opened)]
 
 
-def ends(out: list[Output]) -> list[IncidentEnded]:
-    return [o for o in out if isinstance(o, IncidentEnded)]
+def ends(out: list[Output]) -> list[Closed]:
+    return [o for o in out if isinstance(o, Closed)]
 
 
 def test_single_trigger_start_and_end() -> None:
     m = IncidentMachine()
-    assert m.trigger(10.0, "motion", True) == [IncidentStarted(1, "motion", 10.0)]
+    assert m.trigger(10.0, "motion", True) == [Opened(1, "motion", 10.0)]
     assert m.trigger(11.0, "motion", True) == []  # repeats are harmless
-    assert m.trigger(15.0, "motion", False) == [IncidentEnded(1, 15.0, "ended", ("motion",))]
+    assert m.trigger(15.0, "motion", False) == [Closed(1, 15.0, "ended", ("motion",))]
     assert m.trigger(16.0, "motion", False) == []
     assert not m.incident_open
 
@@ -43,9 +43,9 @@ def test_overlapping_triggers_merge_into_one_incident() -> None:
     out += m.trigger(5.0, "input:1", False)
     out += m.trigger(6.0, "motion", False)
     assert out == [
-        IncidentStarted(1, "motion", 1.0),
-        IncidentJoined(1, "input:1", 2.0),
-        IncidentEnded(1, 6.0, "ended", ("motion", "input:1")),
+        Opened(1, "motion", 1.0),
+        Joined(1, "input:1", 2.0),
+        Closed(1, 6.0, "ended", ("motion", "input:1")),
     ]
 
 
@@ -57,8 +57,8 @@ def test_min_on_debounce_drops_short_blips_and_dates_the_start_at_the_edge() -> 
     assert m.next_deadline() is None
     assert m.trigger(10.0, "motion", True) == []
     assert m.advance(11.9) == []
-    assert m.advance(12.5) == [IncidentStarted(1, "motion", 10.0)]
-    assert m.trigger(20.0, "motion", False) == [IncidentEnded(1, 20.0, "ended", ("motion",))]
+    assert m.advance(12.5) == [Opened(1, "motion", 10.0)]
+    assert m.trigger(20.0, "motion", False) == [Closed(1, 20.0, "ended", ("motion",))]
 
 
 def test_debouncing_trigger_joins_when_another_confirms() -> None:
@@ -66,9 +66,9 @@ def test_debouncing_trigger_joins_when_another_confirms() -> None:
     m.trigger(1.0, "motion", True)
     m.trigger(2.0, "input:1", True)
     out = m.advance(3.0)
-    assert out == [IncidentStarted(1, "motion", 1.0), IncidentJoined(1, "input:1", 3.0)]
+    assert out == [Opened(1, "motion", 1.0), Joined(1, "input:1", 3.0)]
     assert m.trigger(4.0, "motion", False) == []
-    assert ends(m.trigger(5.0, "input:1", False)) == [IncidentEnded(1, 5.0, "ended", ("motion", "input:1"))]
+    assert ends(m.trigger(5.0, "input:1", False)) == [Closed(1, 5.0, "ended", ("motion", "input:1"))]
 
 
 def test_input_advances_timers_first_in_time_order() -> None:
@@ -76,8 +76,8 @@ def test_input_advances_timers_first_in_time_order() -> None:
     m.trigger(0.0, "motion", True)
     out = m.trigger(100.0, "input:1", True)  # confirm at 1, timeout at 5, then the new start
     assert out == [
-        IncidentStarted(1, "motion", 0.0),
-        IncidentEnded(1, 5.0, "timeout", ("motion",)),
+        Opened(1, "motion", 0.0),
+        Closed(1, 5.0, "timeout", ("motion",)),
     ]
     assert m.next_deadline() == 101.0
 
@@ -89,18 +89,18 @@ def test_hold_off_ignores_starts_until_the_trigger_goes_off() -> None:
     assert m.trigger(5.0, "motion", True) == []  # in hold-off: latched
     assert m.trigger(20.0, "motion", True) == []  # still the same latched "on"
     assert m.trigger(21.0, "motion", False) == []  # its end is not an incident end
-    assert starts(m.trigger(22.0, "motion", True)) == [IncidentStarted(2, "motion", 22.0)]
+    assert starts(m.trigger(22.0, "motion", True)) == [Opened(2, "motion", 22.0)]
 
 
 def test_alarm_timeout_expires_an_alarm_whose_off_never_came() -> None:
     m = IncidentMachine(alarm_timeout=300.0)
     m.trigger(0.0, "input:1", True)
     assert m.next_deadline() == 300.0
-    assert m.advance(300.0) == [IncidentEnded(1, 300.0, "timeout", ("input:1",))]
+    assert m.advance(300.0) == [Closed(1, 300.0, "timeout", ("input:1",))]
     assert m.active("input:1")
     assert m.trigger(400.0, "input:1", True) == []  # still on: latched, no new incident
     assert m.trigger(500.0, "input:1", False) == []
-    assert starts(m.trigger(600.0, "input:1", True)) == [IncidentStarted(2, "input:1", 600.0)]
+    assert starts(m.trigger(600.0, "input:1", True)) == [Opened(2, "input:1", 600.0)]
 
 
 def test_timeout_of_one_member_keeps_the_incident_while_another_counts() -> None:
@@ -108,25 +108,25 @@ def test_timeout_of_one_member_keeps_the_incident_while_another_counts() -> None
     m.trigger(0.0, "a", True)
     m.trigger(5.0, "b", True)
     assert m.advance(10.0) == []  # a expired, b still counts
-    assert m.advance(15.0) == [IncidentEnded(1, 15.0, "timeout", ("a", "b"))]
+    assert m.advance(15.0) == [Closed(1, 15.0, "timeout", ("a", "b"))]
 
 
 def test_disarmed_by_schedule_no_incident_and_arming_never_fires() -> None:
     m = IncidentMachine(schedule_armed=False)
     assert not m.armed
     assert m.trigger(1.0, "motion", True) == []
-    assert m.set_schedule(2.0, True) == [ArmedChanged(True, 2.0)]
+    assert m.set_schedule(2.0, True) == [ArmingChanged(True, 2.0)]
     assert m.trigger(3.0, "motion", True) == []  # still the latched "on"
     assert m.trigger(4.0, "motion", False) == []
-    assert starts(m.trigger(5.0, "motion", True)) == [IncidentStarted(1, "motion", 5.0)]
+    assert starts(m.trigger(5.0, "motion", True)) == [Opened(1, "motion", 5.0)]
 
 
 def test_disarm_ends_the_open_incident() -> None:
     m = IncidentMachine()
     m.trigger(1.0, "motion", True)
     assert m.set_schedule(2.0, False) == [
-        ArmedChanged(False, 2.0),
-        IncidentEnded(1, 2.0, "disarmed", ("motion",)),
+        ArmingChanged(False, 2.0),
+        Closed(1, 2.0, "disarmed", ("motion",)),
     ]
     assert m.trigger(3.0, "motion", False) == []
 
@@ -142,25 +142,25 @@ def test_disarm_cancels_a_debouncing_start() -> None:
 
 def test_override_beats_schedule_and_privacy_beats_override() -> None:
     m = IncidentMachine(schedule_armed=False)
-    assert m.set_override(1.0, Override.ON) == [ArmedChanged(True, 1.0)]
-    assert starts(m.trigger(2.0, "motion", True)) == [IncidentStarted(1, "motion", 2.0)]
+    assert m.set_override(1.0, Override.ON) == [ArmingChanged(True, 1.0)]
+    assert starts(m.trigger(2.0, "motion", True)) == [Opened(1, "motion", 2.0)]
     out = m.set_privacy(3.0, True)
-    assert out == [ArmedChanged(False, 3.0), IncidentEnded(1, 3.0, "privacy", ("motion",))]
+    assert out == [ArmingChanged(False, 3.0), Closed(1, 3.0, "privacy", ("motion",))]
     m.trigger(4.0, "motion", False)
     assert m.trigger(5.0, "motion", True) == []
-    assert m.set_privacy(6.0, False) == [ArmedChanged(True, 6.0)]
+    assert m.set_privacy(6.0, False) == [ArmingChanged(True, 6.0)]
     m.trigger(7.0, "motion", False)
-    assert m.set_override(8.0, Override.OFF) == [ArmedChanged(False, 8.0)]
+    assert m.set_override(8.0, Override.OFF) == [ArmingChanged(False, 8.0)]
     assert m.trigger(9.0, "motion", True) == []
     m.trigger(9.5, "motion", False)
     assert m.set_override(10.0, Override.AUTO) == []  # schedule is off: still disarmed
-    assert m.set_schedule(11.0, True) == [ArmedChanged(True, 11.0)]
+    assert m.set_schedule(11.0, True) == [ArmingChanged(True, 11.0)]
 
 
 def test_override_off_ends_incident_as_disarmed() -> None:
     m = IncidentMachine()
     m.trigger(1.0, "motion", True)
-    assert ends(m.set_override(2.0, Override.OFF)) == [IncidentEnded(1, 2.0, "disarmed", ("motion",))]
+    assert ends(m.set_override(2.0, Override.OFF)) == [Closed(1, 2.0, "disarmed", ("motion",))]
 
 
 def test_resync_never_starts_but_ends() -> None:
@@ -171,14 +171,14 @@ def test_resync_never_starts_but_ends() -> None:
     assert m.trigger(4.0, "input:1", True, resync=True) == []  # reconnected, still on: continues
     assert m.incident_open
     assert ends(m.trigger(5.0, "input:1", False, resync=True)) == [
-        IncidentEnded(1, 5.0, "ended", ("input:1",))
+        Closed(1, 5.0, "ended", ("input:1",))
     ]
 
 
 def test_close_ends_open_incident() -> None:
     m = IncidentMachine()
     m.trigger(1.0, "motion", True)
-    assert m.close(2.0) == [IncidentEnded(1, 2.0, "stopped", ("motion",))]
+    assert m.close(2.0) == [Closed(1, 2.0, "stopped", ("motion",))]
     assert m.close(3.0) == []
 
 
@@ -238,7 +238,7 @@ def test_properties(
             got += mine
             if resync or not armed or not on:
                 # a resync sample, a start while disarmed or an "off" never starts or joins anything
-                assert not [o for o in mine if isinstance(o, IncidentStarted | IncidentJoined)]
+                assert not [o for o in mine if isinstance(o, Opened | Joined)]
         elif kind == "s":
             got = m.set_schedule(now, bool(step[1]))
         elif kind == "p":
@@ -255,16 +255,16 @@ def test_properties(
     last_end = float("-inf")
     n = 0
     for o in out:
-        if isinstance(o, IncidentStarted):
+        if isinstance(o, Opened):
             assert open_n is None
             n += 1
             assert o.number == n
             assert o.at >= last_end + hold_off - 1e-9
             open_n = o.number
             start = o.at
-        elif isinstance(o, IncidentJoined):
+        elif isinstance(o, Joined):
             assert open_n == o.number
-        elif isinstance(o, IncidentEnded):
+        elif isinstance(o, Closed):
             assert open_n == o.number
             assert o.at >= start
             assert o.triggers and len(set(o.triggers)) == len(o.triggers)
@@ -297,7 +297,7 @@ def test_resync_samples_alone_never_start(steps: list[tuple[float, str, bool]]) 
 
 def test_forced_trigger_counts_while_disarmed_but_not_in_privacy() -> None:
     m = IncidentMachine(schedule_armed=False, min_on=5.0)
-    assert m.trigger(1.0, "manual", True, force=True) == [IncidentStarted(1, "manual", 1.0)]
-    assert ends(m.trigger(2.0, "manual", False)) == [IncidentEnded(1, 2.0, "ended", ("manual",))]
+    assert m.trigger(1.0, "manual", True, force=True) == [Opened(1, "manual", 1.0)]
+    assert ends(m.trigger(2.0, "manual", False)) == [Closed(1, 2.0, "ended", ("manual",))]
     m.set_privacy(3.0, True)
     assert m.trigger(4.0, "manual", True, force=True) == []

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import trio
 
-from recorderd.core import bus as ev
+from recorderd.core import events as ev
 from recorderd.recording.frames import AudioFormat, Frame
 from tests.support.simharness import rig
 
@@ -42,19 +42,19 @@ async def test_one_trigger_one_incident(tmp_path: Path, dialect: str) -> None:
         await r.watch.next(ev.ArmedChanged, "cam", armed=True)  # the initial state, before connecting
         await r.watch.next(ev.Connected, "cam", connected=True)
         on = await r.sim.set_trigger("cam", sim_trigger, True)
-        start = await r.watch.next(ev.Incident, "cam", type="start")
+        start = await r.watch.next(ev.IncidentEvent, "cam", type="start")
         assert start.trigger == trigger
         lag_on = (start.time - datetime.fromtimestamp(on.wall, UTC)).total_seconds()
         assert 0 <= lag_on < 1.0, lag_on
         await trio.sleep(0.5)  # the incident lasts a while (repeated "on" states change nothing)
         off = await r.sim.set_trigger("cam", sim_trigger, False)
-        end = await r.watch.next(ev.Incident, "cam", type="end")
+        end = await r.watch.next(ev.IncidentEvent, "cam", type="end")
         assert end.id == start.id and end.reason == "ended"
         lag_off = (end.time - datetime.fromtimestamp(off.wall, UTC)).total_seconds()
         assert 0 <= lag_off < 1.0, lag_off
         # a quiet second more: nothing else happens
         with trio.move_on_after(1.0):
-            await r.watch.next(ev.Incident, "cam")
+            await r.watch.next(ev.IncidentEvent, "cam")
         assert [(e.type, e.id) for e in r.watch.incidents()] == [("start", start.id), ("end", start.id)]
         assert r.daemon.index is not None
         rows = await trio.to_thread.run_sync(r.daemon.index.list_incidents)

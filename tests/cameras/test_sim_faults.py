@@ -8,7 +8,7 @@ from typing import Any
 
 import trio
 
-from recorderd.core import bus as ev
+from recorderd.core import events as ev
 from recorderd.recording.frames import Frame
 from tests.support.simharness import Rig, rig
 
@@ -81,12 +81,12 @@ async def test_faults_reconnect_without_phantom_incidents(tmp_path: Path) -> Non
         for name in FAULTS:
             await r.sim.set_trigger(name, "motion", True)
         for name in FAULTS:
-            await r.watch.next(ev.Incident, name, type="start", timeout=15)
+            await r.watch.next(ev.IncidentEvent, name, type="start", timeout=15)
         await trio.sleep(0.3)
         for name in FAULTS:
             await r.sim.set_trigger(name, "motion", False)
         for name in FAULTS:
-            await r.watch.next(ev.Incident, name, type="end", timeout=15)
+            await r.watch.next(ev.IncidentEvent, name, type="end", timeout=15)
         for name in FAULTS:
             assert [e.type for e in r.watch.incidents(name)] == ["start", "end"], name
         # and the video kept coming after the reconnects, byte-identical

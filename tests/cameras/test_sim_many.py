@@ -7,7 +7,7 @@ from pathlib import Path
 
 import trio
 
-from recorderd.core import bus as ev
+from recorderd.core import events as ev
 from tests.support.simharness import rig
 
 N = 50
@@ -47,11 +47,11 @@ async def test_fifty_cameras_one_flapping(tmp_path: Path) -> None:
         for n in steady:
             await r.sim.set_trigger(n, "motion", True)
         for n in steady:
-            await r.watch.next(ev.Incident, n, type="start", timeout=15)
+            await r.watch.next(ev.IncidentEvent, n, type="start", timeout=15)
         for n in steady:
             await r.sim.set_trigger(n, "motion", False)
         for n in steady:
-            await r.watch.next(ev.Incident, n, type="end", timeout=15)
+            await r.watch.next(ev.IncidentEvent, n, type="end", timeout=15)
         for n in steady:
             assert [e.type for e in r.watch.incidents(n)] == ["start", "end"], n
         assert r.watch.incidents(flap) == []

@@ -20,8 +20,8 @@ import trio
 from recorderd.actions.outbox import OutboxStore
 from recorderd.actions.runtime import outbox_path
 from recorderd.config.model import Config
-from recorderd.core import bus as ev
-from recorderd.daemon.app import Daemon
+from recorderd.core import events as ev
+from recorderd.daemon.lifecycle import Daemon
 from recorderd.mqtt.client import Tuning
 from recorderd.sim import Simulator, open_simulator
 from tests.mqtt.conftest import Gate, Mosquitto, Received, Subscriber
@@ -52,11 +52,13 @@ def events(msgs: list[Received]) -> list[tuple[str, str]]:
     return out
 
 
+def publisher(daemon: Daemon) -> object:
+    return daemon.stages.mqtt.publisher if daemon.stages is not None else None
+
+
 @asynccontextmanager
 async def running(cfg: Config) -> AsyncIterator[tuple[Daemon, Watch]]:
-    daemon = Daemon(cfg)
-    daemon.wire()
-    daemon.mqtt_tuning = FAST
+    daemon = Daemon(cfg, mqtt_tuning=FAST)
     watch = Watch(daemon.bus.subscribe("test", 10_000))
     async with trio.open_nursery() as nursery:
         await nursery.start(daemon.run)
@@ -64,11 +66,11 @@ async def running(cfg: Config) -> AsyncIterator[tuple[Daemon, Watch]]:
         daemon.stop()
 
 
-async def incident(sim: Simulator, watch: Watch) -> tuple[ev.Incident, ev.Incident]:
+async def incident(sim: Simulator, watch: Watch) -> tuple[ev.IncidentEvent, ev.IncidentEvent]:
     await sim.set_trigger("yard", "motion", True)
-    start = await watch.next(ev.Incident, "yard", type="start")
+    start = await watch.next(ev.IncidentEvent, "yard", type="start")
     await sim.set_trigger("yard", "motion", False)
-    end = await watch.next(ev.Incident, "yard", type="end")
+    end = await watch.next(ev.IncidentEvent, "yard", type="end")
     return start, end
 
 
@@ -94,7 +96,7 @@ async def test_broker_killed_mid_incident(
                     lambda ms: any(m.topic == "rd/yard/connected" and m.payload == b"ON" for m in ms)
                 )
                 on = await sim.set_trigger("yard", "motion", True)
-                start1 = await watch.next(ev.Incident, "yard", type="start")
+                start1 = await watch.next(ev.IncidentEvent, "yard", type="start")
                 seen = time.monotonic()
                 await sub.wait_for(lambda ms: events(ms) == [(start1.id, "start")])
                 arrived = time.monotonic()
@@ -107,7 +109,7 @@ async def test_broker_killed_mid_incident(
                 gate.is_open = False
                 broker.stop(kill=True)
                 await sim.set_trigger("yard", "motion", False)
-                end1 = await watch.next(ev.Incident, "yard", type="end")
+                end1 = await watch.next(ev.IncidentEvent, "yard", type="end")
                 start2, end2 = await incident(sim, watch)
                 sub.close()
                 broker.start()  # same port, no persistence: the retained state is gone
@@ -174,14 +176,14 @@ async def test_mqtt_reload_moves_the_attempt_in_flight(
             cfg = config(sim, tmp_path / "state", gate.port)
             async with running(cfg) as (daemon, watch):
                 start1, end1 = await incident(sim, watch)
-                old = daemon.mqtt_publisher
+                old = publisher(daemon)
                 assert old is not None
                 assert cfg.mqtt is not None
                 new = cfg.model_copy(update={"mqtt": cfg.mqtt.model_copy(update={"keepalive": 20.0})})
                 d = await daemon.reload(new)
                 assert d.mqtt_changed and d.cameras_changed == []
                 with trio.fail_after(10):  # the old publisher closes (bounded), a new one takes over
-                    while daemon.mqtt_publisher in (None, old):
+                    while publisher(daemon) in (None, old):
                         await trio.sleep(0.02)
                 gate.is_open = True
                 want = [(start1.id, "start"), (end1.id, "end")]

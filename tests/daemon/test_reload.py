@@ -9,8 +9,8 @@ from typing import Any
 import trio
 
 from recorderd.config.model import Config
-from recorderd.core import bus as ev
-from recorderd.daemon.app import Daemon
+from recorderd.core import events as ev
+from recorderd.daemon.lifecycle import Daemon
 from recorderd.daemon.reload import diff
 from recorderd.sim import Simulator, open_simulator
 from tests.daemon.conftest import Receiver
@@ -101,14 +101,13 @@ async def test_reload_targets_and_cameras(tmp_path: Path, receivers: list[Receiv
     async with open_simulator(sim_config(sims)) as sim:
         state = tmp_path / "state"
         daemon = Daemon(daemon_config(sim, state, {"h1": r1, "h2": r2}, {}))
-        daemon.wire()
         watch = Watch(daemon.bus.subscribe("test", 10_000))
 
         async def incident(cam: str) -> tuple[str, str]:
             await sim.set_trigger(cam, "motion", True)
-            start = await watch.next(ev.Incident, cam, type="start")
+            start = await watch.next(ev.IncidentEvent, cam, type="start")
             await sim.set_trigger(cam, "motion", False)
-            await watch.next(ev.Incident, cam, type="end")
+            await watch.next(ev.IncidentEvent, cam, type="end")
             return start.id, start.id
 
         async def arrived(rec: Receiver, want: list[tuple[str, str]]) -> None:
@@ -120,15 +119,17 @@ async def test_reload_targets_and_cameras(tmp_path: Path, receivers: list[Receiv
             await nursery.start(daemon.run)
             await watch.next(ev.Connected, "a", connected=True)
             await watch.next(ev.Connected, "b", connected=True)
-            stage = daemon.actions
-            assert stage is not None and stage.outbox is not None
+            assert daemon.stages is not None
+            stage = daemon.stages.alarms
+            assert stage.outbox is not None
             outbox, slot1, slot2 = stage.outbox, stage._slots["h1"], stage._slots["h2"]
             sender1, sender2 = slot1.inner, slot2.inner
             first, _ = await incident("a")
             await arrived(r1, [(first, "start"), (first, "end")])
             await arrived(r2, [(first, "start"), (first, "end")])
             # outbox depth per target, for /metrics
-            assert {"h1", "h2", "camera:a", "camera:b"} <= set(daemon.metrics().outbox_depth)
+            assert daemon.view is not None
+            assert {"h1", "h2", "camera:a", "camera:b"} <= set(daemon.view.metrics().outbox_depth)
 
             # h2 points elsewhere: only its sender is replaced, the outbox and h1 go on as they were
             d = await daemon.reload(daemon_config(sim, state, {"h1": r1, "h2": r3}, {}))

@@ -8,8 +8,8 @@ from pathlib import Path
 import trio
 
 from recorderd.config.model import Config
-from recorderd.core import bus as ev
-from recorderd.daemon.app import Daemon
+from recorderd.core import events as ev
+from recorderd.daemon.lifecycle import Daemon
 from recorderd.sim import open_simulator
 from tests.mqtt.conftest import Mosquitto, Subscriber
 from tests.support.simharness import Watch, sim_config
@@ -31,7 +31,6 @@ async def test_states_events_and_armed_commands_over_mqtt(tmp_path: Path) -> Non
             }
             cfg = Config.model_validate(raw, context={"targets": set(), "mqtt": True})
             daemon = Daemon(cfg)
-            daemon.wire()
             watch = Watch(daemon.bus.subscribe("test"))
             async with trio.open_nursery() as nursery:
                 await nursery.start(daemon.run)
@@ -42,12 +41,12 @@ async def test_states_events_and_armed_commands_over_mqtt(tmp_path: Path) -> Non
                     lambda ms: any(m.topic == "rd/yard/armed" and m.payload == b"ON" for m in ms)
                 )
                 await sim.set_trigger("yard", "motion", True)
-                start = await watch.next(ev.Incident, "yard", type="start")
+                start = await watch.next(ev.IncidentEvent, "yard", type="start")
                 await sub.wait_for(
                     lambda ms: any(m.topic == "rd/yard/motion" and m.payload == b"ON" for m in ms)
                 )
                 await sim.set_trigger("yard", "motion", False)
-                await watch.next(ev.Incident, "yard", type="end")
+                await watch.next(ev.IncidentEvent, "yard", type="end")
                 got = await sub.wait_for(lambda ms: len([m for m in ms if m.topic == "rd/yard/events"]) == 2)
                 events = [json.loads(m.payload) for m in got if m.topic == "rd/yard/events"]
                 assert [(e["type"], e["id"], e["trigger"]) for e in events] == [

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import trio
 
-from recorderd.core import bus as ev
+from recorderd.core import events as ev
 from recorderd.recording.index import Index
 from tests.support.e2eharness import raw_audio, running, seqs_of, toml_text, until
 from tests.support.ffprobe import ffprobe, packets

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import trio
 
-from recorderd.core import bus as ev
+from recorderd.core import events as ev
 from recorderd.recording.index import Index
 from recorderd.recording.layout import recordings_root
 from tests.support.e2eharness import mid_interval, raw_audio, running, seqs_of, until
@@ -44,11 +44,11 @@ async def test_event_clip_pre_post_identical_frames_and_audio(tmp_path: Path) ->
             await cam.wait_until(lambda: video.parts >= (PRE + 1) * FPS)
         await mid_interval(cam, FPS)
         on = await cam.set_trigger("motion", True)
-        start = await r.watch.next(ev.Incident, type="start", timeout=5)
+        start = await r.watch.next(ev.IncidentEvent, type="start", timeout=5)
         await trio.sleep(HOLD)  # the incident's length, not a wait for something
         await mid_interval(cam, FPS)
         off = await cam.set_trigger("motion", False)
-        end = await r.watch.next(ev.Incident, type="end", timeout=5)
+        end = await r.watch.next(ev.IncidentEvent, type="end", timeout=5)
         t_end = time.monotonic()
 
         def closed() -> bool:

@@ -8,8 +8,8 @@ from typing import Any
 
 import trio
 
-from recorderd.actions.event import IncidentEvent
 from recorderd.config.model import MqttConfig
+from recorderd.core.events import IncidentEvent
 from recorderd.mqtt.client import Tuning
 from recorderd.mqtt.publisher import open_publisher
 from recorderd.mqtt.topics import ArmCommand

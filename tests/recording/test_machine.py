@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recorderd.recording.frames import Frame, IncidentEnd, IncidentStart, Privacy
+from recorderd.recording.frames import ClipEnd, ClipStart, Frame, Privacy
 from recorderd.recording.machine import Action, Close, Join, Open, RecordMachine, Write
 
 WALL0 = 1_750_000_000.0  # epoch seconds at mono 0 (a multiple of 60 plus 40)
@@ -59,9 +59,9 @@ def run_event(
     for i in range(int(until * fps)):
         t = i / fps
         for ev in events.get(round(t, 3), []):
-            if isinstance(ev, IncidentStart):
+            if isinstance(ev, ClipStart):
                 out.apply(m.incident_start(ev))
-            elif isinstance(ev, IncidentEnd):
+            elif isinstance(ev, ClipEnd):
                 out.apply(m.incident_end(ev))
             elif isinstance(ev, Privacy):
                 out.apply(m.privacy(ev))
@@ -71,12 +71,12 @@ def run_event(
     return out, fed
 
 
-def start(iid: str, t: float, trigger: str = "motion") -> IncidentStart:
-    return IncidentStart(iid, trigger, t, WALL0 + t)
+def start(iid: str, t: float, trigger: str = "motion") -> ClipStart:
+    return ClipStart(iid, trigger, t, WALL0 + t)
 
 
-def end(iid: str, t: float) -> IncidentEnd:
-    return IncidentEnd(iid, t, WALL0 + t)
+def end(iid: str, t: float) -> ClipEnd:
+    return ClipEnd(iid, t, WALL0 + t)
 
 
 def test_pre_incident_post() -> None:

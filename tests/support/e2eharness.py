@@ -19,8 +19,8 @@ from typing import Any
 import trio
 
 from recorderd.config.model import Config
-from recorderd.core import bus as ev
-from recorderd.daemon.app import Daemon
+from recorderd.core import events as ev
+from recorderd.daemon.lifecycle import Daemon
 from recorderd.sim import SimCamera, SimCameraConfig, SimConfig, Simulator, open_simulator
 from tests.support.ffprobe import Packet
 
@@ -114,7 +114,6 @@ async def running(
     async with open_simulator(sim_config(sim_cams)) as sim:
         raw = daemon_raw(sim, state, cams)
         daemon = Daemon(daemon_config(raw))
-        daemon.wire()
         watch = Watch(daemon.bus.subscribe("e2e", 100_000))
         async with trio.open_nursery() as nursery:
             await nursery.start(daemon.run)

@@ -11,8 +11,8 @@ from typing import Any
 import trio
 
 from recorderd.config.model import Config
-from recorderd.core import bus as ev
-from recorderd.daemon.app import Daemon
+from recorderd.core import events as ev
+from recorderd.daemon.lifecycle import Daemon
 from recorderd.recording.frames import RecorderInput
 from recorderd.sim import SimCameraConfig, SimConfig, Simulator, open_simulator
 
@@ -59,8 +59,8 @@ class Watch:
                 self._pos[camera] = pos
                 self.seen.append(await self.recv.receive())
 
-    def incidents(self, camera: str | None = None) -> list[ev.Incident]:
-        return [e for e in self.seen if isinstance(e, ev.Incident) and (camera is None or e.camera == camera)]
+    def incidents(self, camera: str | None = None) -> list[ev.IncidentEvent]:
+        return [e for e in self.seen if isinstance(e, ev.IncidentEvent) and (camera is None or e.camera == camera)]
 
     def drain(self) -> None:
         while True:
@@ -89,14 +89,13 @@ async def rig(
 ) -> AsyncIterator[Rig]:
     async with open_simulator(sim_config(sim_cams)) as sim:
         cfg = daemon_config(sim, tmp_path / "state", {n: (cam_extra or {}).get(n, {}) for n in sim_cams})
-        daemon = Daemon(cfg)
         channels: dict[str, trio.MemoryReceiveChannel[RecorderInput]] = {}
+        sends: dict[str, trio.MemorySendChannel[RecorderInput]] = {}
         if recorder:
-            sends = {}
             for n in sim_cams:
                 s, r = trio.open_memory_channel[RecorderInput](queue)
                 sends[n], channels[n] = s, r
-            daemon.recorder_for = sends.get
+        daemon = Daemon(cfg, recorder_for=sends.get if recorder else None)
         watch = Watch(daemon.bus.subscribe("test", queue))
         async with trio.open_nursery() as nursery:
             await nursery.start(daemon.run)

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import trio
 
-from recorderd.recording.frames import AudioFormat, Frame, IncidentEnd, IncidentStart, Privacy, RecorderInput
+from recorderd.recording.frames import AudioFormat, ClipEnd, ClipStart, Frame, Privacy, RecorderInput
 
 REAL_CAPTURE = Path(__file__).resolve().parents[2] / "tests/fixtures/real/axis-mjpeg-capture.mjpg"
 
@@ -131,9 +131,9 @@ async def feed_camera(
         else:
             assert isinstance(what, Scripted)
             msg: RecorderInput = (
-                IncidentStart(what.incident, what.trigger, mono, wall)
+                ClipStart(what.incident, what.trigger, mono, wall)
                 if kind == 0
-                else IncidentEnd(what.incident, mono, wall)
+                else ClipEnd(what.incident, mono, wall)
             )
             await send.send(msg)
             continue

@@ -25,11 +25,11 @@ from pyftpdlib.handlers import FTPHandler, ThrottledDTPHandler
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
-from recorderd.actions.event import IncidentEvent
 from recorderd.actions.outbox import Report
 from recorderd.config.load import parse_config
 from recorderd.config.model import Config
 from recorderd.core.backoff import BackoffPolicy
+from recorderd.core.events import IncidentEvent
 
 FAST = BackoffPolicy(base=0.1, factor=2.0, cap=0.3, jitter=0.0)
 ZONE = timezone(timedelta(hours=1))

@@ -1,0 +1,119 @@
+"""The daemon assembled: the only place that builds the stages and says which needs which.
+
+Each stage is an async context manager that runs its own tasks and ends them in its own way when
+it is left, and each gets the few things it needs in its constructor. The nesting is the order:
+
+    index                      opened first, closed last
+      MQTT                     leaves: says `offline`, disconnects
+        alarms                 leaves: commits what the bus still holds, MQTT events go out
+          recording            leaves: every recorder finishes its file
+            cameras            leave first: each ends its open incident ("stopped")
+              HTTP endpoint
+
+so a stop runs from the inside out: the cameras end their incidents, the recorders finish their
+files, the outbox takes the last events, MQTT says goodbye, the index closes (as hypercorn's
+`worker_serve` and trio-websocket's `open_websocket` nest theirs).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import trio
+
+from recorderd.actions.runtime import MqttSender
+from recorderd.cameras.engine import Engine, RecorderFor
+from recorderd.config.model import Config
+from recorderd.core import events as ev
+from recorderd.core.bus import Bus
+from recorderd.core.clock import Clock
+from recorderd.daemon.alarms import AlarmStage, open_alarms
+from recorderd.daemon.endpoint import HttpStage, open_http
+from recorderd.daemon.mqtt_state import MqttStage, open_mqtt
+from recorderd.daemon.recording_stage import RecordingStage, open_recording
+from recorderd.mqtt.client import Tuning
+from recorderd.recording.index import Index
+from recorderd.service.http import Control
+
+log = logging.getLogger("recorderd.daemon")
+
+
+@dataclass
+class Stages:
+    config: Callable[[], Config]
+    index: Index
+    engine: Engine
+    recording: RecordingStage
+    alarms: AlarmStage
+    mqtt: MqttStage
+    http: HttpStage | None = None
+
+
+@asynccontextmanager
+async def open_index(
+    state_dir_of: Callable[[], Config], given: Index | None, clock: Clock
+) -> AsyncIterator[Index]:
+    """The index (opened here unless given), with the incidents a crash left open closed."""
+    index = (
+        given
+        if given is not None
+        else await trio.to_thread.run_sync(Index.open, state_dir_of().daemon.state_dir)
+    )
+    try:
+        closed = await trio.to_thread.run_sync(index.close_open_incidents, clock.utc())
+        if closed:
+            log.info("closed %d incident(s) left open by the last run", closed)
+        yield index
+    finally:
+        if given is None:
+            index.close()
+
+
+@asynccontextmanager
+async def open_engine(engine: Engine) -> AsyncIterator[Engine]:
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        try:
+            yield engine
+        finally:
+            log.info("stopping: cameras")
+            nursery.cancel_scope.cancel()  # each camera ends its open incident, shielded
+
+
+@asynccontextmanager
+async def open_stages(
+    config: Callable[[], Config],
+    bus: Bus[ev.BusEvent],
+    clock: Clock,
+    endpoint: Callable[[Stages], Control],
+    *,
+    index: Index | None = None,
+    recorder_for: RecorderFor | None = None,
+    mqtt_tuning: Tuning | None = None,
+) -> AsyncIterator[Stages]:
+    """Every stage of the daemon, started in order; left from the inside out (module doc)."""
+    queue = config().daemon.event_queue
+    async with open_index(config, index, clock) as idx:
+        engine = Engine(config(), bus=bus, index=idx, clock=clock)
+        sender = MqttSender()
+
+        async def snapshot(camera: str) -> bytes | None:
+            try:
+                return engine.snapshot(camera)
+            except LookupError:
+                return None
+
+        async with (
+            open_mqtt(config, bus, engine, sender, queue=queue, tuning=mqtt_tuning) as mqtt,
+            open_alarms(config, bus, sender, snapshot, queue=queue) as alarms,
+            open_recording(config, idx, clock) as recording,
+        ):
+            engine.recorder_for = recorder_for or recording.inlet_for
+            async with open_engine(engine):
+                stages = Stages(config, idx, engine, recording, alarms, mqtt)
+                async with open_http(config, endpoint(stages)) as http:
+                    stages.http = http
+                    yield stages
