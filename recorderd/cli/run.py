@@ -58,9 +58,24 @@ def run(args: argparse.Namespace) -> int:
     register_secrets(cfg)
     try:
         return trio.run(serve, cfg, config_path(args.config), args.log_level)
-    except IndexUnavailable as e:
-        log.error("%s", e)
+    except BaseException as exc:
+        found = _unavailable(exc)
+        if found is None:
+            raise
+        log.error("%s", found)
         return 1
+
+
+def _unavailable(exc: BaseException) -> IndexUnavailable | None:
+    """An unusable index or outbox (OutboxUnavailable is one) in `exc`: trio's nurseries wrap what
+    their tasks raise in exception groups, so `except IndexUnavailable` alone misses it."""
+    if isinstance(exc, IndexUnavailable):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for sub in exc.exceptions:
+            if (found := _unavailable(sub)) is not None:
+                return found
+    return None
 
 
 def register_secrets(cfg: Config) -> None:

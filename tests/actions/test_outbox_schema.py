@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -149,6 +151,29 @@ def test_a_newer_outbox_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
     )
     assert isinstance(e.value, IndexUnavailable)  # reported as the index's errors are
     assert path.read_bytes() == before and user_version(path) == SCHEMA_VERSION + 1
+
+
+def test_the_daemon_reports_a_newer_outbox_in_one_line(tmp_path: Path) -> None:
+    """`recorderd run`: the refusal is one error line and exit status 1, no traceback."""
+    state = tmp_path / "state"
+    state.mkdir()
+    db = sqlite3.connect(state / "outbox.sqlite")
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    cfg = tmp_path / "recorderd.toml"
+    cfg.write_text(
+        f'[daemon]\nstate_dir = "{state}"\nhttp_listen = ""\n\n'
+        '[targets.hook]\nkind = "http"\nurl = "http://127.0.0.1:9/hook"\n'
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "recorderd", "run", "-c", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"{state / 'outbox.sqlite'}: outbox schema {SCHEMA_VERSION + 1} is newer than this" in proc.stderr
 
 
 def connect(path: Path) -> sqlite3.Connection:
