@@ -9,7 +9,8 @@ sender returned, so a daemon that dies in between delivers that row again after 
 Each target has its own worker group (a task with a nursery) with its own concurrency limit, so a
 slow or dead target never delays another one, nor the producer: `enqueue` only writes the row.
 The database runs in WAL mode with synchronous=FULL; every statement runs in a worker thread, one
-at a time, so a slow disk never blocks the trio loop.
+at a time, so a slow disk never blocks the trio loop. Its layout is versioned (PRAGMA user_version):
+opening it applies the MIGRATIONS it lacks, and a database of a newer recorderd is refused.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 State = Literal["pending", "done", "dead"]
 
+# Version 1: the layout of every outbox written before it was versioned. Never edit it: a change of
+# layout is a new step in MIGRATIONS, so that a fresh database and a migrated one are the same.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS actions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -68,6 +71,64 @@ CREATE TABLE IF NOT EXISTS attachments (
 CREATE TABLE IF NOT EXISTS pacing (key TEXT PRIMARY KEY, last REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+
+# MIGRATIONS[n - 1] takes a database from version n to n + 1: SQL statements, e.g.
+# "ALTER TABLE actions ADD COLUMN priority INTEGER NOT NULL DEFAULT 0". Only ever append: each step
+# runs once, in order, in the transaction that stamps the new version.
+MIGRATIONS: tuple[str, ...] = ()
+SCHEMA_VERSION = 1 + len(MIGRATIONS)
+
+
+class OutboxUnavailable(RecorderdError):
+    """The outbox database cannot be opened (message says why), e.g. a newer recorderd wrote it."""
+
+
+def _statements(script: str) -> Iterator[str]:
+    """A script's statements one at a time: executescript() would commit the open transaction."""
+    stmt = ""
+    for part in script.split(";"):
+        stmt += part + ";"
+        if sqlite3.complete_statement(stmt):  # not inside a string or a trigger body
+            if stmt.strip(" \t\n;"):
+                yield stmt
+            stmt = ""
+
+
+def migrate(db: sqlite3.Connection, path: Path, steps: Sequence[str] = MIGRATIONS) -> int:
+    """Bring the database to version 1 + len(steps), all in one transaction; returns the version it
+    had (0: a fresh file, or one written before versioning). A newer one raises OutboxUnavailable."""
+    newest = 1 + len(steps)
+
+    def version() -> int:
+        v = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if v > newest:
+            raise OutboxUnavailable(
+                f"{path}: outbox schema {v} is newer than this recorderd ({newest}); run the newer "
+                "recorderd, or move the file away (its pending actions are then not sent)"
+            )
+        return v
+
+    if (old := version()) == newest:  # the usual open: no write lock taken
+        return old
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        old = v = version()  # again under the lock: another process may have migrated it meanwhile
+        if v == 0:
+            # IF NOT EXISTS: a file from before versioning keeps its tables and rows (version 1's)
+            for stmt in _statements(SCHEMA):
+                db.execute(stmt)
+            v = 1
+        for step in steps[v - 1 :]:
+            for stmt in _statements(step):
+                db.execute(stmt)
+        db.execute(f"PRAGMA user_version = {newest}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    if old:
+        log.info("outbox: %s migrated from schema %d to %d", path, old, newest)
+    return old
 
 
 @dataclass(frozen=True)
@@ -193,12 +254,21 @@ class OutboxStore:
     def __init__(self, path: Path, *, busy_timeout: float = 30.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=busy_timeout)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
+        db = None
+        try:
+            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=busy_timeout)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            migrate(db, path)
+        except BaseException as e:
+            if db is not None:
+                db.close()
+            if isinstance(e, sqlite3.Error):
+                raise OutboxUnavailable(f"{path}: cannot open the outbox: {e}") from None
+            raise
+        self._db = db
         # rows claimed and not yet finished: never coalesced into (their payload is on its way)
         self._in_flight: set[int] = set()
 

@@ -427,7 +427,9 @@ class Camera:
             self._send_recorder(ClipStart(iid, o.trigger, w.mono, w.wall.timestamp()))
             if self.last_jpeg is not None:  # first: consumers have the frame when the start comes
                 self.bus.publish(ev.Snapshot(self.name, iid, self.last_jpeg, w.wall))
-            self.bus.publish(ev.IncidentEvent(iid, self.name, o.trigger, "start", w.wall, w.armed, (o.trigger,)))
+            self.bus.publish(
+                ev.IncidentEvent(iid, self.name, o.trigger, "start", w.wall, w.armed, (o.trigger,))
+            )
             if self.index is not None:
                 await self._index_call(
                     partial(self.index.start_incident, incident_id=iid),

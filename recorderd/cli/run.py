@@ -13,9 +13,11 @@ from typing import Any
 
 import trio
 
+from recorderd.actions.outbox import OutboxUnavailable
 from recorderd.cli.check_config import load_or_report
 from recorderd.config.load import ConfigError, add_config_argument, config_path, load_config
 from recorderd.config.model import Config
+from recorderd.core.errors import expected_failure
 from recorderd.recording.index import IndexUnavailable
 from recorderd.service.logs import SECRETS, setup_logging
 from recorderd.service.notify import Notifier
@@ -58,8 +60,11 @@ def run(args: argparse.Namespace) -> int:
     register_secrets(cfg)
     try:
         return trio.run(serve, cfg, config_path(args.config), args.log_level)
-    except IndexUnavailable as e:
-        log.error("%s", e)
+    except BaseException as exc:
+        found = expected_failure(exc)
+        if found is None or not isinstance(found, IndexUnavailable | OutboxUnavailable):
+            raise
+        log.error("%s", found)
         return 1
 
 

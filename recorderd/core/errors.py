@@ -51,3 +51,15 @@ def safe_reason(e: BaseException, *, limit: int = 200) -> str:
 
 class UnknownCamera(RecorderdError, LookupError):
     """A control (MQTT command, HTTP API) named a camera that is not running."""
+
+
+def expected_failure(exc: BaseException) -> RecorderdError | None:
+    """The first of recorderd's own errors in `exc`: trio's nurseries wrap what their tasks raise
+    in exception groups, so `except RecorderdError` alone misses an error raised in a task."""
+    if isinstance(exc, RecorderdError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for sub in exc.exceptions:
+            if (found := expected_failure(sub)) is not None:
+                return found
+    return None

@@ -77,7 +77,6 @@ class Snapshot:
     time: datetime
 
 
-
 @dataclass(frozen=True, slots=True)
 class IncidentEvent:
     """One edge of an incident, its start or its end: what the camera engine publishes on the bus

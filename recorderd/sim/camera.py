@@ -35,7 +35,9 @@ VIDEO_PATHS = {str(d): "/" + e.paths.video for d, e in DIALECTS.items() if d != 
 SNAPSHOT_PATHS = {str(d): "/" + e.paths.snapshot for d, e in DIALECTS.items() if d != Dialect.MJPEG} | {
     "mjpeg": "/image.jpg"
 }
-AUDIO_PATHS = {str(d): "/" + e.paths.audio for d, e in DIALECTS.items() if e.paths.audio} | {"mjpeg": "/audio"}
+AUDIO_PATHS = {str(d): "/" + e.paths.audio for d, e in DIALECTS.items() if e.paths.audio} | {
+    "mjpeg": "/audio"
+}
 REALMS = {
     "ipcamcgi": "IPCamCGI",
     "openapi": "IP Camera",

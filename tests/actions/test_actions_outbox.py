@@ -82,7 +82,9 @@ def test_retries_back_off_from_5s_to_10min_up_to_a_fifth_early() -> None:
     from recorderd.actions.outbox import RETRY
 
     assert [RETRY.ceiling(n) for n in range(9)] == [5, 10, 20, 40, 80, 160, 320, 600, 600]
-    assert RETRY.delay(0, 0.0) == pytest.approx(4.0) and RETRY.delay(0, 0.9999) == pytest.approx(5.0, rel=1e-3)
+    assert RETRY.delay(0, 0.0) == pytest.approx(4.0) and RETRY.delay(0, 0.9999) == pytest.approx(
+        5.0, rel=1e-3
+    )
 
 
 def test_store_rows_claims_failures_and_expiry(tmp_path: Path) -> None:

@@ -170,9 +170,7 @@ def test_resync_never_starts_but_ends() -> None:
     m.trigger(3.0, "input:1", True)
     assert m.trigger(4.0, "input:1", True, resync=True) == []  # reconnected, still on: continues
     assert m.incident_open
-    assert ends(m.trigger(5.0, "input:1", False, resync=True)) == [
-        Closed(1, 5.0, "ended", ("input:1",))
-    ]
+    assert ends(m.trigger(5.0, "input:1", False, resync=True)) == [Closed(1, 5.0, "ended", ("input:1",))]
 
 
 def test_close_ends_open_incident() -> None:

@@ -44,7 +44,9 @@ def test_policy_bounds_and_jitter() -> None:
     from recorderd.core.backoff import BackoffPolicy
 
     p = BackoffPolicy(base=1.0, cap=10.0, jitter=0.5)
-    assert [p.delay(n, 0.999999) for n in range(6)] == pytest.approx([1.0, 2.0, 4.0, 8.0, 10.0, 10.0], rel=1e-5)
+    assert [p.delay(n, 0.999999) for n in range(6)] == pytest.approx(
+        [1.0, 2.0, 4.0, 8.0, 10.0, 10.0], rel=1e-5
+    )
     assert p.delay(2, 0.0) == 2.0  # the least: (1 - jitter) of the ceiling
     assert BackoffPolicy(base=1.0, cap=10.0, jitter=0.0).delay(1, 0.7) == 2.0
     assert p.delay(10_000, 0.0) == 5.0  # no overflow for absurd attempt counts

@@ -60,7 +60,9 @@ class Watch:
                 self.seen.append(await self.recv.receive())
 
     def incidents(self, camera: str | None = None) -> list[ev.IncidentEvent]:
-        return [e for e in self.seen if isinstance(e, ev.IncidentEvent) and (camera is None or e.camera == camera)]
+        return [
+            e for e in self.seen if isinstance(e, ev.IncidentEvent) and (camera is None or e.camera == camera)
+        ]
 
     def drain(self) -> None:
         while True:

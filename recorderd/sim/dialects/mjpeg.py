@@ -29,5 +29,3 @@ def routes(dialect: str) -> Routes:
         "/image.jpg": snapshot,
         "/audio": _mjpeg_audio,
     }
-
-
