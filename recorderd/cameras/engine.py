@@ -33,6 +33,8 @@ from recorderd.core.clock import SYSTEM_CLOCK, Clock
 from recorderd.core.errors import UnknownCamera
 from recorderd.core.events import Override
 
+from recorderd.recording.index import INCIDENT_IDS
+
 if TYPE_CHECKING:
     from recorderd.config.model import CameraConfig, Config
     from recorderd.recording.frames import RecorderSink
@@ -121,6 +123,8 @@ class Engine:
         """Run every enabled camera until cancelled; ready once all have started."""
         client = self._client or new_client()
         self._http = client
+        if self.index is not None:  # incident ids continue above every id the index holds
+            INCIDENT_IDS.seed(await trio.to_thread.run_sync(self.index.last_incident_stamp))
         try:
             if not self.cameras:
                 self.build(client)

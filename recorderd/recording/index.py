@@ -12,7 +12,6 @@ Recording paths are stored relative to the state directory and returned absolute
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -78,9 +77,48 @@ def _overlapping(
     return where, args
 
 
+class IncidentIds:
+    """Incident ids unique by construction: `<camera>-<UTC yyyymmddThhmmss>-<6 hex>`, where the
+    time and the hex digits (the microseconds) are one stamp that only goes up in this process.
+
+    A stamp is the incident's start in microseconds, or one more than the last stamp given out when
+    that is not later (two incidents in one microsecond, a clock set back). Seeded from the index
+    (`Index.last_incident_stamp`), so no id in it is ever given again: nothing random can collide
+    (random 24-bit tails did, and receivers then dropped a real alarm as a duplicate).
+    """
+
+    def __init__(self, floor: int = 0) -> None:
+        self._last = floor
+
+    def seed(self, floor: int) -> None:
+        """Never give a stamp at or below `floor` (the index's highest)."""
+        self._last = max(self._last, floor)
+
+    def new(self, camera: str, start: datetime) -> str:
+        stamp = max(round(start.timestamp() * 1_000_000), self._last + 1)
+        self._last = stamp
+        second, micros = divmod(stamp, 1_000_000)
+        return f"{camera}-{datetime.fromtimestamp(second, UTC):%Y%m%dT%H%M%S}-{micros:06x}"
+
+
+def incident_stamp(incident_id: str) -> int | None:
+    """The stamp of an id made by IncidentIds (or of the older random form), None for other ids."""
+    parts = incident_id.rsplit("-", 2)
+    if len(parts) != 3 or len(parts[2]) != 6:
+        return None
+    try:
+        second = datetime.strptime(parts[1], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        return int(second.timestamp()) * 1_000_000 + int(parts[2], 16)
+    except ValueError:
+        return None
+
+
+INCIDENT_IDS = IncidentIds()  # the process's ids (the engine seeds it from its index at start)
+
+
 def new_incident_id(camera: str, start: datetime) -> str:
-    """ "<camera>-<UTC yyyymmddThhmmss>-<6 hex>": sortable by time, unique without a round trip."""
-    return f"{camera}-{start.astimezone(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+    """A new incident id from the process's generator (see IncidentIds)."""
+    return INCIDENT_IDS.new(camera, start)
 
 
 class IndexUnavailable(RecorderdError):
@@ -284,6 +322,20 @@ class Index:
                     (e, e_ts, seq + i, iid),
                 )
         return len(ids)
+
+    def last_incident_stamp(self) -> int:
+        """The highest id stamp (IncidentIds) the index holds: ids of the last minute of starts
+        are read (a stamp runs ahead of its start only by the ids given out in one burst), and no
+        stamp is below its start's second."""
+        rows = self._query(
+            "SELECT id, start_ts FROM incidents"
+            " WHERE start_ts >= (SELECT MAX(start_ts) FROM incidents) - 60",
+            (),
+        )
+        best = 0
+        for iid, start_ts in rows:
+            best = max(best, incident_stamp(iid) or 0, (int(start_ts) + 1) * 1_000_000 - 1)
+        return best
 
     def get_incident(self, incident_id: str) -> IncidentRow | None:
         rows = self._query(f"SELECT {_INC_COLS} FROM incidents WHERE id = ?", (incident_id,))

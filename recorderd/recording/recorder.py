@@ -65,6 +65,9 @@ _T = TypeVar("_T")
 RETRY_OPEN = 5.0  # after a failed open, the next try waits this long
 FULL_RETRIES = 3  # a write that hits a full disk: prune and retry this often
 RETRY_WRITE = 1.0  # after a file had to be given up (its header could not be written)
+# bound: incident ids and trigger names a clip's tags name (a storm joins thousands to one clip);
+# the rest of the incidents are counted ("+N more")
+MAX_TAGGED = 16
 
 
 @dataclass(slots=True)
@@ -92,6 +95,7 @@ class _Current:
     triggers: list[str]
     synced_at: float
     final: Path | None = None  # set once renamed: a retry of the close resumes after that step
+    untagged: int = 0  # incidents joined beyond MAX_TAGGED (counted, not named)
 
     @property
     def muxer(self) -> Muxer:
@@ -102,9 +106,18 @@ class _Current:
             "camera": self.camera,
             "reason": self.reason,
             "trigger": ",".join(self.triggers),
-            "incident": ",".join(self.incidents),
+            "incident": ",".join(self.incidents) + (f",+{self.untagged} more" if self.untagged else ""),
             "date_recorded": self.start.isoformat(),
         }
+
+    def join(self, incident: str, trigger: str) -> None:
+        if incident not in self.incidents:
+            if len(self.incidents) < MAX_TAGGED:
+                self.incidents.append(incident)
+            else:
+                self.untagged += 1
+        if trigger not in self.triggers and len(self.triggers) < MAX_TAGGED:
+            self.triggers.append(trigger)
 
 
 def _open_file(
@@ -423,10 +436,7 @@ class CameraRecorder:
             elif type(a) is Join:
                 cur = self._cur
                 if cur is not None:
-                    if a.incident not in cur.incidents:
-                        cur.incidents.append(a.incident)
-                    if a.trigger not in cur.triggers:
-                        cur.triggers.append(a.trigger)
+                    cur.join(a.incident, a.trigger)
 
     async def _frame(self, f: Frame) -> None:
         cur = self._cur

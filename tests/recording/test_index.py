@@ -98,3 +98,24 @@ def test_start_incident_with_the_engines_id(tmp_path: Path) -> None:
         assert index.start_incident("front", "motion", start, True, incident_id=iid) == iid
         row = index.get_incident(iid)
         assert row is not None and row.camera == "front" and row.armed
+
+
+def test_incident_ids_are_unique_by_construction(tmp_path: Path) -> None:
+    """A burst in one second (and one microsecond) never repeats an id, nor does a clock set
+    back, nor a new run seeded from the index."""
+    from recorderd.recording.index import IncidentIds, incident_stamp
+
+    ids = IncidentIds()
+    t = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
+    made = [ids.new("cam-a", t) for _ in range(5000)]
+    made += [ids.new("cam-a", t - timedelta(hours=1)) for _ in range(10)]  # clock set back
+    assert len(set(made)) == len(made)
+    assert made[0] == "cam-a-20260102T030405-01e240"
+    assert [incident_stamp(i) for i in made] == sorted(incident_stamp(i) or 0 for i in made)
+    with Index.open(tmp_path) as index:
+        for iid in made[-3:]:
+            index.start_incident("cam-a", "motion", t, True, incident_id=iid)
+        later = IncidentIds()
+        later.seed(index.last_incident_stamp())
+        fresh = later.new("cam-a", t)
+        assert fresh not in made and (incident_stamp(fresh) or 0) > max(incident_stamp(i) or 0 for i in made)
