@@ -151,6 +151,23 @@ BROKEN: list[tuple[str, str, list[str]]] = [
         ["t.toml: daemon: give only one of http_token, http_token_file (got http_token, http_token_file)"],
     ),
     (
+        "empty http token",
+        '[daemon]\nhttp_token = "  "\n',
+        [
+            "t.toml: daemon: http_token is empty: give a token (for example `openssl rand -hex 32`) or remove the key"
+        ],
+    ),
+    (
+        "endpoint open to other hosts without a token",
+        '[daemon]\nhttp_listen = "0.0.0.0:8765"\n',
+        ['t.toml: daemon: http_listen "0.0.0.0:8765" is reachable from other hosts: set http_token or'],
+    ),
+    (
+        "endpoint on every IPv6 address without a token",
+        '[daemon]\nhttp_listen = "[::]:8765"\n',
+        ['t.toml: daemon: http_listen "[::]:8765" is reachable from other hosts'],
+    ),
+    (
         "unreadable http token file",
         '[daemon]\nhttp_token_file = "/nonexistent/token"\n',
         ["t.toml: daemon.http_token_file: cannot read /nonexistent/token: No such file or directory"],
@@ -398,3 +415,10 @@ def test_http_token_sources(tmp_path: Path) -> None:
     cfg = parse_config('[daemon]\nhttp_token = "s3cret"\n')
     assert cfg.daemon.token() == "s3cret" and "s3cret" not in repr(cfg)
     assert parse_config("[daemon]\n").daemon.token() is None
+    (tmp_path / "empty").write_text("\n")
+    with pytest.raises(ConfigError, match="http_token_file is empty"):
+        parse_config('[daemon]\nhttp_token_file = "empty"\n', base_dir=tmp_path)
+    # loopback without a token stays allowed; any address with one too
+    for listen in ("127.0.0.1:1", "[::1]:1", "localhost:1", "127.0.0.2:1"):
+        assert parse_config(f'[daemon]\nhttp_listen = "{listen}"\n').daemon.token() is None
+    assert parse_config('[daemon]\nhttp_listen = "0.0.0.0:1"\nhttp_token = "t"\n').daemon.token() == "t"

@@ -146,6 +146,7 @@ class Camera:
         self._ids: dict[int, str] = {}
         self._id_ready: dict[int, trio.Event] = {}
         self._audio_ctype: str | None = None
+        self._manual_until: float | None = None  # the running manual trigger's end (trio time)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -273,22 +274,31 @@ class Camera:
             "armed" if self.machine.armed else "disarmed",
         )
 
-    async def manual_trigger(self, duration: float = 10.0) -> str | None:
-        """A manual incident (HTTP API): trigger "manual" on for `duration` seconds; returns the
-        incident's id (of the incident it joined), or None in privacy."""
+    async def manual_trigger(self, duration: float | None = None) -> str | None:
+        """A manual incident (HTTP API): trigger "manual" on for `duration` seconds (the camera's
+        `manual_duration` by default); returns the incident's id (of the incident it joined), or
+        None in privacy. A trigger while one runs extends it to the later of the two ends: one
+        release per camera, so an earlier request never cuts a later incident short."""
         now = trio.current_time()
+        if duration is None:
+            duration = float(self.cfg.manual_duration)
         self._apply(self.machine.trigger(now, MANUAL, True, force=True))
         number = self.machine.incident_number
         if number is None or not self.machine.active(MANUAL):
             return None
-        if self._nursery is not None:
-
-            async def release() -> None:
-                await trio.sleep(duration)
-                self._apply(self.machine.trigger(trio.current_time(), MANUAL, False))
-
-            self._nursery.start_soon(release)
+        until = now + duration
+        if self._manual_until is None:
+            self._manual_until = until
+            self.spawn(self._release_manual)
+        else:
+            self._manual_until = max(self._manual_until, until)
         return await self.incident_id(number)
+
+    async def _release_manual(self) -> None:
+        while self._manual_until is not None and trio.current_time() < self._manual_until:
+            await trio.sleep_until(self._manual_until)
+        self._manual_until = None
+        self._apply(self.machine.trigger(trio.current_time(), MANUAL, False))
 
     async def incident_id(self, number: int) -> str:
         """The index id of the machine's incident `number`, once written."""

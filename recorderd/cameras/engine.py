@@ -32,7 +32,6 @@ from recorderd.core.bus import Bus
 from recorderd.core.clock import SYSTEM_CLOCK, Clock
 from recorderd.core.errors import UnknownCamera
 from recorderd.core.events import Override
-
 from recorderd.recording.index import INCIDENT_IDS
 
 if TYPE_CHECKING:
@@ -232,8 +231,9 @@ class Engine:
         """'on' | 'off' | 'auto' (also ON/OFF/AUTO, true/false); raises UnknownCamera, ValueError."""
         self.camera(camera).set_override(Override.parse(mode))
 
-    async def trigger(self, camera: str, duration: float = 10.0) -> str | None:
-        """A manual incident on a camera; its incident id (None during privacy)."""
+    async def trigger(self, camera: str, duration: float | None = None) -> str | None:
+        """A manual incident on a camera for `duration` seconds (its `manual_duration` by
+        default); its incident id (None during privacy)."""
         return await self.camera(camera).manual_trigger(duration)
 
     def snapshot(self, camera: str) -> bytes | None:

@@ -6,6 +6,7 @@ Cross references (a camera's actions naming a target) are checked against the va
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -30,6 +31,7 @@ from recorderd.dialects.linkage import MAX_PATTERN_S, LinkUnsupported
 from recorderd.dialects.registry import ALIASES, DIALECTS, Dialect, action_steps
 from recorderd.schedule.spec import ScheduleSpec
 
+MAX_MANUAL_S = 3600.0  # the longest manual trigger, from the config or a POST
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 Name = Annotated[str, Field(pattern=NAME_RE)]
 
@@ -66,6 +68,17 @@ def _readable(path: Path | None) -> Path | None:
     except UnicodeDecodeError:
         why = "not UTF-8 text"
     raise PydanticCustomError("secret_file", "cannot read {path}: {why}", {"path": str(path), "why": why})
+
+
+def _loopback(host: str) -> bool:
+    """A listen host only this machine reaches: 127.0.0.0/8, [::1], localhost."""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _read_secret(path: Path) -> str:
@@ -128,6 +141,8 @@ class DaemonConfig(Strict):
     http_listen: str = "127.0.0.1:8765"
     http_token: SecretStr | None = None
     http_token_file: Path | None = None
+    # bound: the endpoint's open connections (lowered to leave descriptors to the cameras)
+    http_max_connections: Annotated[int, Field(ge=4, le=4096)] = 64
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     event_queue: Annotated[int, Field(ge=16, le=1_000_000)] = 1024
 
@@ -144,6 +159,32 @@ class DaemonConfig(Strict):
     @model_validator(mode="after")
     def _one_token(self) -> DaemonConfig:
         _at_most_one(self, ("http_token", "http_token_file"))
+        return self
+
+    @model_validator(mode="after")
+    def _safe_endpoint(self) -> DaemonConfig:
+        """Fail closed: an empty token never turns authentication off, and an endpoint other
+        hosts can reach needs a token."""
+        given = self.http_token is not None or self.http_token_file is not None
+        try:
+            token = self.token()
+        except OSError:
+            return self  # an unreadable file is reported by its own validator
+        if given and token is None:
+            where = "http_token_file" if self.http_token_file is not None else "http_token"
+            raise PydanticCustomError(
+                "empty_token",
+                "{where} is empty: give a token (for example `openssl rand -hex 32`) or remove the key",
+                {"where": where},
+            )
+        host = self.http_listen.rpartition(":")[0]
+        if self.http_listen and token is None and not _loopback(host):
+            raise PydanticCustomError(
+                "open_endpoint",
+                'http_listen "{listen}" is reachable from other hosts: set http_token or '
+                'http_token_file, or listen on "127.0.0.1:PORT"',
+                {"listen": self.http_listen},
+            )
         return self
 
     def token(self) -> str | None:
@@ -318,6 +359,8 @@ class CameraConfig(Credentials):
     alarm_timeout: Duration = 300.0
     min_on: Duration = 0.0
     hold_off: Duration = 0.0
+    # how long a manual trigger (POST /api/cameras/<c>/trigger) stays on unless the POST says
+    manual_duration: Annotated[Duration, Field(gt=0, le=MAX_MANUAL_S)] = 10.0
     max_part_size: Size = 4 * 1024**2
 
     @field_validator("dialect", mode="before")

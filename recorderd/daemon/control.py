@@ -20,8 +20,8 @@ class CameraControl:
     def snapshot(self, camera: str) -> bytes | None:
         return self._engine.snapshot(camera)
 
-    async def trigger(self, camera: str) -> str:
-        return await self._engine.trigger(camera) or ""
+    async def trigger(self, camera: str, duration: float | None = None) -> str:
+        return await self._engine.trigger(camera, duration) or ""
 
     def set_armed(self, camera: str, mode: str) -> None:
         self._engine.set_armed(camera, mode)
@@ -49,8 +49,8 @@ class Endpoint(Control):
     def snapshot(self, camera: str) -> bytes | None:
         return self._control.snapshot(camera)
 
-    async def trigger(self, camera: str) -> str:
-        return await self._control.trigger(camera)
+    async def trigger(self, camera: str, duration: float | None = None) -> str:
+        return await self._control.trigger(camera, duration)
 
     def set_armed(self, camera: str, mode: ArmedMode) -> None:
         self._control.set_armed(camera, mode)

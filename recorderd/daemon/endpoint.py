@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 import trio
 
@@ -17,6 +18,7 @@ from recorderd.config.model import Config
 from recorderd.core.errors import safe_reason
 from recorderd.daemon.restart import Restartable
 from recorderd.service.http import Control, serve_http
+from recorderd.service.httpserve import connection_cap
 
 log = logging.getLogger("recorderd.daemon")
 
@@ -43,9 +45,18 @@ class HttpStage:
             task_status.started()
             await restart.wait()
             return
+        if token is None and (cfg.http_token is not None or cfg.http_token_file is not None):
+            # emptied since the config was checked: never serve without the token it asks for
+            log.error("HTTP endpoint off: the HTTP token is empty")
+            task_status.started()
+            await restart.wait()
+            return
+        cap = connection_cap(cfg.http_max_connections, len(self._config().cameras))
         async with trio.open_nursery() as nursery:
             try:
-                addrs = await nursery.start(serve_http, self._control, listen, token)
+                addrs = await nursery.start(
+                    partial(serve_http, self._control, listen, token, max_connections=cap)
+                )
             except OSError as e:
                 log.error("HTTP endpoint off: cannot listen on %s: %s", listen, safe_reason(e))
                 task_status.started()

@@ -31,6 +31,7 @@ from recorderd.daemon.status import DaemonStatus, DiskFigures
 from recorderd.mqtt.client import Tuning
 from recorderd.recording.index import Index
 from recorderd.service.http import Control
+from recorderd.service.httpserve import raise_fd_limit
 
 log = logging.getLogger("recorderd.daemon")
 
@@ -85,6 +86,8 @@ class Daemon:
     # -- running -----------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        soft, hard = raise_fd_limit()  # streams, files and connections: the usual 1024 is low
+        log.debug("file descriptors: soft limit %d, hard %d", soft, hard)
         try:
             with trio.CancelScope() as bound:
                 async with trio.open_nursery() as watch:

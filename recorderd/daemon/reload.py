@@ -110,8 +110,8 @@ def diff(old: Config, new: Config) -> ConfigDiff:
         targets_changed=sorted(targets_changed),
         mqtt_changed=old.mqtt != new.mqtt
         or (new.mqtt is not None and mqtt_cameras(old) != mqtt_cameras(new)),
-        http_changed=(od.http_listen, od.http_token, od.http_token_file)
-        != (nd.http_listen, nd.http_token, nd.http_token_file),
+        http_changed=(od.http_listen, od.http_token, od.http_token_file, od.http_max_connections)
+        != (nd.http_listen, nd.http_token, nd.http_token_file, nd.http_max_connections),
         storage_changed=old.storage != new.storage,
         log_level_changed=od.log_level != nd.log_level,
         needs_restart=restart_only,

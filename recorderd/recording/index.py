@@ -328,8 +328,7 @@ class Index:
         are read (a stamp runs ahead of its start only by the ids given out in one burst), and no
         stamp is below its start's second."""
         rows = self._query(
-            "SELECT id, start_ts FROM incidents"
-            " WHERE start_ts >= (SELECT MAX(start_ts) FROM incidents) - 60",
+            "SELECT id, start_ts FROM incidents WHERE start_ts >= (SELECT MAX(start_ts) FROM incidents) - 60",
             (),
         )
         best = 0

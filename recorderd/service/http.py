@@ -6,22 +6,28 @@ anyio). The daemon plugs in through the `Control` protocol, so this module knows
 
 from __future__ import annotations
 
-import hmac
+import json
 import logging
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import trio
 from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from pydantic_core import PydanticCustomError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from recorderd.config.model import MAX_MANUAL_S
+from recorderd.config.units import parse_duration
+from recorderd.service.guard import Guard
+from recorderd.service.httpserve import DEFAULT_MAX_CONNECTIONS, serve_capped
 
 log = logging.getLogger(__name__)
 ArmedMode = Literal["on", "off", "auto"]
@@ -55,7 +61,7 @@ class Control(Protocol):
     def metrics(self) -> MetricsSnapshot: ...
     def cameras(self) -> Collection[str]: ...
     def snapshot(self, camera: str) -> bytes | None: ...
-    async def trigger(self, camera: str) -> str: ...
+    async def trigger(self, camera: str, duration: float | None = None) -> str: ...
     def set_armed(self, camera: str, mode: ArmedMode) -> None: ...
 
 
@@ -103,29 +109,90 @@ class _Collector(Collector):
         )
 
 
-def build_app(control: Control, token: str | None = None) -> Starlette:
+# bound: a request body (armed, trigger) is a few bytes; more is refused with 413
+MAX_BODY = 4096
+BODY_TIMEOUT = 10.0  # a body that has not arrived in this time: 408 (a client at 1 byte/s)
+# every answer: never sniffed into another type (a snapshot is image/jpeg and nothing else),
+# never cached, never framed by another site
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+}
+
+
+class BodyRefused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The request's body, at most `limit` bytes within BODY_TIMEOUT; else BodyRefused."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyRefused(413, f"request body larger than {limit} bytes")
+    buf = bytearray()
+    with trio.move_on_after(BODY_TIMEOUT) as scope:
+        async for chunk in request.stream():
+            buf += chunk
+            if len(buf) > limit:
+                raise BodyRefused(413, f"request body larger than {limit} bytes")
+    if scope.cancelled_caught:
+        raise BodyRefused(408, f"request body not received within {BODY_TIMEOUT:g}s")
+    return bytes(buf)
+
+
+def _trigger_duration(body: bytes, query: Mapping[str, str]) -> float | None:
+    """The optional duration of a manual trigger: `?duration=30s` or `{"duration": "30s"}` (or a
+    number of seconds); ValueError with a message for a bad one."""
+    raw: object = query.get("duration")
+    text = body.decode("utf-8", "replace").strip()
+    if raw is None and text:
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            raise ValueError('expected a JSON body like {"duration": "30s"}') from None
+        if not isinstance(doc, dict) or set(doc) - {"duration"}:
+            raise ValueError('expected a JSON body like {"duration": "30s"}')
+        raw = doc.get("duration")
+    if raw is None:
+        return None
+    try:
+        seconds = float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else None
+        if seconds is None:
+            seconds = parse_duration(raw)
+    except (ValueError, PydanticCustomError):
+        raise ValueError(f'duration: expected a duration like "30s", got {str(raw)[:40]!r}') from None
+    if not 0 < seconds <= MAX_MANUAL_S:
+        raise ValueError(f"duration: must be more than 0s and at most {MAX_MANUAL_S:g}s")
+    return seconds
+
+
+def _error(status: int, reason: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": reason}, status_code=status, headers=headers or None)
+
+
+def build_app(control: Control, token: str | None = None) -> ASGIApp:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Collector(control))
+    guard = Guard(token)
 
-    def authorized(request: Request) -> bool:
-        if not token:
-            return True
-        given = request.headers.get("authorization", "")
-        return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
-
-    def guard(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+    def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Any]:
         async def wrapped(request: Request) -> Response:
-            if not authorized(request):
-                return JSONResponse(
-                    {"error": "missing or wrong bearer token"},
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            denied = guard.check(request.method, request.url.path, request.url.scheme, headers)
+            if denied is not None:
+                extra = {"WWW-Authenticate": "Bearer"} if denied.status == 401 else {}
+                return _error(denied.status, denied.reason, **extra)
             camera = request.path_params.get("camera")
             if camera is not None and camera not in control.cameras():
-                return JSONResponse({"error": f"unknown camera {camera!r}"}, status_code=404)
-            result: Response = await handler(request)
-            return result
+                return _error(404, f"unknown camera {camera[:64]!r}")
+            try:
+                return await handler(request)
+            except BodyRefused as e:
+                return _error(e.status, str(e))
 
         return wrapped
 
@@ -141,36 +208,61 @@ def build_app(control: Control, token: str | None = None) -> Starlette:
 
     async def snapshot(request: Request) -> Response:
         jpeg = control.snapshot(request.path_params["camera"])
-        if jpeg is None:
-            return JSONResponse({"error": "no frame received yet"}, status_code=404)
-        return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+        if jpeg is None or not jpeg.startswith(b"\xff\xd8"):
+            return _error(404, "no frame received yet")
+        return Response(jpeg, media_type="image/jpeg")
 
     async def trigger(request: Request) -> Response:
-        incident = await control.trigger(request.path_params["camera"])
+        body = await read_body(request)
+        try:
+            duration = _trigger_duration(body, request.query_params)
+        except ValueError as e:
+            return _error(400, str(e))
+        incident = await control.trigger(request.path_params["camera"], duration)
         return JSONResponse({"incident": incident}, status_code=202)
 
     async def armed(request: Request) -> Response:
-        body = (await request.body()).decode("utf-8", "replace").strip()
-        if body.startswith("{"):
+        text = (await read_body(request)).decode("utf-8", "replace").strip()
+        if text.startswith("{"):
             try:
-                body = str((await request.json()).get("armed", ""))
+                doc = json.loads(text)
+                text = str(doc.get("armed", "")) if isinstance(doc, dict) else ""
             except ValueError:
-                body = ""
-        mode = body.lower()
+                text = ""
+        mode = text.lower()
         if mode not in ("on", "off", "auto"):
-            return JSONResponse({"error": 'expected "ON", "OFF" or "AUTO"'}, status_code=400)
+            return _error(400, 'expected "ON", "OFF" or "AUTO"')
         control.set_armed(request.path_params["camera"], mode)  # type: ignore[arg-type]
         return JSONResponse({"camera": request.path_params["camera"], "armed": mode})
 
     routes = [
-        Route("/healthz", healthz),
-        Route("/metrics", guard(metrics)),
-        Route("/api/status", guard(status)),
-        Route("/api/cameras/{camera}/snapshot.jpg", guard(snapshot)),
-        Route("/api/cameras/{camera}/trigger", guard(trigger), methods=["POST"]),
-        Route("/api/cameras/{camera}/armed", guard(armed), methods=["POST", "PUT"]),
+        Route("/healthz", guarded(healthz)),
+        Route("/metrics", guarded(metrics)),
+        Route("/api/status", guarded(status)),
+        Route("/api/cameras/{camera}/snapshot.jpg", guarded(snapshot)),
+        Route("/api/cameras/{camera}/trigger", guarded(trigger), methods=["POST"]),
+        Route("/api/cameras/{camera}/armed", guarded(armed), methods=["POST", "PUT"]),
     ]
-    return Starlette(routes=routes)
+    return _with_headers(Starlette(routes=routes), SECURITY_HEADERS)
+
+
+def _with_headers(app: ASGIApp, extra: Mapping[str, str]) -> ASGIApp:
+    """Every HTTP answer of `app` with `extra` headers (404s and 405s of the router included)."""
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_with(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *raw]}
+            await send(message)
+
+        await app(scope, receive, send_with)
+
+    return wrapped
 
 
 async def serve_http(
@@ -178,12 +270,20 @@ async def serve_http(
     listen: str,
     token: str | None = None,
     *,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve until cancelled; `nursery.start()` returns the bound addresses (useful with port 0)."""
+    """Serve until cancelled; `nursery.start()` returns the bound addresses (useful with port 0).
+    At most `max_connections` are open at once (recorderd/service/httpserve.py)."""
     config = HypercornConfig()
     config.bind = [listen]
     config.accesslog = None
     config.errorlog = logging.getLogger("recorderd.http")
     config.graceful_timeout = 1.0
-    await serve(build_app(control, token), config, task_status=task_status)  # type: ignore[arg-type]
+    # a request's headers must be complete within keep_alive_timeout (the connection counts as
+    # idle until they are), every read of a body within read_timeout; bodies: read_body
+    config.keep_alive_timeout = 5.0
+    config.read_timeout = 10
+    config.h11_max_incomplete_size = 16 * 1024  # bound: one request's head
+    config.include_server_header = False
+    await serve_capped(build_app(control, token), config, max_connections, task_status=task_status)

@@ -21,6 +21,7 @@ class Core:
     def __init__(self) -> None:
         self.armed: dict[str, ArmedMode] = {"front": "auto", "yard": "auto"}
         self.triggered: list[str] = []
+        self.durations: list[float | None] = []
         self.ok = True
 
     def healthy(self) -> bool:
@@ -46,8 +47,9 @@ class Core:
     def snapshot(self, camera: str) -> bytes | None:
         return JPEG if camera == "front" else None
 
-    async def trigger(self, camera: str) -> str:
+    async def trigger(self, camera: str, duration: float | None = None) -> str:
         self.triggered.append(camera)
+        self.durations.append(duration)
         return f"manual-{len(self.triggered)}"
 
     def set_armed(self, camera: str, mode: ArmedMode) -> None:
