@@ -57,9 +57,9 @@ async def test_without_token_changes_need_the_proof(open_endpoint: tuple[Core, s
             "/api/cameras/front/armed", content="OFF", headers={**CSRF, "Origin": "http://evil.example"}
         )
         assert r.status_code == 403
-        assert core.armed["front"] == "auto" and core.triggered == []
+        assert dict(core.armed) == {"front": "auto", "yard": "auto"} and core.triggered == []
         r = await c.post("/api/cameras/front/armed", content="OFF", headers=CSRF)
-        assert r.status_code == 200 and core.armed["front"] == "off"
+        assert r.status_code == 200 and dict(core.armed) == {"front": "off", "yard": "auto"}
         assert (await c.get("/api/status", headers={"Host": "attacker.example"})).status_code == 403
         r = await c.get("/api/cameras/front/snapshot.jpg")
         assert r.headers["x-content-type-options"] == "nosniff" and r.headers["content-type"] == "image/jpeg"
