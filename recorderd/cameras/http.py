@@ -19,7 +19,7 @@ import errno
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Generator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Literal
 
 import httpx
@@ -40,7 +40,7 @@ CHUNK = 65536
 
 class CameraError(RecorderdError):
     """A request to a camera failed; `kind` is one of auth, unavailable, status, refused, reset,
-    timeout, protocol, network; the message is safe to log (no credentials, no query string)."""
+    timeout, protocol, network, redirect; the message is safe to log (no credentials, no query string)."""
 
     def __init__(self, kind: str, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -136,22 +136,30 @@ class CameraHttp:
         tries: list[_Chosen] = [self._chosen] if self._chosen is not None else ["none"]
         i = 0
         hops = 0
+        head_timeout = (timeout.connect or 0.0) + (timeout.read or 0.0)
         while True:
             chosen = tries[i]
             try:
-                # redirects by hand, so that every hop is authenticated (httpx runs an auth flow
-                # once around all hops, which loses seed 003's query credentials)
-                async with self.client.stream(
-                    "GET",
-                    url,
-                    params=params or None,
-                    auth=self._auth(chosen),
-                    timeout=timeout,
-                    follow_redirects=False,
-                ) as resp:
+                async with AsyncExitStack() as stack:
+                    # redirects by hand, so that every hop of the camera's own origin is
+                    # authenticated (httpx runs an auth flow once around all hops, which loses
+                    # seed 003's query credentials), and no hop of another origin is
+                    with trio.move_on_after(head_timeout) as head:
+                        resp = await stack.enter_async_context(
+                            self.client.stream(
+                                "GET",
+                                url,
+                                params=params or None,
+                                auth=self._auth(chosen),
+                                timeout=timeout,
+                                follow_redirects=False,
+                            )
+                        )
+                    if head.cancelled_caught:  # httpx times each read, not the whole head
+                        raise CameraError("timeout", f"{what}: no complete answer within {head_timeout:g}s")
                     if resp.is_redirect and hops < 5:
                         hops += 1
-                        url = resp.url.join(resp.headers["location"])
+                        url = self._redirect(resp, what)
                         params = None
                         continue
                     if resp.status_code == 401 and self.mode == "auto" and i + 1 < 3:
@@ -160,25 +168,7 @@ class CameraHttp:
                             tries.append(nxt)
                             i += 1
                             continue
-                    if resp.status_code == 401:
-                        if self.mode == "auto":
-                            self._chosen = None  # look again next time (the camera may have changed)
-                        raise CameraError(
-                            "auth",
-                            f"{what}: 401 Unauthorized (wrong username or password"
-                            f"{'' if self.mode == 'auto' else f', or not {self.mode} auth'})",
-                            status=401,
-                        )
-                    if resp.status_code == 503:
-                        raise CameraError(
-                            "unavailable", f"{what}: 503 Service Unavailable (camera busy)", status=503
-                        )
-                    if not 200 <= resp.status_code < 300:
-                        raise CameraError(
-                            "status",
-                            f"{what}: HTTP {resp.status_code} {resp.reason_phrase}",
-                            status=resp.status_code,
-                        )
+                    self._check_status(resp, what)
                     if self._chosen != chosen:
                         if self.mode == "auto" and chosen != "none":
                             log.info("%s: %s answered to %s authentication", self.camera, what, chosen)
@@ -187,6 +177,38 @@ class CameraHttp:
                     return
             except httpx.HTTPError as e:
                 raise translate(e, what) from None
+
+    def _redirect(self, resp: httpx.Response, what: str) -> httpx.URL:
+        """The next hop of a redirect. A camera with credentials is followed only within its own
+        origin (scheme, host, port): its Basic header, query credentials or a Digest answer to
+        another server's nonce would hand them to whoever the Location names."""
+        target = resp.url.join(resp.headers.get("location", ""))
+        if (self.username or self._password) and _origin(target) != _origin(resp.url):
+            raise CameraError(
+                "redirect",
+                f"{what}: redirected to another address ({target.scheme}://{target.host}:"
+                f"{target.port or _DEFAULT_PORTS.get(target.scheme, '')}); not followed, so that the "
+                "camera's credentials stay with it (configure that address as url or video_url)",
+                status=resp.status_code,
+            )
+        return target
+
+    def _check_status(self, resp: httpx.Response, what: str) -> None:
+        if resp.status_code == 401:
+            if self.mode == "auto":
+                self._chosen = None  # look again next time (the camera may have changed)
+            raise CameraError(
+                "auth",
+                f"{what}: 401 Unauthorized (wrong username or password"
+                f"{'' if self.mode == 'auto' else f', or not {self.mode} auth'})",
+                status=401,
+            )
+        if resp.status_code == 503:
+            raise CameraError("unavailable", f"{what}: 503 Service Unavailable (camera busy)", status=503)
+        if not 200 <= resp.status_code < 300:
+            raise CameraError(
+                "status", f"{what}: HTTP {resp.status_code} {resp.reason_phrase}", status=resp.status_code
+            )
 
     async def chunks(self, resp: httpx.Response, what: str = "stream") -> AsyncIterator[bytes]:
         """The raw body in the network's chunks (up to 64 KiB), with httpx errors translated."""
@@ -327,6 +349,14 @@ def _socket_error(e: OSError, what: str) -> CameraError:
     if e.errno == errno.ECONNRESET:
         return CameraError("reset", f"{what}: connection reset by camera")
     return CameraError("reset", f"{what}: connection lost ({e.strerror or type(e).__name__})")
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """scheme, host and port (the default port spelled out) of a URL."""
+    return url.scheme, url.host.lower(), url.port or _DEFAULT_PORTS.get(url.scheme)
 
 
 class QueryAuth(httpx.Auth):
