@@ -73,6 +73,7 @@ class CameraStats:
     reconnects: int = 0
     incidents: int = 0
     dropped_frames: int = 0  # recorder channel full
+    parts_dropped: int = 0  # stream parts skipped: oversize, garbage, not a JPEG on a video stream
     connects: int = 0
     last_error: str = ""
     # (mono time, frames) samples for fps over the last seconds
@@ -228,6 +229,9 @@ class Camera:
     def count_bytes(self, n: int) -> None:
         self.stats.bytes += n
 
+    def part_dropped(self) -> None:
+        self.stats.parts_dropped += 1
+
     def samples(self, samples: list[TriggerSample], detector: EdgeDetector) -> None:
         if not samples:
             return
@@ -325,6 +329,7 @@ class Camera:
             "reconnects": st.reconnects,
             "incidents": st.incidents,
             "dropped": st.dropped_frames,
+            "parts_dropped": st.parts_dropped,
             "last_error": st.last_error,
             "auth": self.http.chosen,
         }

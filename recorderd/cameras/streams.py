@@ -83,6 +83,7 @@ class StreamSink(Protocol):
     def audio(self, data: bytes, content_type: str) -> None: ...
     def samples(self, samples: list[TriggerSample], detector: EdgeDetector) -> None: ...
     def count_bytes(self, n: int) -> None: ...
+    def part_dropped(self) -> None: ...
     def spawn(self, fn: Callable[[], Awaitable[None]]) -> None: ...
 
 
@@ -173,10 +174,29 @@ def _bad_part(sink: StreamSink, spec: StreamSpec, e: ProtocolError) -> None:
     )
 
 
+_SOI = b"\xff\xd8"
+_JPEG_TYPES = frozenset({"", "image/jpeg", "image/jpg", "image/pjpeg"})
+
+
+def _dropped(sink: StreamSink, spec: StreamSpec, reason: str) -> None:
+    """A part skipped (oversize, garbage, not a JPEG on a video stream): counted, and logged at
+    most once a minute per camera stream and reason."""
+    sink.part_dropped()
+    _BAD_PARTS.log(
+        (sink.name, spec.name, "drop"),
+        logging.WARNING,
+        "%s: %s stream: part dropped: %s",
+        sink.name,
+        spec.name,
+        reason[:80],
+        kind="part dropped",  # one kind: a camera varying its reasons still gets a line a minute
+    )
+
+
 async def _stream(
     spec: StreamSpec, sink: StreamSink, detector: EdgeDetector, mark_up: Callable[[], None]
 ) -> None:
-    from recorderd.protocol.multipart import MultipartReader, Part, Truncated, parse_boundary
+    from recorderd.protocol.multipart import MultipartReader, Part, PartDropped, Truncated, parse_boundary
 
     http = sink.http
     read_timeout = sink.read_timeout
@@ -211,10 +231,15 @@ async def _stream(
             got = False
             for item in feed(chunk):
                 if not isinstance(item, Part):
-                    continue  # dropped (too large) or truncated: the parser resynchronised
+                    if isinstance(item, PartDropped):  # too large or garbage: resynchronised
+                        _dropped(sink, spec, item.reason)
+                    continue
                 got = True
                 if kind == "video":
-                    sink.video(item.body)
+                    if item.body.startswith(_SOI) and item.mime in _JPEG_TYPES:
+                        sink.video(item.body)
+                    else:  # an HTML page or text is never a frame (nor served as snapshot.jpg)
+                        _dropped(sink, spec, f"not a JPEG ({item.mime[:40] or 'no Content-Type'})")
                 if parse is not None:
                     try:
                         samples = parse(item)

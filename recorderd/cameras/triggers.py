@@ -14,6 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# bound: source names a camera's map keeps (routes cached, states); names past it are routed
+# without a cache, and a new routed source past it is ignored (its family's aggregate, such as
+# `motion`, still comes as a sample of its own)
+MAX_SOURCES = 256
+
 
 @dataclass(frozen=True, slots=True)
 class Change:
@@ -34,12 +39,16 @@ class TriggerMap:
         r = self._routes.get(source)
         if r is None:
             r = tuple(c for c in self.configured if matches(c, source))
-            self._routes[source] = r
+            if len(self._routes) < MAX_SOURCES:
+                self._routes[source] = r
         return r
 
     def sample(self, source: str, on: bool, resync: bool = False) -> list[Change]:
-        if self._state.get(source) == on:
+        prev = self._state.get(source)
+        if prev == on:
             return []
+        if prev is None and (len(self._state) >= MAX_SOURCES or not self.routes(source)):
+            return []  # feeds nothing configured, or one name too many: no state kept
         self._state[source] = on
         out: list[Change] = []
         for c in self.routes(source):
@@ -52,6 +61,10 @@ class TriggerMap:
             if bool(active) != was:
                 out.append(Change(c, bool(active), resync))
         return out
+
+    def size(self) -> int:
+        """Names kept (routes cached and source states), at most 2 * MAX_SOURCES."""
+        return len(self._routes) + len(self._state)
 
     def is_on(self, configured: str) -> bool:
         return bool(self._sources.get(configured))

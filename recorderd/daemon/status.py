@@ -101,6 +101,7 @@ class DaemonStatus:
                 reconnects=s.reconnects,
                 incidents=s.incidents,
                 dropped=s.dropped_frames,
+                parts_dropped=s.parts_dropped,
             )
         snap.outbox_depth = dict(st.alarms.depth)
         snap.disk_total_bytes = self._disk.total

@@ -10,7 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Edge", "EdgeDetector", "TriggerSample"]
+__all__ = ["MAX_TRIGGERS", "Edge", "EdgeDetector", "TriggerSample"]
+
+# bound: trigger names one detector (one stream of one camera) keeps; a camera inventing a new
+# name per part (`group=N`) gets its later names ignored, counted in `EdgeDetector.ignored`
+MAX_TRIGGERS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +51,12 @@ class EdgeDetector:
       after the post-connect state query); `end_all()` closes everything (camera given up, shutdown).
     """
 
-    __slots__ = ("_state", "_unconfirmed")
+    __slots__ = ("_state", "_unconfirmed", "ignored")
 
     def __init__(self) -> None:
         self._state: dict[str, bool] = {}
         self._unconfirmed: set[str] = set()
+        self.ignored = 0  # samples of names beyond MAX_TRIGGERS
 
     def update(self, samples: Iterable[TriggerSample]) -> list[Edge]:
         """Feed samples in arrival order; return the edges they cause, in the same order."""
@@ -62,6 +67,9 @@ class EdgeDetector:
             if self._unconfirmed:
                 self._unconfirmed.discard(s.trigger)
             if prev is None:
+                if len(state) >= MAX_TRIGGERS:
+                    self.ignored += 1
+                    continue
                 state[s.trigger] = s.active
                 if s.active:
                     edges.append(Edge(s.trigger, True, s.level, s.threshold))
@@ -69,6 +77,10 @@ class EdgeDetector:
                 state[s.trigger] = s.active
                 edges.append(Edge(s.trigger, s.active, s.level, s.threshold))
         return edges
+
+    def size(self) -> int:
+        """Trigger names kept (at most MAX_TRIGGERS)."""
+        return len(self._state)
 
     def reset(self) -> None:
         """The connection was lost and re-established: states are kept but become unconfirmed."""

@@ -42,6 +42,7 @@ class CameraMetrics:
     reconnects: int = 0
     incidents: int = 0
     dropped: int = 0
+    parts_dropped: int = 0
 
 
 @dataclass
@@ -87,7 +88,13 @@ class _Collector(Collector):
             (CounterMetricFamily, "bytes", "bytes received from the camera", lambda c: c.bytes),
             (CounterMetricFamily, "reconnects", "stream reconnects", lambda c: c.reconnects),
             (CounterMetricFamily, "incidents", "incidents started", lambda c: c.incidents),
-            (CounterMetricFamily, "dropped", "events dropped for slow consumers", lambda c: c.dropped),
+            (CounterMetricFamily, "dropped", "frames dropped for a full recorder", lambda c: c.dropped),
+            (
+                CounterMetricFamily,
+                "parts_dropped",
+                "stream parts skipped: oversize, garbage, not a JPEG on a video stream",
+                lambda c: c.parts_dropped,
+            ),
         ]
         for kind, name, doc, get in per_camera:
             fam = kind(f"recorderd_camera_{name}", doc, labels=["camera"])
