@@ -37,6 +37,7 @@ from recorderd.core import events as ev
 from recorderd.core.bus import Bus
 from recorderd.core.clock import SYSTEM_CLOCK, Clock
 from recorderd.core.events import Override
+from recorderd.core.pacer import Pacer
 from recorderd.protocol.events import EdgeDetector, TriggerSample
 from recorderd.recording.frames import (
     AudioFormat,
@@ -60,6 +61,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("recorderd.cameras")
 
 MANUAL = "manual"
+WRITES_BEHIND = 256  # incident events waiting for the writer: from here on, coalesce
+TRIGGER_RATE = 10.0  # trigger state changes published per second and camera, after a burst of
+TRIGGER_BURST = 20
 
 
 @dataclass
@@ -74,6 +78,7 @@ class CameraStats:
     incidents: int = 0
     dropped_frames: int = 0  # recorder channel full
     parts_dropped: int = 0  # stream parts skipped: oversize, garbage, not a JPEG on a video stream
+    storms: int = 0  # flapping incidents (the incident rate limit was reached)
     connects: int = 0
     last_error: str = ""
     # (mono time, frames) samples for fps over the last seconds
@@ -129,10 +134,18 @@ class Camera:
         self.triggers = TriggerMap([*cfg.triggers, MANUAL])
         self.machine = IncidentMachine(
             min_on=float(cfg.min_on),
+            min_off=float(cfg.min_off),
             hold_off=float(cfg.hold_off),
             alarm_timeout=float(cfg.alarm_timeout),
             override=Override.parse(cfg.armed),
+            max_incidents=cfg.max_incidents,
+            incident_window=float(cfg.incident_window),
+            flap_calm=float(cfg.flap_calm),
         )
+        # trigger states to the bus: a trigger flipping 1000 times a second is published at
+        # most TRIGGER_RATE times a second, its latest state last
+        self._trigger_pace = Pacer(TRIGGER_RATE, TRIGGER_BURST)
+        self._trigger_pending: dict[str, ev.TriggerChanged] = {}  # bound: the configured triggers
         self.last_jpeg: bytes | None = None
         self.specs: list[StreamSpec] = driver.streams()
         self._up: set[str] = set()
@@ -143,6 +156,8 @@ class Camera:
         self._schedule_wake = trio.Event()
         self._arming: Schedule | None = None
         self._privacy: Schedule | None = None
+        # bound: WRITES_BEHIND + the configured triggers + 2: from WRITES_BEHIND waiting on, the
+        # machine coalesces (force_flapping), which adds one start, its joins and one end at most
         self._writes_send, self._writes_recv = trio.open_memory_channel[_Write](math.inf)
         self._ids: dict[int, str] = {}
         self._id_ready: dict[int, trio.Event] = {}
@@ -241,8 +256,24 @@ class Camera:
         now = trio.current_time()
         for e in edges:
             for ch in self.triggers.sample(e.trigger, e.active):
-                self.bus.publish(ev.TriggerChanged(self.name, ch.trigger, ch.on, self._wall(now)))
+                self._publish_trigger(ev.TriggerChanged(self.name, ch.trigger, ch.on, self._wall(now)), now)
                 self._apply(self.machine.trigger(now, ch.trigger, ch.on))
+
+    def _publish_trigger(self, change: ev.TriggerChanged, now: float) -> None:
+        if not self._trigger_pending and self._trigger_pace.take(now):
+            self.bus.publish(change)
+            return
+        if not self._trigger_pending:
+            self.spawn(self._flush_triggers)
+        self._trigger_pending[change.trigger] = change  # the latest state wins
+
+    async def _flush_triggers(self) -> None:
+        while self._trigger_pending:
+            await trio.sleep_until(self._trigger_pace.next_at(trio.current_time()))
+            if self._trigger_pace.take(trio.current_time()):
+                pending, self._trigger_pending = self._trigger_pending, {}
+                for change in pending.values():
+                    self.bus.publish(change)
 
     def stream_up(self, spec: StreamSpec) -> None:
         if spec.name in self._ever_up:
@@ -328,6 +359,8 @@ class Camera:
             "bytes": st.bytes,
             "reconnects": st.reconnects,
             "incidents": st.incidents,
+            "flapping": self.machine.flapping,
+            "storms": st.storms,
             "dropped": st.dropped_frames,
             "parts_dropped": st.parts_dropped,
             "last_error": st.last_error,
@@ -351,6 +384,15 @@ class Camera:
             else:
                 at = o.at
                 self._writes_send.send_nowait(_Write(o, at, self._wall(at), self.machine.armed))
+        behind = self._writes_send.statistics().current_buffer_used
+        if behind >= WRITES_BEHIND and not self.machine.force_flapping:
+            self.machine.force_flapping = True
+            log.warning(
+                "%s: %d incident events wait for the index and the outbox; this camera's incidents "
+                "are coalesced until they catch up",
+                self.name,
+                behind,
+            )
         dl = self.machine.next_deadline()
         if dl != self._deadline:
             self._deadline = dl
@@ -419,6 +461,8 @@ class Camera:
         # not `async with`: at shutdown `run` still sends the closing incident end and drains it
         async for w in self._writes_recv:
             await self._write(w)
+            if self.machine.force_flapping and self._writes_recv.statistics().current_buffer_used == 0:
+                self.machine.force_flapping = False
 
     async def _drain_writes(self) -> None:
         while True:
@@ -438,11 +482,24 @@ class Camera:
             ready = self._id_ready.pop(o.number, None)
             if ready is not None:
                 ready.set()
-            log.info("%s: incident %s started by %s", self.name, iid, o.trigger)
+            if o.flapping:
+                self.stats.storms += 1
+                log.warning(
+                    "%s: flapping: incident %s covers the storm (started by %s) until no trigger "
+                    "started for %gs",
+                    self.name,
+                    iid,
+                    o.trigger,
+                    self.machine.flap_calm,
+                )
+            else:
+                log.info("%s: incident %s started by %s", self.name, iid, o.trigger)
             self._send_recorder(ClipStart(iid, o.trigger, w.mono, w.wall.timestamp()))
-            if self.last_jpeg is not None:  # first: consumers have the frame when the start comes
-                self.bus.publish(ev.Snapshot(self.name, iid, self.last_jpeg, w.wall))
-            self.bus.publish(
+            # delivered, never dropped: the camera's own lane waits (bus.py); the snapshot first,
+            # so consumers have the frame when the start comes
+            if self.last_jpeg is not None:
+                await self.bus.deliver(ev.Snapshot(self.name, iid, self.last_jpeg, w.wall))
+            await self.bus.deliver(
                 ev.IncidentEvent(iid, self.name, o.trigger, "start", w.wall, w.armed, (o.trigger,))
             )
             if self.index is not None:
@@ -463,9 +520,9 @@ class Camera:
             iid = self._ids.pop(o.number)
             if self.index is not None:
                 await self._index_call(self.index.end_incident, iid, w.wall)
-            log.info("%s: incident %s ended (%s)", self.name, iid, o.reason)
+            log.info("%s: incident %s ended (%s)%s", self.name, iid, o.reason, "; calm again" * o.flapping)
             self._send_recorder(ClipEnd(iid, w.mono, w.wall.timestamp()))
-            self.bus.publish(
+            await self.bus.deliver(
                 ev.IncidentEvent(iid, self.name, o.triggers[0], "end", w.wall, w.armed, o.triggers, o.reason)
             )
 

@@ -16,11 +16,17 @@ Rules (docs/cameras.md has the reasoning):
 - alarm_timeout: a counted trigger whose "off" never came stops counting that long after its start.
 - Disarming (schedule, override OFF) or privacy ends an open incident at that moment.
 - hold_off: after an incident ends, starts are ignored for that long.
+- min_off debounce: an end is confirmed only if the trigger stays off for min_off; a trigger back
+  on within it continues its incident (chatter is one incident); the end is dated at the edge.
+- Rate limit: when `max_incidents` incidents opened within `incident_window`, the camera is
+  *flapping*: the next incident is opened as a flapping one, which every start joins and which
+  ends only once no trigger is on and none started for `flap_calm` (one alert for the storm).
 """
 
 from __future__ import annotations
 
 import enum
+from collections import deque
 from dataclasses import dataclass, field
 
 from recorderd.core.events import EndReason, Override
@@ -31,6 +37,7 @@ class Opened:
     number: int  # per machine, from 1: the shell maps it to the index's incident id
     trigger: str
     at: float  # the start edge's time (earlier than now when min_on delayed the confirmation)
+    flapping: bool = False  # opened past the rate limit: it covers the storm
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +53,7 @@ class Closed:
     at: float
     reason: EndReason
     triggers: tuple[str, ...]  # every trigger that counted, in order of joining
+    flapping: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +70,18 @@ class _St(enum.Enum):
     PENDING = 1  # on, waiting out min_on
     COUNTED = 2  # on and part of the open incident
     LATCHED = 3  # on, ignored until it goes off
+    ENDING = 4  # off, still holding its incident while min_off runs
+
+
+_HOLDING = (_St.COUNTED, _St.ENDING)
 
 
 @dataclass(slots=True)
 class _Trigger:
     state: _St = _St.OFF
     since: float = 0.0  # start edge time
-    deadline: float | None = None  # PENDING: confirm; COUNTED: alarm_timeout expiry
+    deadline: float | None = None  # PENDING: confirm; COUNTED: alarm_timeout; ENDING: end
+    off_at: float = 0.0  # ENDING: the off edge's time
 
 
 @dataclass(slots=True)
@@ -76,6 +89,7 @@ class _Incident:
     number: int
     start: float
     members: list[str] = field(default_factory=list)
+    flapping: bool = False
 
 
 class IncidentMachine:
@@ -90,9 +104,23 @@ class IncidentMachine:
         override: Override = Override.AUTO,
         schedule_armed: bool = True,
         privacy: bool = False,
+        min_off: float = 0.0,
+        max_incidents: int = 0,  # 0: no rate limit
+        incident_window: float = 60.0,
+        flap_calm: float = 30.0,
     ) -> None:
         self.min_on = max(0.0, min_on)
+        self.min_off = max(0.0, min_off)
         self.hold_off = max(0.0, hold_off)
+        self.incident_window = incident_window
+        self.flap_calm = max(0.0, flap_calm)
+        self.force_flapping = False  # the shell's back-pressure: open the next incident flapping
+        # bound: max_incidents start times
+        self._opened: deque[float] = deque(maxlen=max(1, max_incidents))
+        self._max_incidents = max(0, max_incidents)
+        self._last_start = float("-inf")  # of any trigger, for the flapping incident's calm
+        self._last_off = 0.0  # when the flapping incident's last trigger went off
+        self._calm_at: float | None = None
         self.alarm_timeout = alarm_timeout if alarm_timeout > 0 else float("inf")
         self.override = override
         self.schedule_armed = schedule_armed
@@ -118,14 +146,20 @@ class IncidentMachine:
     def incident_number(self) -> int | None:
         return None if self._incident is None else self._incident.number
 
+    @property
+    def flapping(self) -> bool:
+        """Whether the open incident is a flapping one (the camera is in a storm)."""
+        return self._incident is not None and self._incident.flapping
+
     def active(self, trigger: str) -> bool:
         """Whether the camera last said this trigger is on (counted or not)."""
         t = self._triggers.get(trigger)
-        return t is not None and t.state is not _St.OFF
+        return t is not None and t.state not in (_St.OFF, _St.ENDING)
 
     def next_deadline(self) -> float | None:
-        """When `advance` has something to do (min_on confirmation or alarm_timeout), or None."""
-        best: float | None = None
+        """When `advance` has something to do (min_on or min_off confirmation, alarm_timeout, the
+        end of a storm), or None."""
+        best = self._calm_at
         for t in self._triggers.values():
             if t.deadline is not None and (best is None or t.deadline < best):
                 best = t.deadline
@@ -140,6 +174,11 @@ class IncidentMachine:
             due = self.next_deadline()
             if due is None or due > now:
                 return out
+            if due == self._calm_at:
+                self._calm_at = None
+                if self._incident is not None and not self._holding():
+                    self._end(self._last_off, "ended", out)
+                continue
             name, t = min(
                 ((n, x) for n, x in self._triggers.items() if x.deadline is not None),
                 key=lambda nx: nx[1].deadline or 0.0,
@@ -150,6 +189,9 @@ class IncidentMachine:
             elif t.state is _St.COUNTED:
                 t.state = _St.LATCHED
                 self._leave(name, due, "timeout", out)
+            elif t.state is _St.ENDING:
+                t.state = _St.OFF
+                self._leave(name, t.off_at, "ended", out)
 
     def trigger(
         self, now: float, name: str, on: bool, *, resync: bool = False, force: bool = False
@@ -164,9 +206,16 @@ class IncidentMachine:
         if t is None:
             t = self._triggers[name] = _Trigger()
         if on:
+            if t.state is _St.ENDING:  # back on within min_off: its incident goes on
+                t.state = _St.COUNTED
+                t.deadline = t.since + self.alarm_timeout
+                self._started(now)
+                return out
             if t.state is not _St.OFF:
                 return out
             t.since = now
+            if not resync:
+                self._started(now)
             if force and not self.privacy and not resync:
                 self._confirm(name, t, now, out)
             elif resync or not self._armed or now < self._hold_until:
@@ -180,6 +229,13 @@ class IncidentMachine:
                 self._confirm(name, t, now, out)
             return out
         prev = t.state
+        if prev is _St.COUNTED and self.min_off > 0:
+            t.state = _St.ENDING
+            t.off_at = now
+            t.deadline = now + self.min_off
+            return out
+        if prev is _St.ENDING:
+            return out
         t.state = _St.OFF
         t.deadline = None
         if prev is _St.COUNTED:
@@ -233,6 +289,9 @@ class IncidentMachine:
             if t.state in (_St.PENDING, _St.COUNTED):
                 t.state = _St.LATCHED
                 t.deadline = None
+            elif t.state is _St.ENDING:
+                t.state = _St.OFF
+                t.deadline = None
         if self._incident is not None:
             self._end(now, "privacy" if self.privacy else reason, out)
 
@@ -241,12 +300,14 @@ class IncidentMachine:
             self._join(name, t, now, out)
             return
         self._count += 1
-        self._incident = _Incident(self._count, t.since, [name])
+        flapping = self.force_flapping or self._over_rate(t.since)
+        self._opened.append(t.since)
+        self._incident = _Incident(self._count, t.since, [name], flapping)
         t.state = _St.COUNTED
         t.deadline = t.since + self.alarm_timeout
         if t.deadline <= now:  # a timeout shorter than min_on: it counted for no time
             t.deadline = now
-        out.append(Opened(self._count, name, t.since))
+        out.append(Opened(self._count, name, t.since, flapping))
         for other, o in self._triggers.items():  # debouncing ones join the incident now
             if o.state is _St.PENDING:
                 self._join(other, o, now, out)
@@ -261,15 +322,37 @@ class IncidentMachine:
             out.append(Joined(inc.number, name, now))
 
     def _leave(self, name: str, now: float, reason: EndReason, out: list[Output]) -> None:
-        if self._incident is None:
+        if self._incident is None or self._holding():
             return
-        if any(t.state is _St.COUNTED for t in self._triggers.values()):
-            return
+        if self._incident.flapping:
+            # a storm ends once it is calm: no trigger on and none started for flap_calm
+            self._last_off = now
+            calm_at = self._last_start + self.flap_calm
+            if calm_at > now:
+                self._calm_at = calm_at
+                return
         self._end(now, reason, out)
+
+    def _holding(self) -> bool:
+        return any(t.state in _HOLDING for t in self._triggers.values())
+
+    def _started(self, now: float) -> None:
+        """A trigger's start edge (counted or not): the flapping incident's calm starts again."""
+        self._last_start = now
+        self._calm_at = None
+
+    def _over_rate(self, at: float) -> bool:
+        opened = self._opened
+        return (
+            self._max_incidents > 0
+            and len(opened) >= self._max_incidents
+            and at - opened[0] < self.incident_window
+        )
 
     def _end(self, now: float, reason: EndReason, out: list[Output]) -> None:
         inc = self._incident
         assert inc is not None
         self._incident = None
+        self._calm_at = None
         self._hold_until = now + self.hold_off
-        out.append(Closed(inc.number, now, reason, tuple(inc.members)))
+        out.append(Closed(inc.number, now, reason, tuple(inc.members), inc.flapping))

@@ -358,7 +358,16 @@ class CameraConfig(Credentials):
     read_timeout: Duration = 10.0
     alarm_timeout: Duration = 300.0
     min_on: Duration = 0.0
+    # debounce of the end: a trigger back on within min_off continues its incident (chatter,
+    # a flapping sensor: one incident); the end is dated at the last off
+    min_off: Duration = 2.0
     hold_off: Duration = 0.0
+    # the incident rate limit: more than max_incidents incidents (0: no limit) within
+    # incident_window make the camera flapping: one incident covers the storm until no trigger
+    # started for flap_calm
+    max_incidents: Annotated[int, Field(ge=0, le=10_000)] = 10
+    incident_window: Duration = 60.0
+    flap_calm: Duration = 30.0
     # how long a manual trigger (POST /api/cameras/<c>/trigger) stays on unless the POST says
     manual_duration: Annotated[Duration, Field(gt=0, le=MAX_MANUAL_S)] = 10.0
     max_part_size: Size = 4 * 1024**2

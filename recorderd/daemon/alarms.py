@@ -30,7 +30,7 @@ from recorderd.actions.outbox import Action, Attachment, Outbox, Sender, open_ou
 from recorderd.actions.runtime import MqttSender, build_senders, outbox_path
 from recorderd.config.model import Config
 from recorderd.core import events as ev
-from recorderd.core.bus import Bus
+from recorderd.core.bus import Bus, Receiver
 from recorderd.daemon.reload import ConfigDiff
 from recorderd.daemon.restart import Restartable
 
@@ -72,7 +72,7 @@ class AlarmStage:
     def __init__(
         self,
         config: Callable[[], Config],
-        events: trio.MemoryReceiveChannel[ev.BusEvent],
+        events: Receiver[ev.BusEvent],
         mqtt_sender: MqttSender,
         snapshot: SnapshotSource,
     ) -> None:
@@ -226,7 +226,8 @@ async def open_alarms(
     queue: int,
 ) -> AsyncIterator[AlarmStage]:
     """The alarms stage, subscribed before anything publishes; ready once its outbox is open."""
-    events = bus.subscribe("actions", queue)
+    # a lane per camera: incidents are delivered with back-pressure on their camera, never dropped
+    events = bus.subscribe_lanes("actions", queue)
     stage = AlarmStage(config, events, mqtt_sender, snapshot)
     async with trio.open_nursery() as nursery:
         await nursery.start(stage.runner.run)

@@ -24,7 +24,7 @@ from recorderd.actions.runtime import MqttSender
 from recorderd.cameras.engine import CameraState
 from recorderd.config.model import Config
 from recorderd.core import events as ev
-from recorderd.core.bus import Bus
+from recorderd.core.bus import Bus, Receiver
 from recorderd.core.errors import UnknownCamera
 from recorderd.daemon.reload import mqtt_cameras
 from recorderd.daemon.restart import Restartable
@@ -48,7 +48,7 @@ class MqttStage:
     def __init__(
         self,
         config: Callable[[], Config],
-        events: trio.MemoryReceiveChannel[ev.BusEvent],
+        events: Receiver[ev.BusEvent],
         cameras: CameraStates,
         sender: MqttSender,
         tuning: Tuning | None = None,
@@ -135,7 +135,7 @@ async def open_mqtt(
     queue: int,
     tuning: Tuning | None = None,
 ) -> AsyncIterator[MqttStage]:
-    events = bus.subscribe("mqtt", queue)
+    events = bus.subscribe_lanes("mqtt", queue)  # a camera in a storm fills its own lane only
     stage = MqttStage(config, events, cameras, sender, tuning)
     async with trio.open_nursery() as nursery:
         await nursery.start(stage.runner.run)

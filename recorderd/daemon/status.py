@@ -102,6 +102,8 @@ class DaemonStatus:
                 incidents=s.incidents,
                 dropped=s.dropped_frames,
                 parts_dropped=s.parts_dropped,
+                flapping=cam.machine.flapping,
+                storms=s.storms,
             )
         snap.outbox_depth = dict(st.alarms.depth)
         snap.disk_total_bytes = self._disk.total

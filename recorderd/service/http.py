@@ -43,6 +43,8 @@ class CameraMetrics:
     incidents: int = 0
     dropped: int = 0
     parts_dropped: int = 0
+    flapping: bool = False
+    storms: int = 0
 
 
 @dataclass
@@ -95,6 +97,13 @@ class _Collector(Collector):
                 "stream parts skipped: oversize, garbage, not a JPEG on a video stream",
                 lambda c: c.parts_dropped,
             ),
+            (
+                GaugeMetricFamily,
+                "flapping",
+                "1 while an incident covers a storm (the incident rate limit was reached)",
+                lambda c: float(c.flapping),
+            ),
+            (CounterMetricFamily, "storms", "storms (flapping incidents) so far", lambda c: c.storms),
         ]
         for kind, name, doc, get in per_camera:
             fam = kind(f"recorderd_camera_{name}", doc, labels=["camera"])

@@ -299,3 +299,48 @@ def test_forced_trigger_counts_while_disarmed_but_not_in_privacy() -> None:
     assert ends(m.trigger(2.0, "manual", False)) == [Closed(1, 2.0, "ended", ("manual",))]
     m.set_privacy(3.0, True)
     assert m.trigger(4.0, "manual", True, force=True) == []
+
+
+def test_min_off_merges_chatter_and_dates_the_end_at_the_edge() -> None:
+    m = IncidentMachine(min_off=2.0)
+    out = m.trigger(1.0, "motion", True)
+    for t in range(1, 50):  # on/off every 0.5 s: one incident
+        out += m.trigger(1.0 + t * 0.5, "motion", t % 2 == 0)
+    assert starts(out) == [Opened(1, "motion", 1.0)] and ends(out) == []
+    assert not m.active("motion") and m.incident_open  # off, but its incident holds for min_off
+    assert m.advance(27.4) == []
+    assert m.advance(27.5) == [Closed(1, 25.5, "ended", ("motion",))]
+
+
+def test_a_storm_becomes_one_flapping_incident_that_ends_when_calm() -> None:
+    m = IncidentMachine(max_incidents=3, incident_window=60.0, flap_calm=30.0)
+    out: list[Output] = []
+    t = 0.0
+    for _ in range(10_000):  # 1000 flips a second
+        out += m.trigger(t, "motion", True)
+        out += m.trigger(t + 0.0005, "motion", False)
+        t += 0.001
+    opened = starts(out)
+    assert [o.flapping for o in opened] == [False, False, False, True]
+    assert len(ends(out)) == 3 and m.flapping and m.incident_open
+    assert m.next_deadline() == pytest.approx(t - 0.001 + 30.0)
+    out = m.advance(t + 29.0)
+    assert out == []
+    out = m.trigger(t + 29.5, "motion", True)  # the storm goes on: no new incident, calm restarts
+    out += m.trigger(t + 29.6, "motion", False)
+    assert out == [] and m.advance(t + 59.0) == []
+    (closed,) = m.advance(t + 60.0)
+    assert isinstance(closed, Closed) and closed.flapping and closed.at == pytest.approx(t + 29.6)
+    assert not m.flapping
+    # an hour later the camera is quiet again: a normal incident
+    assert starts(m.trigger(t + 3600, "motion", True)) == [Opened(5, "motion", t + 3600)]
+
+
+def test_forced_flapping_coalesces() -> None:
+    m = IncidentMachine(flap_calm=5.0)
+    m.force_flapping = True
+    assert m.trigger(0.0, "motion", True) == [Opened(1, "motion", 0.0, True)]
+    assert m.trigger(1.0, "motion", False) == []
+    assert m.trigger(2.0, "input:1", True) == [Joined(1, "input:1", 2.0)]
+    assert m.trigger(3.0, "input:1", False) == []
+    assert m.advance(8.0) == [Closed(1, 3.0, "ended", ("motion", "input:1"), True)]
