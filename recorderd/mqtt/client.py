@@ -472,6 +472,9 @@ class MqttClient:
 
     async def _reader(self, sock: socket.socket) -> None:
         while True:
+            if sock.fileno() < 0:  # closed by paho while this task slept (no notify_closing)
+                self._lost.set()
+                return
             try:
                 await trio.lowlevel.wait_readable(sock)
             except trio.ClosedResourceError:
@@ -495,6 +498,9 @@ class MqttClient:
                 self._write_wakeup = trio.Event()
                 await self._write_wakeup.wait()
                 continue
+            if sock.fileno() < 0:  # closed by paho while this task slept (no notify_closing)
+                self._lost.set()
+                return
             try:
                 await trio.lowlevel.wait_writable(sock)
             except trio.ClosedResourceError:
