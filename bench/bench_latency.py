@@ -148,6 +148,9 @@ def camera_tables(sim: bl.Sim) -> list[str]:
             f'password = "{c.password}"',
             'auth = "basic"',
             'triggers = ["motion"]',
+            # every trigger its own incident: no end debounce, no incident rate limit
+            'min_off = "0s"',
+            "max_incidents = 0",
             'record = { mode = "continuous", segment = "60s" }',
             'actions = ["mqtt"]',
             "",

@@ -115,7 +115,45 @@ def main() -> int:
 
     secs, n = best_cpu(feed_big_scan, max(3, args.repeat // 2))
     print(f"large parts without Content-Length (scanning): {len(big_scan) / secs / 1e6:.0f} MB/s")
+    hostile(args.repeat)
     return 0
+
+
+def hostile(repeat: int) -> None:
+    """A hostile camera's bodies: near-miss delimiter lines (scanned, then dropped as oversize), and
+    garbage that never teaches a boundary. ns per byte; a camera at 10 MB/s costs ns/byte percent
+    of a core."""
+    from recorderd.protocol.multipart import MultipartReader
+
+    bodies = {
+        "boundary without a line start": b"--myboundary" * 100_000,
+        "line, boundary, wrong tail": b"\n--myboundaryX" * 100_000,
+        "17 dashes, boundary": b"\n-----------------myboundary" * 40_000,
+        "plain bytes": bytes(range(256)) * 4000,
+    }
+    print("hostile bodies (no Content-Length, 64 KiB chunks, max_part_size 512 KiB):")
+    for name, body in bodies.items():
+        stream = b"--myboundary\r\nContent-Type: image/jpeg\r\n\r\n" + body + b"\r\n--myboundary\r\n"
+        chunks = [stream[i : i + 65536] for i in range(0, len(stream), 65536)]
+
+        def run(chunks: list[bytes] = chunks) -> int:
+            r = MultipartReader("myboundary", max_part_size=512 * 1024)
+            return sum(len(r.feed(c)) for c in chunks) + len(r.close())
+
+        secs, _ = best_cpu(run, repeat)
+        print(f"  {name:<32} {secs / len(stream) * 1e9:6.1f} ns/byte")
+    for name, body in {
+        'learning: --" lines': b'\n--"' * 200_000,
+        "learning: --- lines": b"\n---\n" * 200_000,
+    }.items():
+        chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+
+        def learn(chunks: list[bytes] = chunks) -> int:
+            r = MultipartReader(None, max_part_size=512 * 1024)
+            return sum(len(r.feed(c)) for c in chunks) + len(r.close())
+
+        secs, _ = best_cpu(learn, repeat)
+        print(f"  {name:<32} {secs / len(body) * 1e9:6.1f} ns/byte")
 
 
 if __name__ == "__main__":

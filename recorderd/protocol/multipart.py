@@ -97,6 +97,17 @@ _HEADER = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*:[ \t]*([^\x00-\x08\x
 # A delimiter learned from the stream: 2 to 16 dashes, then printable ASCII (spaces inside).
 _CANDIDATE = re.compile(rb"-{2,16}[\x21-\x2c\x2e-\x7e][\x20-\x7e]{0,196}")
 _BLANK = re.compile(rb"[ \t\r\n]*")
+_NEVER = re.compile(rb"(?!)")
+# A line that may teach the boundary (_is_delim with no boundary yet): _CANDIDATE, then blanks,
+# the whole line shorter than 256 bytes; not `--"` (nothing left once normalised).
+_CANDIDATE_MAX = 256
+_CANDIDATE_BODY = (
+    rb"(?=[^\n]{0,255}%s)(?!-+\"+[ \t\r]*%s)-{2,16}[\x21-\x2c\x2e-\x7e][\x20-\x7e]{0,196}[ \t\r]*%s"
+)
+_CANDIDATE_AT = re.compile(_CANDIDATE_BODY % (rb"\n", rb"\n", rb"\n"))
+_CANDIDATE_AT_END = re.compile(_CANDIDATE_BODY % ((rb"(?:\n|\Z)",) * 3))
+_CANDIDATE_NL = re.compile(rb"\n" + _CANDIDATE_BODY % (rb"\n", rb"\n", rb"\n"))
+_CANDIDATE_NL_END = re.compile(rb"\n" + _CANDIDATE_BODY % ((rb"(?:\n|\Z)",) * 3))
 
 _MAX_DASHES = 16  # dashes before the boundary on a delimiter line; more is not a delimiter
 _LINE_TAIL = 64  # bytes allowed after the boundary on its line (dashes, blanks, CR)
@@ -112,6 +123,11 @@ _JPEG = ("image/jpeg", "image/jpg", "image/pjpeg")
 _PRE, _HDR, _BODY, _VERIFY, _SCAN, _DISCARD = range(6)
 
 Buffer = bytes | bytearray
+
+
+def _line_of(w: Buffer, a: int, b: int) -> Buffer:
+    """w[a:b] without the line break that ends it."""
+    return w[a : b - 1] if b > a and w[b - 1] == 10 else w[a:b]
 
 
 def _copy(w: Buffer, a: int, b: int) -> bytes:
@@ -156,6 +172,16 @@ class MultipartReader:
     def _set_core(self, core: bytes | None) -> None:
         self._core = core
         self._fast = b"\r\n--" + core + b"\r\n" if core else b""
+        self._line = self._line_end = self._after_nl = self._after_nl_end = _NEVER
+        if core:
+            # A delimiter line, matched in C so that near misses (the boundary inside a body, a
+            # line with a wrong tail, 17 dashes) cost no Python per hit: 1..16 dashes, the boundary,
+            # a tail of dashes then blanks, the line's end within _LINE_TAIL bytes of the boundary.
+            line = rb"-{1,%d}" % _MAX_DASHES + re.escape(core) + rb"(?=[- \t\r]{0,%d}" % (_LINE_TAIL - 1)
+            self._line = re.compile(line + rb"\n)-*[ \t\r]*\n")
+            self._line_end = re.compile(line + rb"(?:\n|\Z))-*[ \t\r]*(?:\n|\Z)")
+            self._after_nl = re.compile(rb"\n" + line + rb"\n)-*[ \t\r]*\n")
+            self._after_nl_end = re.compile(rb"\n" + line + rb"(?:\n|\Z))-*[ \t\r]*(?:\n|\Z)")
 
     @property
     def boundary(self) -> bytes | None:
@@ -306,70 +332,43 @@ class MultipartReader:
     def _find_delim(self, w: Buffer, lo: int, start: int, final: bool) -> tuple[int, int, int]:
         """Search a delimiter line beginning at or after `start` (region starts at `lo`).
 
-        Returns (line_start, after_line, resume): line_start -1 when none yet, and `resume` is where
-        a later search must start so that nothing is missed or found twice.
+        Returns (line_start, after_line, resume): line_start -1 when none yet, and `resume` is
+        where a later search must start so that nothing is missed or found twice: no delimiter
+        line begins before it.
         """
-        n = len(w)
         core = self._core
         if core is None:
             return self._find_candidate(w, lo, start, final)
-        lc = len(core)
-        i = start
-        while True:
-            h = w.find(core, i)
-            if h == -1:
-                return -1, -1, max(start, n - lc + 1)
-            j = h
-            floor = max(lo, h - _MAX_DASHES)
-            while j > floor and w[j - 1] == 45:  # bounded walk back over the dashes
-                j -= 1
-            if j == h or (j == h - _MAX_DASHES and j > lo and w[j - 1] == 45):
-                i = h + 1
-                continue
-            if not ((j == lo and self._lo_ok) or (j > lo and w[j - 1] == 10)):
-                i = h + 1
-                continue
-            k = h + lc
-            e = w.find(b"\n", k, k + _LINE_TAIL)
-            if e == -1:
-                if n - k < _LINE_TAIL and not final:
-                    return -1, -1, j  # the line is not complete yet
-                if n - k >= _LINE_TAIL:
-                    i = h + 1
-                    continue
-                tail, after = w[k:n], n  # end of stream ends the line
-            else:
-                tail, after = w[k:e], e + 1
-            if not tail.rstrip(b" \t\r").strip(b"-"):
-                return j, after, after
-            i = h + 1
+        line, after_nl = (self._line_end, self._after_nl_end) if final else (self._line, self._after_nl)
+        if start == lo and self._lo_ok:
+            m = line.match(w, lo)
+            if m is not None:
+                return lo, m.end(), m.end()
+        m = after_nl.search(w, max(lo, start - 1))
+        if m is not None:
+            return m.start() + 1, m.end(), m.end()
+        if final:  # nothing more comes: no line begins before the end
+            return -1, -1, max(start, len(w))
+        # lines that may still complete: only those beginning in the last full line's length
+        return -1, -1, max(start, len(w) - (_MAX_DASHES + len(core) + _LINE_TAIL) + 1)
 
     def _find_candidate(self, w: Buffer, lo: int, start: int, final: bool) -> tuple[int, int, int]:
-        # Boundary still unknown: the first line `--<printable>` teaches it (see _is_delim).
+        # Boundary still unknown: the first line `--<printable>` teaches it (see _is_delim). Lines
+        # of that shape are found in C (_CANDIDATE_LINE), so garbage full of `\n--` costs no
+        # Python per line; `_is_delim` confirms the one found and learns from it.
         n = len(w)
-        if start == lo and self._lo_ok and w.startswith(b"--", lo):
-            h = lo
-        else:
-            f = w.find(b"\n--", start)
-            if f == -1:
-                return -1, -1, max(start, n - 2)
-            h = f + 1
-        while True:
-            e = w.find(b"\n", h, h + 256)
-            if e == -1 and n - h < 256 and not final:
-                return -1, -1, h - 1 if h > lo else h  # the line is not complete yet
-            if e == -1 and n - h < 256:
-                line, after = w[h:n], n  # end of stream ends the line
-            elif e == -1:
-                line, after = b"", h
-            else:
-                line, after = w[h:e], e + 1
-            if line and self._is_delim(line):
-                return h, after, after
-            f = w.find(b"\n--", h)
-            if f == -1:
-                return -1, -1, max(start, n - 2)
-            h = f + 1
+        if start == lo and self._lo_ok:
+            m = (_CANDIDATE_AT_END if final else _CANDIDATE_AT).match(w, lo)
+            if m is not None and self._is_delim(_line_of(w, lo, m.end())):
+                return lo, m.end(), m.end()
+        at = max(lo, start - 1)
+        pattern = _CANDIDATE_NL_END if final else _CANDIDATE_NL
+        while (m := pattern.search(w, at)) is not None:
+            h = m.start() + 1
+            if self._is_delim(_line_of(w, h, m.end())):
+                return h, m.end(), m.end()
+            at = h  # not normalisable (`--"`): go on after it
+        return -1, -1, max(start, n if final else n - _CANDIDATE_MAX + 1)
 
     # --- states --------------------------------------------------------------------------------
 
@@ -576,9 +575,9 @@ class MultipartReader:
         ls, after, resume = self._find_delim(w, p, p + self._scan, final)
         if ls == -1:
             self._scan = resume - p
-            # The body reaches at least to resume - _MAX_DASHES (a delimiter line cannot start
-            # earlier), so this test does not depend on where chunks were cut.
-            if resume - _MAX_DASHES - p > self._max:
+            # The body reaches at least to resume (a delimiter line cannot start earlier), so
+            # this test does not depend on where chunks were cut.
+            if resume - p > self._max:
                 self._reason = "part larger than max_part_size"
                 self._dropped = self._hdr_len
                 self._state = _DISCARD
@@ -609,9 +608,8 @@ class MultipartReader:
             self._begin_part()
             self._lo_ok = True
             return after
-        # Drop what cannot hold a delimiter line's start; keep the resume point and the bytes a
-        # walk back over dashes may read.
-        keep_from = max(p, min(resume, len(w)) - _MAX_DASHES - 1)
+        # Drop what cannot hold a delimiter line's start: everything before the resume point.
+        keep_from = max(p, min(resume, len(w)))
         if keep_from > p:
             self._lo_ok = w[keep_from - 1] == 10
             self._dropped += keep_from - p

@@ -250,3 +250,19 @@ def test_blank_lines_between_delimiter_and_headers() -> None:
     assert [p.headers.get("content-type") for p in got] == ["image/jpeg", "text/plain", "image/jpeg"]
     assert got[0].body == jpeg and got[2].body == jpeg
     assert got[1].body.startswith(b"group=0;")
+
+
+def test_near_miss_delimiters_inside_a_body_are_body() -> None:
+    """A body full of near misses (the boundary without a line start, with a wrong tail, after 17
+    dashes; lines that look like a boundary to learn) is one part, byte for byte, however cut."""
+    misses = (
+        b"myboundary--myboundary\n--myboundaryX\n-----------------myboundary\n"
+        b'--"\n---\n--myboundary' + b"-" * 70 + b"\n"
+    ) * 500
+    stream = b"--myboundary\r\nContent-Type: text/plain\r\n\r\n" + misses + b"\r\n--myboundary\r\n"
+    for boundary in ("myboundary", None):
+        for size in (1, 7, 4096, len(stream)):
+            r = MultipartReader(boundary)
+            events = [e for i in range(0, len(stream), size) for e in r.feed(stream[i : i + size])]
+            events += r.close()
+            assert [e.body for e in events if isinstance(e, Part)] == [misses], (boundary, size)
