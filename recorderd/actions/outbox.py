@@ -510,6 +510,55 @@ class OutboxStore:
             )
         return cur.rowcount
 
+    def used_bytes(self) -> int:
+        """Bytes the database's live pages take (free pages are reused, not counted)."""
+        db = self._db
+        pages = (
+            db.execute("PRAGMA page_count").fetchone()[0] - db.execute("PRAGMA freelist_count").fetchone()[0]
+        )
+        return int(pages) * int(db.execute("PRAGMA page_size").fetchone()[0])
+
+    def enforce_cap(self, max_bytes: int, now: float) -> tuple[int, int]:
+        """Bring the database under `max_bytes` (to 90 % of it), the cheapest loss first: the
+        attachments of finished rows, then the snapshots of the oldest pending rows (their events
+        still go out), then, only if the events alone are too many, the oldest pending rows are
+        dead-lettered. Returns (attachments dropped, rows dead-lettered)."""
+        if self.used_bytes() <= max_bytes:
+            return 0, 0
+        target = int(max_bytes * 0.9)
+        with self._tx() as db:
+            db.execute(
+                "DELETE FROM attachments WHERE action_id IN (SELECT id FROM actions WHERE state != 'pending')"
+            )
+        blobs = dead = 0
+        while self.used_bytes() > target:
+            with self._tx() as db:
+                doomed = db.execute(
+                    "SELECT action_id, seq FROM attachments ORDER BY action_id, seq LIMIT 8"
+                ).fetchall()
+                db.executemany(
+                    "DELETE FROM attachments WHERE action_id = ? AND seq = ?",
+                    [(r["action_id"], r["seq"]) for r in doomed],
+                )
+            if not doomed:
+                break
+            blobs += len(doomed)
+        while self.used_bytes() > target:
+            with self._tx() as db:
+                cur = db.execute(
+                    "UPDATE actions SET state = 'dead', finished = ?, last_error = ? WHERE id IN "
+                    "(SELECT id FROM actions WHERE state = 'pending' ORDER BY id LIMIT 256)",
+                    (now, "the outbox reached its size cap (storage.outbox_max)"),
+                )
+                db.execute(
+                    "DELETE FROM actions WHERE state != 'pending' AND id IN "
+                    "(SELECT id FROM actions WHERE state != 'pending' ORDER BY id LIMIT 1024)"
+                )
+            if cur.rowcount <= 0:
+                break
+            dead += cur.rowcount
+        return blobs, dead
+
     def next_sequence(self, key: str, maximum: int) -> int:
         """1, 2, ..., maximum, 1, ... per key, durable across restarts."""
         with self._tx() as db:
@@ -569,8 +618,10 @@ class Outbox:
         observer: Callable[[Report], None] | None = None,
         keep_done: float = 86400.0,
         keep_dead: float = 30 * 86400.0,
+        max_bytes: int | None = None,
     ) -> None:
         self.store = store
+        self.max_bytes = max_bytes  # bound: the database's size (enforce_cap after each enqueue)
         self.senders = dict(senders)
         self.policy = policy or RETRY
         self.wall = wall
@@ -599,12 +650,22 @@ class Outbox:
             raise ValueError(f"no sender for target {target!r}")
         now = self.wall()
 
-        def add() -> int:
-            return self.store.add(
+        def add() -> tuple[int, tuple[int, int]]:
+            action_id = self.store.add(
                 target, kind, payload, attachments, now=now, expires=now + expire, coalesce=coalesce
             )
+            cut = (0, 0) if self.max_bytes is None else self.store.enforce_cap(self.max_bytes, now)
+            return action_id, cut
 
-        action_id = await self._db(add)
+        action_id, (blobs, dead) = await self._db(add)
+        if blobs or dead:
+            log.error(
+                "outbox: over its size cap (%d bytes): %d attachment(s) of the oldest pending actions "
+                "dropped, %d action(s) dead-lettered",
+                self.max_bytes,
+                blobs,
+                dead,
+            )
         self._wake[target].set()
         return action_id
 
@@ -788,11 +849,14 @@ async def open_outbox(
     wall: Callable[[], float] = time.time,
     rng: Callable[[], float] = random.random,
     observer: Callable[[Report], None] | None = None,
+    max_bytes: int | None = None,
 ) -> AsyncIterator[Outbox]:
     """Open `path` (usually <state_dir>/outbox.sqlite) and deliver until the context exits."""
     store = await trio.to_thread.run_sync(OutboxStore, path)
     try:
-        outbox = Outbox(store, senders, policy=policy, wall=wall, rng=rng, observer=observer)
+        outbox = Outbox(
+            store, senders, policy=policy, wall=wall, rng=rng, observer=observer, max_bytes=max_bytes
+        )
         async with trio.open_nursery() as nursery:
             await nursery.start(outbox.run)
             yield outbox

@@ -210,6 +210,9 @@ class StorageConfig(Strict):
     max_usage: UsageLimit = Usage(share=0.9)
     min_free: Size = 5 * 1024**3
     check_interval: Duration = 60.0
+    # bound: the outbox database (snapshots of undelivered actions are its bulk); counted with the
+    # index and the recordings against max_usage
+    outbox_max: Size = 256 * 1024**2
 
 
 class MqttTls(Strict):

@@ -135,7 +135,7 @@ class AlarmStage:
                 senders[MQTT_TARGET] = self.mqtt_sender
             try:
                 async with (
-                    open_outbox(outbox_path(cfg), senders) as outbox,
+                    open_outbox(outbox_path(cfg), senders, max_bytes=cfg.storage.outbox_max) as outbox,
                     trio.open_nursery() as nursery,
                 ):
                     dispatcher = Dispatcher(cfg, outbox, snapshot_source=self._snapshot)

@@ -43,6 +43,18 @@ class FsState:
     free: int
 
 
+def state_files_bytes(state_dir: Path) -> int:
+    """Bytes of the SQLite files directly in the state directory (index, outbox, WAL, SHM)."""
+    total = 0
+    try:
+        for entry in os.scandir(state_dir):
+            if ".sqlite" in entry.name and entry.is_file(follow_symlinks=False):
+                total += entry.stat(follow_symlinks=False).st_size
+    except OSError:
+        return 0
+    return total
+
+
 def fs_state(path: Path) -> FsState:
     st = os.statvfs(path)
     return FsState(total=st.f_blocks * st.f_frsize, free=st.f_bavail * st.f_frsize)
@@ -123,7 +135,8 @@ class Storage:
             fs=fs,
             cfg=self.cfg,
             protected=set(active),
-            extra_used=sum(active.values()),
+            # the databases beside the recordings (index, outbox, their WAL) count as used too
+            extra_used=sum(active.values()) + state_files_bytes(self.index.state_dir),
             need=need,
         )
         freed = 0
