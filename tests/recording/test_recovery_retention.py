@@ -13,7 +13,7 @@ from recorderd.recording.index import Index, RecordingRow
 from recorderd.recording.layout import part_of, recordings_root
 from recorderd.recording.mkv import MkvFile, Muxer, scan_file
 from recorderd.recording.recovery import recover
-from recorderd.recording.retention import FsState, Storage, plan
+from recorderd.recording.retention import FsState, Storage, plan, state_files_bytes
 from tests.support.ffprobe import ffprobe
 from tests.support.synth import mulaw_block
 
@@ -152,7 +152,8 @@ async def test_storage_deletes_oldest_files(tmp_path: Path, jpegs: list[bytes]) 
         paths.append(p)
     size = paths[0].stat().st_size
     second = paths[1].stat().st_size
-    storage = Storage(index, StorageConfig(max_usage=Usage(size=int(size * 3.5)), min_free=0), root)
+    dbs = state_files_bytes(tmp_path)  # the index counts as used too
+    storage = Storage(index, StorageConfig(max_usage=Usage(size=int(size * 3.5) + dbs), min_free=0), root)
     storage.active[paths[0]] = size  # pretend the oldest is being written: it stays
     freed = await storage.prune()
     assert freed == second
@@ -177,7 +178,8 @@ async def test_storage_survives_an_index_it_cannot_write(tmp_path: Path, jpegs: 
         )
         paths.append(p)
     size = paths[0].stat().st_size
-    storage = Storage(index, StorageConfig(max_usage=Usage(size=int(size * 2.5)), min_free=0), root)
+    dbs = state_files_bytes(tmp_path)  # the index counts as used too
+    storage = Storage(index, StorageConfig(max_usage=Usage(size=int(size * 2.5) + dbs), min_free=0), root)
     index._conn.execute("PRAGMA query_only = ON")  # every write now fails, as on a full disk
     freed = await storage.prune()
     assert freed == size and not paths[0].exists()  # the space is freed all the same
