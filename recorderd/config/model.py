@@ -368,7 +368,7 @@ class CameraConfig(Credentials):
     # the incident rate limit: more than max_incidents incidents (0: no limit) within
     # incident_window make the camera flapping: one incident covers the storm until no trigger
     # started for flap_calm
-    max_incidents: Annotated[int, Field(ge=0, le=10_000)] = 10
+    max_incidents: Annotated[int, Field(ge=0, le=10_000)] = 20
     incident_window: Duration = 60.0
     flap_calm: Duration = 30.0
     # how long a manual trigger (POST /api/cameras/<c>/trigger) stays on unless the POST says
