@@ -113,6 +113,11 @@ async def storm(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                             "url": storm_cam.url,
                             "triggers": ["motion"],
                             "record": {"mode": "continuous", "segment": "10s"},
+                            **(
+                                {"min_off": f"{args.storm_min_off}s"}
+                                if args.storm_min_off is not None
+                                else {}
+                            ),
                         },
                     },
                 },
@@ -136,6 +141,7 @@ async def storm(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 await sim.set_trigger("healthy", "motion", False)
                 await trio.sleep(args.gap)
             want = 2 * args.incidents
+            await trio.sleep(max(0.0, args.min_seconds - (time.monotonic() - t0)))
 
             def healthy_at_subscriber() -> int:
                 seen = set()
@@ -518,6 +524,8 @@ def main() -> int:
     ap.add_argument("--on", type=float, default=0.5, help="storm: how long each healthy trigger lasts")
     ap.add_argument("--gap", type=float, default=3.0, help="storm: pause after each healthy trigger")
     ap.add_argument("--min-off", type=float, help="storm: the healthy camera's min_off")
+    ap.add_argument("--storm-min-off", type=float, help="storm: the storming camera's min_off")
+    ap.add_argument("--min-seconds", type=float, default=0.0, help="storm: storm at least this long")
     ap.add_argument("--settle", type=float, default=75.0, help="storm: wait this long for the events")
     ap.add_argument("--new-groups", action="store_true", help="storm: a new group=N in every part")
     ap.add_argument(

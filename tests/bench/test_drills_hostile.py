@@ -21,14 +21,14 @@ def drill(tmp_path: Path, name: str, *args: str, timeout: float = 180) -> dict[s
 
 @needs_mosquitto
 def test_storm_costs_the_healthy_camera_no_alarm(tmp_path: Path) -> None:
-    """A 1000 parts/s motion storm in bursts (one every 0.5 s, so each would be an incident):
+    """A 1000 parts/s motion storm in bursts (one every 0.45 s, so each would be an incident):
     the healthy camera's events all reach the outbox and the subscriber, the storm becomes one
     flapping incident after the rate limit, and both cameras keep their frames."""
     f = drill(
         tmp_path,
         "storm",
-        *("--incidents", "3", "--on", "0.3", "--gap", "1.2", "--min-off", "0.5", "--quiet", "0.5"),
-        *("--settle", "30"),
+        *("--incidents", "3", "--on", "0.3", "--gap", "1.2", "--min-off", "0.5"),
+        *("--quiet", "0.4", "--storm-min-off", "0.1", "--min-seconds", "12", "--settle", "30"),
     )
     assert f["healthy_events_at_outbox"] == f["healthy_events_wanted"] == 6, f
     assert f["healthy_events_at_subscriber"] == 6, f
@@ -41,7 +41,9 @@ def test_storm_costs_the_healthy_camera_no_alarm(tmp_path: Path) -> None:
 
 @needs_mosquitto
 def test_new_group_names_stay_bounded(tmp_path: Path) -> None:
-    f = drill(tmp_path, "storm", "--incidents", "1", "--on", "0.3", "--gap", "2", "--new-groups", "--settle", "20")
+    f = drill(
+        tmp_path, "storm", "--incidents", "1", "--on", "0.3", "--gap", "2", "--new-groups", "--settle", "20"
+    )
     assert f["trigger_names_kept"] <= 512 and f["healthy_events_at_subscriber"] == 2, f
 
 
