@@ -59,10 +59,13 @@ class LineCount(logging.Handler):
         super().__init__(logging.INFO)
         self.lines = 0
         self.by_logger: dict[str, int] = {}
+        self.texts: list[str] = []  # bound: the first 1000
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines += 1
         self.by_logger[record.name] = self.by_logger.get(record.name, 0) + 1
+        if len(self.texts) < 1000:
+            self.texts.append(record.getMessage())
 
 
 def build(raw: dict[str, Any], mqtt: bool = False) -> Config:
@@ -206,6 +209,8 @@ def outbox_events(cfg: Config, camera: str) -> int:
 
 async def redirect(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     secret = "drill-s3cret"
+    counter = LineCount()
+    logging.getLogger("recorderd").addHandler(counter)
     sink = FakeCam(
         lambda r: Reply(200, {"Content-Type": "text/plain"}, b"var alarm_status=1;\n"), auth="basic"
     )
@@ -242,14 +247,19 @@ async def redirect(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         await trio.sleep(args.seconds)
         engine = daemon.engine
         assert engine is not None
-        errors = {name: c.stats.last_error for name, c in engine.cameras.items()}
+        refused = {
+            name: next((t for t in counter.texts if t.startswith(f"{name}:") and "another address" in t), "")
+            for name in engine.cameras
+        }
         figures = {
             "seconds": args.seconds,
             "requests_to_cameras": sum(len(c.requests) for c in cams.values()),
             "requests_at_sink": len(sink.requests),
             "credential_handovers": credentials_seen(sink, "admin", secret),
-            "last_errors": errors,
+            "logged": refused,
+            "secret_in_log": any(secret in t for t in counter.texts),
         }
+        logging.getLogger("recorderd").removeHandler(counter)
         daemon.stop()
         n.cancel_scope.cancel()
     return figures
