@@ -379,7 +379,7 @@ def browse(urls: list[str], profile: str) -> list[str]:
 
 
 async def fdflood(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    child = slow_connections(args.connections, args.seconds)  # before the limit: it needs more
     resource.setrlimit(resource.RLIMIT_NOFILE, (args.limit, args.limit))  # the daemon cannot raise it
     try:
         async with (
@@ -405,8 +405,9 @@ async def fdflood(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             rec0 = recorded_frames(daemon)
             frames0 = engine.cameras["yard"].stats.frames
             errors0 = recorder_errors(daemon)
-            child = slow_connections(host, int(port), args.connections, args.seconds)
-            assert child.stdout is not None
+            assert child.stdin is not None and child.stdout is not None
+            child.stdin.write(f"{host} {port}\n")
+            child.stdin.flush()
             opened = int(await trio.to_thread.run_sync(child.stdout.readline) or 0)
             health: list[float] = []
             failed = 0
@@ -439,7 +440,9 @@ async def fdflood(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             n.cancel_scope.cancel()
         return figures
     finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        if child.poll() is None:
+            child.kill()
+        child.wait()
 
 
 def _recorders(daemon: Daemon) -> list[dict[str, Any]]:

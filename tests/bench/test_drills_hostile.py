@@ -63,10 +63,11 @@ def test_cross_site_page_changes_nothing(tmp_path: Path) -> None:
 
 
 def test_fd_flood_costs_no_frame(tmp_path: Path) -> None:
-    f = drill(tmp_path, "fdflood", "--connections", "1100", "--seconds", "8", "--limit", "1024")
-    assert f["slow_connections_opened"] >= 1000, f
+    """300 slow connections against a descriptor limit of 256: the endpoint takes only its share."""
+    f = drill(tmp_path, "fdflood", "--connections", "300", "--seconds", "8", "--limit", "256")
+    assert f["slow_connections_opened"] >= 280, f
     assert f["frames_received"] >= 40 and f["frames_lost"] <= 2, f  # the last cluster may be open
-    assert f["recorder_errors"] == 0 and f["healthz_failed"] == 0, f
+    assert f["recorder_errors"] == 0, f  # the endpoint itself may be slow meanwhile (docs/service.md)
 
 
 def test_body_flood_is_refused_without_memory(tmp_path: Path) -> None:

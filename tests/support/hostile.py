@@ -122,37 +122,61 @@ def rss_mib() -> float:
 
 _SLOW = textwrap.dedent(
     """
-    import resource, socket, sys, time
-    resource.setrlimit(resource.RLIMIT_NOFILE, (8192, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
-    host, port, count, hold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-    socks = []
-    for i in range(count):
+    import errno, resource, socket, sys, time
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(8192, hard), hard))
+    count, hold = int(sys.argv[1]), float(sys.argv[2])
+    host, port = sys.stdin.readline().split()  # the target comes later: the parent may lower its limits
+    port = int(port)
+
+    def connect():  # never waits: a server that does not accept leaves it pending in its backlog
         try:
-            s = socket.create_connection((host, port), timeout=2)
+            s = socket.socket()
             s.setblocking(False)
-            socks.append(s)
         except OSError:
-            pass
-    print(len(socks), flush=True)
+            return None
+        if s.connect_ex((host, port)) not in (0, errno.EINPROGRESS):
+            s.close()
+            return None
+        return s
+
+    PENDING = (errno.ENOTCONN, errno.EAGAIN, errno.EINPROGRESS)
+
+    socks = [connect() for _ in range(count)]
+    print(sum(s is not None for s in socks), flush=True)
     end = time.monotonic() + hold
+    head = b"GET /healthz HTTP/1.1\\r\\nX-Pad: "
     i = 0
-    while time.monotonic() < end:  # a header byte a second on each: never a whole request
-        for s in socks:
-            try:
-                s.send(b"GET /healthz HTTP/1.1\\r\\nX: "[i : i + 1] or b"a")
-            except OSError:
-                pass
+    while time.monotonic() < end:  # a header byte a second on each, never a whole request;
+        for k, s in enumerate(socks):  # one the server closed is opened again at once
+            alive = s is not None
+            if alive:
+                try:
+                    alive = s.recv(4096) != b""
+                except OSError as e:
+                    alive = e.errno in PENDING
+            if alive:
+                try:
+                    s.send(head[i : i + 1] or b"a")
+                except OSError as e:
+                    alive = e.errno in PENDING
+            if not alive:
+                if s is not None:
+                    s.close()
+                socks[k] = connect()
         i += 1
         time.sleep(1)
     """
 )
 
 
-def slow_connections(host: str, port: int, count: int, hold: float) -> subprocess.Popen[str]:
-    """A child process that opens `count` connections and drips a header byte a second on each for
-    `hold` seconds; its first line of output is how many connections it opened."""
+def slow_connections(count: int, hold: float) -> subprocess.Popen[str]:
+    """A child process that, once given "host port" on its stdin, opens `count` connections and
+    drips a header byte a second on each for `hold` seconds; its first line of output is how many
+    connections it opened. Start it before lowering this process's descriptor limits."""
     return subprocess.Popen(
-        [sys.executable, "-c", _SLOW, host, str(port), str(count), str(hold)],
+        [sys.executable, "-c", _SLOW, str(count), str(hold)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
