@@ -34,7 +34,8 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -285,10 +286,14 @@ ATTACK_PAGE = """<!doctype html><title>cute cats</title>
 </script>"""
 
 
-async def crosssite(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    async with open_simulator(sim_config({"yard": {"dialect": "vapix"}})) as sim, trio.open_nursery() as n:
+@asynccontextmanager
+async def endpoint_daemon(
+    tmp: Path, dialect: str = "vapix", **camera: Any
+) -> AsyncIterator[tuple[Daemon, str]]:
+    """A daemon with one simulated camera "yard" and its endpoint on a free loopback port."""
+    async with open_simulator(sim_config({"yard": {"dialect": dialect}})) as sim, trio.open_nursery() as n:
         table = sim["yard"].recorderd_camera()
-        table.update({"triggers": ["motion"], "record": {"mode": "off"}})
+        table.update(camera)
         cfg = build(
             {
                 "daemon": {"state_dir": str(tmp / "state"), "http_listen": "127.0.0.1:0"},
@@ -298,7 +303,16 @@ async def crosssite(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         daemon = Daemon(cfg)
         await n.start(daemon.run)
         await wait_until(lambda: bool(daemon.http_addresses), 10)
-        api = daemon.http_addresses[0]
+        yield daemon, daemon.http_addresses[0]
+        daemon.stop()
+        n.cancel_scope.cancel()
+
+
+async def crosssite(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    async with (
+        endpoint_daemon(tmp, triggers=["motion"], record={"mode": "off"}) as (daemon, api),
+        trio.open_nursery() as n,
+    ):
         port = int(api.rsplit(":", 1)[1])
         engine = daemon.engine
         assert engine is not None
@@ -337,7 +351,6 @@ async def crosssite(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             "own_script_status": ok,
             "after_own_script": cam.machine.override.value,
         }
-        daemon.stop()
         n.cancel_scope.cancel()
     return figures
 
@@ -463,19 +476,7 @@ def recorder_errors(daemon: Daemon) -> int:
 
 
 async def bodyflood(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    async with open_simulator(sim_config({"yard": {"dialect": "vapix"}})) as sim, trio.open_nursery() as n:
-        table = sim["yard"].recorderd_camera()
-        table.update({"triggers": ["motion"], "record": {"mode": "off"}})
-        cfg = build(
-            {
-                "daemon": {"state_dir": str(tmp / "state"), "http_listen": "127.0.0.1:0"},
-                "cameras": {"yard": table},
-            }
-        )
-        daemon = Daemon(cfg)
-        await n.start(daemon.run)
-        await wait_until(lambda: bool(daemon.http_addresses), 10)
-        api = daemon.http_addresses[0]
+    async with endpoint_daemon(tmp, triggers=["motion"], record={"mode": "off"}) as (_daemon, api):
         rss0 = rss_mib()
         peak = rss0
         size = args.mib * 1024 * 1024
@@ -514,8 +515,6 @@ async def bodyflood(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             "rss_before_mib": round(rss0, 1),
             "rss_peak_growth_mib": round(peak - rss0, 1),
         }
-        daemon.stop()
-        n.cancel_scope.cancel()
     return figures
 
 

@@ -472,8 +472,7 @@ class MqttClient:
 
     async def _reader(self, sock: socket.socket) -> None:
         while True:
-            if sock.fileno() < 0:  # closed by paho while this task slept (no notify_closing)
-                self._lost.set()
+            if self._closed_under_us(sock):
                 return
             try:
                 await trio.lowlevel.wait_readable(sock)
@@ -492,14 +491,20 @@ class MqttClient:
                 self._lost.set()
                 return
 
+    def _closed_under_us(self, sock: socket.socket) -> bool:
+        """paho closed the socket while a task slept (no notify_closing): the connection is lost."""
+        if sock.fileno() >= 0:
+            return False
+        self._lost.set()
+        return True
+
     async def _writer(self, sock: socket.socket) -> None:
         while True:
             if not self._paho.want_write():
                 self._write_wakeup = trio.Event()
                 await self._write_wakeup.wait()
                 continue
-            if sock.fileno() < 0:  # closed by paho while this task slept (no notify_closing)
-                self._lost.set()
+            if self._closed_under_us(sock):
                 return
             try:
                 await trio.lowlevel.wait_writable(sock)

@@ -1,10 +1,10 @@
 """hypercorn's HTTP/1.1 server on trio with a cap on open connections.
 
 hypercorn accepts every connection it is offered, and each holds a descriptor: 1100 slow clients
-took every descriptor of a soft limit of 1024, and recording files then failed to open. Here the
-accept loop takes a connection only while fewer than `max_connections` are open; the rest wait in
-the kernel's listen backlog (and beyond it are refused by the kernel), holding no descriptor of
-ours. The connections themselves are hypercorn's own `TCPServer` (its timeouts and h11 protocol),
+took every descriptor of a soft limit of 1024, and recording files then failed to open. Here a
+waiting connection is accepted only into one of `max_connections` places: a free one, else the
+place of the oldest connection that has not sent a whole request head yet (a client dripping its
+headers), else it waits in the kernel's listen backlog, holding no descriptor of ours. The connections themselves are hypercorn's own `TCPServer` (its timeouts and h11 protocol),
 as `hypercorn.trio.serve` runs them; ASGI lifespan events are not sent (the app has none).
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import resource
+import socket
 from functools import partial
 
 import trio
@@ -51,13 +52,44 @@ def raise_fd_limit() -> tuple[int, int]:
     return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
+class _Places:
+    """The endpoint's connection places: at most `limit` open at once, oldest first in `open`."""
+
+    def __init__(self, limit: int) -> None:
+        self.free = trio.Semaphore(max(1, limit))
+        self.open: dict[_Slot, None] = {}  # bound: `limit` entries (one per place taken)
+
+    async def take(self) -> None:
+        """A place for a connection that is waiting: a free one, else the oldest connection that
+        never sent a whole request head gives up its own (a client dripping its headers cannot
+        keep a real request out); else wait until one closes."""
+        while True:
+            try:
+                self.free.acquire_nowait()
+                return
+            except trio.WouldBlock:
+                pass
+            victim = next((slot for slot in self.open if not slot.asked), None)
+            if victim is None:
+                await self.free.acquire()
+                return
+            await victim.aclose()  # its server task sees the stream closed and ends
+
+    def release(self, slot: _Slot) -> None:
+        if self.open.pop(slot, False) is None:
+            self.free.release()
+
+
 class _Slot(trio.abc.HalfCloseableStream):
     """An accepted connection (a trio SocketStream) that gives its place back when closed."""
 
-    def __init__(self, sock: trio.socket.SocketType, free: trio.Semaphore) -> None:
+    def __init__(self, sock: trio.socket.SocketType, places: _Places) -> None:
         self._stream = trio.SocketStream(sock)
         self.socket = sock
-        self._free: trio.Semaphore | None = free
+        self._places = places
+        self.asked = False  # a whole request head came (a blank line)
+        self._tail = b""
+        places.open[self] = None
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         await self._stream.send_all(data)
@@ -66,7 +98,12 @@ class _Slot(trio.abc.HalfCloseableStream):
         await self._stream.wait_send_all_might_not_block()
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        return await self._stream.receive_some(max_bytes)
+        data = await self._stream.receive_some(max_bytes)
+        if not self.asked:
+            seen = self._tail + bytes(data[:4096])
+            self.asked = b"\r\n\r\n" in seen or b"\n\n" in seen
+            self._tail = seen[-3:]
+        return data
 
     async def send_eof(self) -> None:
         await self._stream.send_eof()
@@ -75,36 +112,41 @@ class _Slot(trio.abc.HalfCloseableStream):
         try:
             await self._stream.aclose()
         finally:
-            free, self._free = self._free, None
-            if free is not None:
-                free.release()
+            self._places.release(self)
 
 
 class _CappedListener(trio.abc.Listener[_Slot]):
-    def __init__(self, sock: trio.socket.SocketType, free: trio.Semaphore) -> None:
+    def __init__(self, sock: socket.socket, places: _Places) -> None:
+        sock.setblocking(False)
         self.socket = sock
-        self._free = free
+        self._places = places
 
     async def accept(self) -> _Slot:
-        await self._free.acquire()
-        try:
-            while True:
-                try:
-                    sock, _ = await self.socket.accept()
-                except OSError as e:
-                    # descriptors exhausted all the same, or the peer gave up: wait, never spin
-                    if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                        await trio.sleep(0.1)
-                        continue
-                    if e.errno == errno.ECONNABORTED:
-                        continue
-                    raise
-                return _Slot(sock, self._free)
-        except BaseException:
-            self._free.release()
-            raise
+        while True:
+            await trio.lowlevel.wait_readable(self.socket)  # a connection waits: find it a place
+            await self._places.take()
+            try:
+                sock, _ = self.socket.accept()  # ready: no waiting
+            except BlockingIOError:  # another listener's task took it
+                self._places.free.release()
+                continue
+            except OSError as e:
+                self._places.free.release()
+                # descriptors exhausted all the same, or the peer gave up: wait, never spin
+                if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    await trio.sleep(0.1)
+                    continue
+                if e.errno == errno.ECONNABORTED:
+                    continue
+                raise
+            except BaseException:
+                self._places.free.release()
+                raise
+            sock.setblocking(False)
+            return _Slot(trio.socket.from_stdlib_socket(sock), self._places)
 
     async def aclose(self) -> None:
+        trio.lowlevel.notify_closing(self.socket)
         self.socket.close()
         await trio.lowlevel.checkpoint()
 
@@ -118,12 +160,12 @@ async def serve_capped(
 ) -> None:
     """Serve `app` on `config.bind` until cancelled; started() with the bound URLs."""
     sockets = config.create_sockets()
-    free = trio.Semaphore(max(1, max_connections))
+    places = _Places(max_connections)
     listeners: list[_CappedListener] = []
     binds: list[str] = []
     for sock in sockets.insecure_sockets:
         sock.listen(config.backlog)
-        listeners.append(_CappedListener(trio.socket.from_stdlib_socket(sock), free))
+        listeners.append(_CappedListener(sock, places))
         binds.append(f"http://{repr_socket_addr(sock.family, sock.getsockname())}")
     context = WorkerContext(None)
     wrapped = wrap_app(app, config.wsgi_max_body_size, "asgi")  # type: ignore[arg-type]

@@ -110,17 +110,34 @@ async def test_a_slow_body_times_out(open_endpoint: tuple[Core, str], autojump_c
 
 
 async def test_connections_capped(open_endpoint: tuple[Core, str]) -> None:
-    """Eight idle connections hold the endpoint's places; a ninth waits in the kernel's backlog
-    and is served once one of them goes."""
+    """Eight places: connections that never sent a whole request head give theirs to a real
+    request; eight connections in the middle of a request make a ninth wait in the kernel's
+    backlog until one goes."""
     _, base = open_endpoint
     host, port = base.removeprefix("http://").rsplit(":", 1)
-    idle = [socket.create_connection((host, int(port))) for _ in range(8)]
+    dripping = [socket.create_connection((host, int(port))) for _ in range(8)]
+    for s in dripping:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nX-Pad: ")
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        with trio.fail_after(10):
+            assert (await c.get("/healthz")).status_code == 200
+    for s in dripping:
+        s.close()
+    busy = []
+    for _ in range(8):
+        s = socket.create_connection((host, int(port)))
+        s.sendall(
+            b"POST /api/cameras/front/armed HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Recorderd-CSRF: 1\r\n"
+            b"Content-Length: 3\r\n\r\n"
+        )
+        busy.append(s)
+    await trio.sleep(0.5)
     async with httpx.AsyncClient(base_url=base, timeout=30) as c:
         with trio.move_on_after(1.0) as waited:
             await c.get("/healthz")
         assert waited.cancelled_caught
-        idle.pop().close()
+        busy.pop().sendall(b"OFF")  # that request completes, its connection is idle after it
         with trio.fail_after(20):
             assert (await c.get("/healthz")).status_code == 200
-    for s in idle:
+    for s in busy:
         s.close()

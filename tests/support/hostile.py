@@ -147,15 +147,22 @@ _SLOW = textwrap.dedent(
     end = time.monotonic() + hold
     head = b"GET /healthz HTTP/1.1\\r\\nX-Pad: "
     i = 0
-    while time.monotonic() < end:  # a header byte a second on each, never a whole request;
-        for k, s in enumerate(socks):  # one the server closed is opened again at once
+    next_byte = time.monotonic()
+    while time.monotonic() < end:
+        # every 0.1 s: one the server closed is opened again at once; every second: a header byte
+        # on each (never a whole request)
+        drip = time.monotonic() >= next_byte
+        if drip:
+            next_byte += 1
+            i += 1
+        for k, s in enumerate(socks):
             alive = s is not None
             if alive:
                 try:
                     alive = s.recv(4096) != b""
                 except OSError as e:
                     alive = e.errno in PENDING
-            if alive:
+            if alive and drip:
                 try:
                     s.send(head[i : i + 1] or b"a")
                 except OSError as e:
@@ -164,8 +171,7 @@ _SLOW = textwrap.dedent(
                 if s is not None:
                     s.close()
                 socks[k] = connect()
-        i += 1
-        time.sleep(1)
+        time.sleep(0.1)
     """
 )
 
