@@ -99,3 +99,41 @@ def test_new_names_from_a_camera_stay_bounded() -> None:
         for edge in detector.update([TriggerSample("input:1", on)]):
             later += triggers.sample(edge.trigger, edge.active)
     assert [(c.trigger, c.on) for c in later] == [("input:1", True), ("input:1", False)]
+
+
+async def test_manual_triggers_extend_and_never_cut_a_later_incident(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    """A second POST while a manual trigger runs extends it; an earlier POST's release never ends
+    a later incident (it did: median incident 0.0 s under repeated POSTs)."""
+    from recorderd.core import events as ev
+    from tests.cameras.test_camera_fake import Foscam, next_of
+
+    cam = FakeCam(Foscam(), auth="query", password="pw")
+    await nursery.start(cam.serve)
+    cfg = parse_config(config(tmp_path, cam.url, 'min_off = "0s"\nmanual_duration = "1s"'))
+    daemon = Daemon(cfg, recorder_for=lambda name: None)
+    events = daemon.bus.subscribe("test")
+    await nursery.start(daemon.run)
+    await next_of(events, ev.Connected)
+    assert daemon.engine is not None
+    first = await daemon.engine.trigger("yard")  # the camera's manual_duration: 1 s
+    await trio.sleep(0.5)
+    assert await daemon.engine.trigger("yard", 1.0) == first  # joins, and lasts until 1.5 s
+
+    async def incident() -> tuple[ev.IncidentEvent, ev.IncidentEvent]:
+        start, end = (
+            await next_of(events, ev.IncidentEvent),
+            await next_of(events, ev.IncidentEvent, timeout=5),
+        )
+        assert isinstance(start, ev.IncidentEvent) and isinstance(end, ev.IncidentEvent)
+        return start, end
+
+    start, end = await incident()
+    assert (start.id, end.id, end.type) == (first, first, "end")
+    assert 1.4 < (end.time - start.time).total_seconds() < 1.9
+    second = await daemon.engine.trigger("yard", 2.0)
+    assert second != first
+    start2, end2 = await incident()
+    assert end2.id == second and 1.9 < (end2.time - start2.time).total_seconds() < 2.4
+    nursery.cancel_scope.cancel()

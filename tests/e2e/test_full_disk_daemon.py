@@ -56,7 +56,11 @@ async def test_daemon_full_disk_prunes_oldest_and_keeps_recording(tmp_path: Path
             state,
             {
                 "cont": {"audio": True, "record": {"mode": "continuous", "segment": "1s"}},
-                "evt": {"triggers": ["motion"], "record": {"mode": "event", "pre": "1s", "post": "1s"}},
+                "evt": {
+                    "triggers": ["motion"],
+                    "min_off": "0s",  # one incident per scripted motion (on 1 s, off 2 s)
+                    "record": {"mode": "event", "pre": "1s", "post": "1s"},
+                },
             },
         )
         # only a full disk may prune: no usage limit, no free-space floor, no periodic check
