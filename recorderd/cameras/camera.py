@@ -159,8 +159,9 @@ class Camera:
         # bound: WRITES_BEHIND + the configured triggers + 2: from WRITES_BEHIND waiting on, the
         # machine coalesces (force_flapping), which adds one start, its joins and one end at most
         self._writes_send, self._writes_recv = trio.open_memory_channel[_Write](math.inf)
+        # bound: incidents opened and not yet ended (one, or a few waiting in the writer)
         self._ids: dict[int, str] = {}
-        self._id_ready: dict[int, trio.Event] = {}
+        self._id_ready: dict[int, trio.Event] = {}  # bound: manual triggers waiting for their id
         self._audio_ctype: str | None = None
         self._manual_until: float | None = None  # the running manual trigger's end (trio time)
 

@@ -125,6 +125,7 @@ class IncidentMachine:
         self.override = override
         self.schedule_armed = schedule_armed
         self.privacy = privacy
+        # bound: the configured triggers (the camera's trigger map routes only those)
         self._triggers: dict[str, _Trigger] = {}
         self._incident: _Incident | None = None
         self._hold_until = float("-inf")
