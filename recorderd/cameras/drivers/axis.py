@@ -27,6 +27,7 @@ class Paths:
     motion: str
     inputs: str
     audio: str
+    outputs: str = ""  # the outputs' monitor, where the document gives one
 
 
 def motion_part(part: PartLike) -> list[TriggerSample]:
@@ -37,9 +38,12 @@ def io_part(part: PartLike) -> list[TriggerSample]:
     return openapi.parse_io(part.body)
 
 
+def output_part(part: PartLike) -> list[TriggerSample]:
+    return openapi.parse_io(part.body, "output")
+
+
 class AxisFamilyDriver(Driver):
     paths = Paths("video.mjpg", "motion.cgi", "input.cgi", "fromserver.cgi")
-    max_inputs = 8
 
     def streams(self) -> list[StreamSpec]:
         specs: list[StreamSpec] = []
@@ -51,8 +55,7 @@ class AxisFamilyDriver(Driver):
             params = {} if "motion" in cfg.triggers or not windows else {"group": ",".join(windows)}
             specs.append(StreamSpec("motion", "events", self.paths.motion, params, parse=motion_part))
         if self.wants("input"):
-            numbers = self.input_numbers() or list(range(1, self.max_inputs + 1))
-            ports = ",".join(str(n) for n in numbers)
+            ports = ",".join(str(n) for n in self.numbers("input"))
             specs.append(
                 StreamSpec(
                     "io",
@@ -62,6 +65,18 @@ class AxisFamilyDriver(Driver):
                     parse=io_part,
                     # the monitor may only speak on change: ask the state after each connect
                     resync=(self.paths.inputs, {"checkactive": ports}, paramcgi.parse_port_check),
+                )
+            )
+        if self.wants("output") and self.paths.outputs:
+            ports = ",".join(str(n) for n in self.numbers("output"))
+            specs.append(
+                StreamSpec(
+                    "outputs",
+                    "events",
+                    self.paths.outputs,
+                    {"monitor": ports},
+                    parse=output_part,
+                    resync=(self.paths.outputs, {"checkactive": ports}, paramcgi.parse_port_check),
                 )
             )
         if self.wants_audio:
@@ -75,7 +90,10 @@ class OpenapiDriver(AxisFamilyDriver):
 
 class VapixDriver(AxisFamilyDriver):
     dialect = "vapix"
-    paths = Paths("mjpg/video.mjpg", "motion/motiondata.cgi", "io/input.cgi", "audio/receive.cgi")
+    # §5.5.1.2: io/output.cgi?monitor= streams the outputs' state as the inputs' monitor does
+    paths = Paths(
+        "mjpg/video.mjpg", "motion/motiondata.cgi", "io/input.cgi", "audio/receive.cgi", "io/output.cgi"
+    )
 
     async def read_schedules(self, http: CameraHttp, zone: tzinfo) -> tuple[Schedule | None, Schedule | None]:
         """The param.cgi Event group (the first one, E0 when present) as the arming schedule."""

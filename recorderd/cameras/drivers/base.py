@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from recorderd.cameras.streams import StreamSpec
 from recorderd.cameras.triggers import wanted
+from recorderd.dialects.registry import DIALECTS, Dialect
 
 if TYPE_CHECKING:
     from recorderd.cameras.http import CameraHttp
@@ -49,7 +50,14 @@ class Driver:
         """Whether a configured trigger is of this family ("motion", "input", "sound", ...)."""
         return wanted(self.cfg.triggers, family)
 
-    def input_numbers(self) -> list[int]:
-        """The input numbers the config names (input:1 -> 1); all inputs when just "input"."""
-        nums = sorted({int(t.split(":")[1]) for t in self.cfg.triggers if t.startswith("input:")})
-        return nums
+    def numbers(self, family: str) -> list[int]:
+        """The input or output numbers the config names (input:1 -> 1); every number the dialect
+        offers when the whole family is asked for ("input")."""
+        if family in self.cfg.triggers:
+            return list(_offered(self.cfg.dialect, family))
+        return sorted({int(t.split(":")[1]) for t in self.cfg.triggers if t.startswith(family + ":")})
+
+
+def _offered(dialect: str, family: str) -> range:
+    spec = DIALECTS[Dialect(dialect)]
+    return spec.inputs if family == "input" else spec.outputs

@@ -26,7 +26,7 @@ class FoscamDriver(Driver):
         specs: list[StreamSpec] = []
         if self.wants_video:
             # resolution/rate left to the camera's settings
-            specs.append(StreamSpec("video", "video", "videostream.cgi"))
+            specs.append(StreamSpec("video", "video", self.cfg.video_url or "videostream.cgi"))
         if any(self.wants(f) for f in ("motion", "input", "sound")):
             specs.append(
                 StreamSpec(

@@ -29,8 +29,8 @@ class MoveDriver(Driver):
             if "motion" in self.cfg.triggers or not windows:
                 windows = [0, 1, 2, 3]
             out += ["Motion" if w == 0 else f"Motion{w}" for w in windows]
-        if self.wants("input"):
-            out.append("IO")
+        if self.wants("input") or self.wants("output"):
+            out.append("IO")  # IO:Status: inputs and outputs alike
         if self.wants("tamper"):
             out.append("T0")
         if self.wants("face"):
