@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
+from recorderd.cameras.clock import ClockReading
 from recorderd.cameras.streams import StreamSpec
 from recorderd.cameras.triggers import wanted
-from recorderd.dialects.registry import DIALECTS, Dialect
+from recorderd.dialects.registry import DIALECTS, Dialect, DialectSpec
+from recorderd.protocol.clock import parse_month_date
 
 if TYPE_CHECKING:
     from recorderd.cameras.http import CameraHttp
@@ -30,6 +32,23 @@ class Driver:
         """(arming, privacy) as the camera keeps them, for `schedule = "camera"`; None where the
         dialect has no such schedule."""
         return None, None
+
+    @property
+    def has_clock(self) -> bool:
+        return self.spec.clock is not None
+
+    async def read_clock(self, http: CameraHttp) -> ClockReading | None:
+        """The camera's time through the dialect's time CGI (the registry's `clock`); this default
+        reads `Apr 03, 2003 15:16:04` (Open API §1.10.1, VAPIX §5.1.12.1), a local time with no zone."""
+        query = self.spec.clock
+        if query is None:
+            return None
+        text, _ = await http.get_text(query.path, dict(query.params))
+        return ClockReading(parse_month_date(text))
+
+    @property
+    def spec(self) -> DialectSpec:
+        return DIALECTS[Dialect(self.cfg.dialect)]
 
     # -- what the configuration asks for -------------------------------------------------------
 
