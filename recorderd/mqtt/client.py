@@ -27,6 +27,7 @@ import trio
 
 from recorderd.config.model import MqttConfig
 from recorderd.core.backoff import Backoff
+from recorderd.core.errors import RecorderdError
 from recorderd.mqtt.driver import (
     Connack,
     ConnectError,
@@ -38,7 +39,6 @@ from recorderd.mqtt.driver import (
     PublishError,
     Settings,
     Will,
-    describe_error,
     tls_context,
 )
 from recorderd.mqtt.queue import Finished, PublishQueue
@@ -55,14 +55,13 @@ __all__ = [
     "MqttSetupError",
     "Publication",
     "Tuning",
-    "describe_error",
     "tls_context",
 ]
 
 log = logging.getLogger("recorderd.mqtt")
 
 
-class MqttError(Exception):
+class MqttError(RecorderdError):
     """A publication that cannot be delivered (rejected by the broker, client closed, bad topic)."""
 
 

@@ -34,6 +34,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from recorderd.config.model import MqttTls
+from recorderd.core.errors import RecorderdError, safe_reason
 
 log = logging.getLogger("recorderd.mqtt")
 
@@ -44,7 +45,7 @@ _AUTH_REASONS = {0x86, 0x87, 0x8C}
 FailureKind = Literal["connect", "tls", "auth", "refused", "timeout", "closed"]
 
 
-class MqttSetupError(Exception):
+class MqttSetupError(RecorderdError):
     """The configuration cannot be turned into a client (TLS files unreadable, ...)."""
 
 
@@ -151,7 +152,7 @@ class Connection:
             except (OSError, ValueError) as e:  # SSLError is an OSError, CertificateError a ValueError
                 kind: FailureKind = "tls" if isinstance(e, ssl.SSLError | ssl.CertificateError) else "connect"
                 raise ConnectError(
-                    ConnectFailure(kind, f"cannot connect to {target}: {describe_error(e)}")
+                    ConnectFailure(kind, f"cannot connect to {target}: {safe_reason(e)}")
                 ) from None
             sock = self._paho.socket()
             if not isinstance(sock, socket.socket):
@@ -385,7 +386,7 @@ def tls_context(tls: bool | MqttTls) -> ssl.SSLContext | None:
     try:
         ctx = ssl.create_default_context(cafile=str(opts.ca_file) if opts.ca_file else None)
     except (OSError, ssl.SSLError) as e:
-        raise MqttSetupError(f"mqtt.tls.ca_file {opts.ca_file}: {describe_error(e)}") from None
+        raise MqttSetupError(f"mqtt.tls.ca_file {opts.ca_file}: {safe_reason(e)}") from None
     if opts.cert_file is not None:
         try:
             ctx.load_cert_chain(
@@ -393,28 +394,9 @@ def tls_context(tls: bool | MqttTls) -> ssl.SSLContext | None:
             )
         except (OSError, ssl.SSLError) as e:
             raise MqttSetupError(
-                f"mqtt.tls.cert_file {opts.cert_file} / key_file {opts.key_file}: {describe_error(e)}"
+                f"mqtt.tls.cert_file {opts.cert_file} / key_file {opts.key_file}: {safe_reason(e)}"
             ) from None
     if opts.insecure:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     return ctx
-
-
-def describe_error(e: BaseException) -> str:
-    """A short reason for a failed connect, without a traceback."""
-    if isinstance(e, ssl.SSLCertVerificationError):
-        return f"TLS certificate verification failed: {e.verify_message or e.reason}"
-    if isinstance(e, ssl.CertificateError):
-        return f"TLS certificate does not match the host: {e}"
-    if isinstance(e, ssl.SSLError):
-        return f"TLS error: {e.reason or e}"
-    if isinstance(e, socket.gaierror):
-        return f"cannot resolve the host name: {e.strerror or e}"
-    if isinstance(e, TimeoutError):
-        return "timed out"
-    if isinstance(e, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(e, OSError):
-        return e.strerror or str(e) or type(e).__name__
-    return str(e) or type(e).__name__
