@@ -41,6 +41,7 @@ from recorderd.mqtt.driver import (
     Will,
     tls_context,
 )
+from recorderd.mqtt.inbox import Inbox
 from recorderd.mqtt.queue import Finished, PublishQueue
 
 __all__ = [
@@ -90,7 +91,8 @@ class Tuning:
     stable_after: float = 10.0
     # below mosquitto's default receive maximum (20)
     max_inflight: int = 10
-    incoming_buffer: int = 256
+    # distinct topics of incoming messages waiting to be handled (the latest per topic is kept)
+    incoming_topics: int = 1024
     misc_interval: float = 1.0
 
 
@@ -179,7 +181,7 @@ class MqttClient:
         self._pump_wakeup = trio.Event()
         self.last_failure: ConnectFailure | None = None
         self._failures = 0
-        self._incoming_send, self.incoming = trio.open_memory_channel[Message](tuning.incoming_buffer)
+        self.incoming = Inbox(tuning.incoming_topics)
 
     # -- public API ------------------------------------------------------------------------
 
@@ -260,7 +262,7 @@ class MqttClient:
             self._set_connected(False)
             for done in self._queue.close():
                 self._finish(done)
-            self._incoming_send.close()
+            self.incoming.close()
             self._stopped.set()
             self._state_changed.set()
 
@@ -360,12 +362,7 @@ class MqttClient:
         self._pump_wakeup.set()
 
     def _on_message(self, msg: Message) -> None:
-        try:
-            self._incoming_send.send_nowait(msg)
-        except trio.WouldBlock:
-            log.warning("mqtt: incoming queue full, dropped a message on %s", msg.topic)
-        except trio.ClosedResourceError:
-            pass
+        self.incoming.put(msg)
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -96,6 +96,9 @@ class Settings:
     # bounds the blocking connect in the worker thread and the wait for CONNACK
     connect_timeout: float = 5.0
     misc_interval: float = 1.0
+    # a broker that owes an answer (PUBACK, PINGRESP) and says nothing this long is gone: paho's
+    # keepalive alone notices a stalled broker only after up to twice `keepalive`
+    answer_timeout: float = 10.0
 
     @property
     def target(self) -> str:
@@ -136,6 +139,9 @@ class Connection:
         self._receive_maximum: int | None = None
         self._disconnecting = False
         self._live = True  # forward paho's callbacks (until torn down)
+        self._heard = 0.0  # trio time the broker last sent anything
+        self._owed: dict[int, float] = {}  # mid -> when a QoS>0 publication went out; bound: the window
+        self._ping_at: float | None = None  # our own PINGREQ, not answered yet
 
     # -- API -----------------------------------------------------------------------------------
 
@@ -180,6 +186,8 @@ class Connection:
             info = self._paho.publish(topic, payload, qos, retain)
         except ValueError as e:
             raise PublishError(str(e)) from None
+        if qos > 0 and info.rc == _OK:
+            self._owed[int(info.mid)] = trio.current_time()
         # NO_CONN: the connection is ending; the caller sends it again on the next one
         if info.rc not in (_OK, MQTTErrorCode.MQTT_ERR_NO_CONN):
             raise PublishError(paho.error_string(info.rc))
@@ -269,6 +277,7 @@ class Connection:
             except trio.ClosedResourceError:
                 break
             rc = self._paho.loop_read()
+            self._heard = trio.current_time()
             # TLS may hold decrypted bytes that select() cannot see
             while rc == _OK and self._holds(sock) and isinstance(sock, ssl.SSLSocket) and sock.pending():
                 rc = self._paho.loop_read()
@@ -291,14 +300,36 @@ class Connection:
         self._end()
 
     async def _misc(self) -> None:
-        # paho's keepalive: PINGREQ after `keepalive` idle, gives up after another `keepalive`
+        # paho's keepalive: PINGREQ after `keepalive` idle, gives up after another `keepalive`;
+        # and our own deadline for a broker that stalls while it owes an answer (`_stalled`)
+        self._heard = trio.current_time()
         while True:
             await trio.sleep(self.settings.misc_interval)
+            if self._stalled(trio.current_time()):
+                reason = self.lost_reason
+                self._drop()
+                self.lost_reason = reason  # not paho's "the connection closed" from the drop
+                return
             if self._paho.loop_misc() != _OK:
                 break
             # belt and braces: a PINGREQ (or anything) queued without a register callback
             self._write_wakeup.set()
         self._end()
+
+    def _stalled(self, now: float) -> bool:
+        """Whether the broker owes an answer and has been silent for `answer_timeout`. A silent
+        connection with nothing owed is probed with a PINGREQ of our own after `answer_timeout`."""
+        limit = self.settings.answer_timeout
+        if self._ping_at is not None and self._heard >= self._ping_at:
+            self._ping_at = None
+        owed = [t for t in (*self._owed.values(), self._ping_at) if t is not None]
+        if owed and now - max(min(owed), self._heard) >= limit:
+            self.lost_reason = f"the broker stopped answering (nothing for {limit:g}s)"
+            return True
+        if not owed and now - self._heard >= limit and _ping(self._paho):
+            self._ping_at = now
+            self._write_wakeup.set()
+        return False
 
     def _in_trio(self) -> bool:
         return threading.get_ident() == self._trio_thread
@@ -358,6 +389,7 @@ class Connection:
         reason: ReasonCode,
         properties: Properties | None,
     ) -> None:
+        self._owed.pop(mid, None)
         if self._live:
             self._on_published(mid, str(reason) if reason.is_failure else None)
 
@@ -376,6 +408,13 @@ class Connection:
         for reason in reasons:
             if reason.is_failure:
                 log.error("mqtt: %s refused a subscription: %s", self.settings.target, reason)
+
+
+def _ping(client: paho.Client) -> bool:
+    """Send a PINGREQ now, through paho's own (private) sender; False where this paho has none,
+    and then its keepalive is the only probe (tests/mqtt/test_driver.py checks it is there)."""
+    send = getattr(client, "_send_pingreq", None)
+    return send is not None and send() == _OK
 
 
 def tls_context(tls: bool | MqttTls) -> ssl.SSLContext | None:

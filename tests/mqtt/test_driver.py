@@ -167,3 +167,34 @@ async def test_connect_failures(mosquitto_factory: Any, nursery: trio.Nursery) -
     broker = mosquitto_factory(users={"cam": "right"})
     kind, message, _ = await attempt(broker.port, username="cam", password="wrong")
     assert kind == "auth" and "wrong" not in message, message
+
+
+def test_this_paho_can_send_our_own_pingreq() -> None:
+    """The idle probe uses paho's private `_send_pingreq` (driver._ping): a paho without it falls
+    back to keepalive alone, so a release that drops it must be noticed here."""
+    import paho.mqtt.client as paho
+
+    assert callable(getattr(paho.Client, "_send_pingreq", None))
+
+
+@pytest.mark.parametrize("owing", [True, False], ids=["publication-owed", "idle"])
+async def test_a_broker_that_stalls_after_connack_is_given_up_quickly(
+    mosquitto: Any, gate_factory: Any, owing: bool
+) -> None:
+    """The broker keeps the TCP connection but answers nothing: with a PUBACK owed, and idle (our
+    PINGREQ goes unanswered), the connection ends within `answer_timeout`, not paho's keepalive."""
+    gate = await gate_factory(mosquitto)
+    conn = connection(settings(gate.port, keepalive=60.0, answer_timeout=1.0), Seen())
+    async with trio.open_nursery() as nursery:
+        await nursery.start(conn.run)
+        await trio.sleep(1.5)  # a healthy idle connection: probed, answered, kept
+        assert not conn._ended.is_set()
+        gate.swallow = True
+        t0 = trio.current_time()
+        if owing:
+            conn.publish("drv/x", b"1", 1, False)
+        with trio.fail_after(10):
+            await conn._ended.wait()
+        took = trio.current_time() - t0
+    assert conn.lost_reason == "the broker stopped answering (nothing for 1s)"
+    assert took < 4.0, took

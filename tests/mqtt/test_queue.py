@@ -290,3 +290,18 @@ class Closing(Wire):
 
 Closing.TestCase.settings = settings(max_examples=100, stateful_step_count=40, deadline=None)
 test_closing = Closing.TestCase
+
+
+async def test_the_inbox_keeps_the_latest_per_topic_and_bounds_its_topics() -> None:
+    from recorderd.mqtt.driver import Message
+    from recorderd.mqtt.inbox import Inbox
+
+    box = Inbox(max_topics=3)
+    for i in range(5):
+        box.put(Message("a/armed/set", str(i).encode(), False))
+    for t in ("b", "c", "d"):  # a fourth topic pushes out the oldest waiting one
+        box.put(Message(t, b"x", False))
+    box.close()
+    got = [(m.topic, m.payload) async for m in box]
+    assert got == [("b", b"x"), ("c", b"x"), ("d", b"x")]
+    assert box.superseded == 4 and box.dropped == 1
