@@ -12,7 +12,7 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 from recorderd.cameras.drivers.base import Driver
-from recorderd.cameras.streams import PartLike, StreamSpec
+from recorderd.cameras.streams import PartLike, PartParser, StreamSpec
 from recorderd.protocol.dialects import openapi, paramcgi
 from recorderd.protocol.events import TriggerSample
 
@@ -55,33 +55,19 @@ class AxisFamilyDriver(Driver):
             params = {} if "motion" in cfg.triggers or not windows else {"group": ",".join(windows)}
             specs.append(StreamSpec("motion", "events", self.paths.motion, params, parse=motion_part))
         if self.wants("input"):
-            ports = ",".join(str(n) for n in self.numbers("input"))
-            specs.append(
-                StreamSpec(
-                    "io",
-                    "events",
-                    self.paths.inputs,
-                    {"monitor": ports},
-                    parse=io_part,
-                    # the monitor may only speak on change: ask the state after each connect
-                    resync=(self.paths.inputs, {"checkactive": ports}, paramcgi.parse_port_check),
-                )
-            )
+            specs.append(self._monitor("io", "input", self.paths.inputs, io_part))
         if self.wants("output") and self.paths.outputs:
-            ports = ",".join(str(n) for n in self.numbers("output"))
-            specs.append(
-                StreamSpec(
-                    "outputs",
-                    "events",
-                    self.paths.outputs,
-                    {"monitor": ports},
-                    parse=output_part,
-                    resync=(self.paths.outputs, {"checkactive": ports}, paramcgi.parse_port_check),
-                )
-            )
+            specs.append(self._monitor("outputs", "output", self.paths.outputs, output_part))
         if self.wants_audio:
             specs.append(StreamSpec("audio", "audio", cfg.audio_url or self.paths.audio))
         return specs
+
+    def _monitor(self, name: str, family: str, path: str, parse: PartParser) -> StreamSpec:
+        """A port monitor (`?monitor=1,2`); it may speak only on change, so the state is asked
+        (`?checkactive=`) after each connect."""
+        ports = ",".join(str(n) for n in self.numbers(family))
+        resync = (path, {"checkactive": ports}, paramcgi.parse_port_check)
+        return StreamSpec(name, "events", path, {"monitor": ports}, parse=parse, resync=resync)
 
 
 class OpenapiDriver(AxisFamilyDriver):
