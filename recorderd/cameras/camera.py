@@ -413,7 +413,8 @@ class Camera:
         try:
             with trio.fail_after(self.read_timeout):
                 reading = await self.driver.read_clock(self.http)
-        except (CameraError, ProtocolError, trio.TooSlowError) as e:
+        except (CameraError, ProtocolError, trio.TooSlowError, ValueError, OverflowError, OSError) as e:
+            # whatever the camera answers, a clock it cannot tell never costs the camera its tasks
             why = str(e) or f"no answer within {self.read_timeout:g}s"
             self.clock_state.failed(why)
             log.info("%s: cannot read the camera's clock: %s", self.name, why)

@@ -199,3 +199,35 @@ async def test_foscam_privacy_camera_end_to_end(private_now: bool, tmp_path: Pat
             )
         incidents = await trigger_once(r)
         assert [e.type for e in incidents] == ([] if private_now else ["start", "end"])
+
+
+@pytest.mark.parametrize(
+    ("dialect", "body"),
+    [
+        ("foscam", "var now=99999999999999999999;\nvar tz=0;\nvar alarm_status=0;\n"),
+        ("foscam", "var now=1352782910;\nvar tz=99999999;\nvar alarm_status=0;\n"),
+        ("vapix", "Smarch 45, 20000 99:99:99\r\n"),
+        ("ipcamcgi", "Date=2008-13-45\r\nTime=25:00:00\r\n"),
+    ],
+)
+async def test_a_clock_the_camera_cannot_tell_costs_nothing(dialect: str, body: str, tmp_path: Path) -> None:
+    """A lying time CGI is said in the status; the camera keeps its streams and its incidents."""
+    from recorderd.cameras.http import CameraHttp
+
+    extra = {"cam": {"triggers": ["motion"], "record": {"mode": "off"}}}
+    async with rig(tmp_path, {"cam": {"dialect": dialect}}, extra) as r:
+        assert r.daemon.engine is not None
+        cam = r.daemon.engine.cameras["cam"]
+        real_get_text = CameraHttp.get_text
+
+        async def lying(self: CameraHttp, path: str, params: Any = None, **kw: Any) -> tuple[str, str]:
+            if path in ("get_status.cgi", "date.cgi", "datetime.cgi") and params in (None, {"action": "get"}):
+                return body, "text/plain"
+            return await real_get_text(self, path, params, **kw)
+
+        cam.http.get_text = lying.__get__(cam.http)  # type: ignore[method-assign]
+        await r.watch.next(ev.Connected, "cam", connected=True)
+        await cam._read_clock()
+        assert cam.clock_state.error and cam.clock_state.skew is None
+        await r.sim.set_trigger("cam", "motion", True)
+        await r.watch.next(ev.IncidentEvent, "cam", type="start")

@@ -60,8 +60,8 @@ class FoscamDriver(Driver):
             now, tz = int(v["now"]), int(v.get("tz", "0") or 0)
         except (KeyError, ValueError):
             raise ProtocolError("foscam: get_status.cgi without a readable now/tz") from None
-        if abs(tz) > 14 * 3600:
-            raise ProtocolError(f"foscam: tz out of range: {tz}")
+        if abs(tz) > 14 * 3600 or not 0 <= now < 2**33:
+            raise ProtocolError(f"foscam: now/tz out of range: {now}, {tz}")
         zone = fixed_zone(-tz)
         return ClockReading(datetime.fromtimestamp(now, UTC).astimezone(zone), zone)
 
