@@ -231,3 +231,27 @@ async def test_a_clock_the_camera_cannot_tell_costs_nothing(dialect: str, body: 
         assert cam.clock_state.error and cam.clock_state.skew is None
         await r.sim.set_trigger("cam", "motion", True)
         await r.watch.next(ev.IncidentEvent, "cam", type="start")
+
+
+async def test_the_clock_is_read_again_while_connected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every CLOCK_EVERY (3 h; here 0.2 s): a camera whose clock starts to drift is noticed."""
+    monkeypatch.setattr("recorderd.cameras.camera.CLOCK_EVERY", 0.2)
+    extra = {"cam": {"triggers": ["motion"], "record": {"mode": "off"}}}
+    with caplog.at_level(logging.WARNING, logger="recorderd.cameras"):
+        async with rig(tmp_path, {"cam": {"dialect": "ipcamcgi"}}, extra) as r:
+            sim = r.sim["cam"]
+            clock = await wait_clock_read(r)
+            assert clock["skew"] == pytest.approx(0.0, abs=1.5)
+            assert not [x for x in caplog.records if "camera clock is" in x.getMessage()]
+            sim.clock_skew = 600.0
+            assert r.daemon.engine is not None
+            state = r.daemon.engine.cameras["cam"].clock_state
+            with trio.fail_after(10):
+                while state.skew is None or state.skew < 590:
+                    await trio.sleep(0.05)
+            reads = sum(1 for q in sim.requests if q.target == "/datetime.cgi")
+            assert reads >= 2
+    warned = [x.getMessage() for x in caplog.records if "camera clock is" in x.getMessage()]
+    assert warned == ["cam: camera clock is 10.0 min ahead of this host's"]

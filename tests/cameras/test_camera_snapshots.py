@@ -64,8 +64,14 @@ async def test_alarm_only_camera_has_pictures_from_its_snapshot_cgi(dialect: str
         async with httpx.AsyncClient(base_url=f"http://{address.removeprefix('http://')}") as http:
             with trio.fail_after(10):
                 got = await http.get("/api/cameras/cam/snapshot.jpg")
-        assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
-        assert from_camera(got.content, cam)
+            assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
+            assert from_camera(got.content, cam)
+            # the camera's clock in the metrics, once read
+            assert r.daemon.engine is not None
+            clock = r.daemon.engine.cameras["cam"].clock_state
+            await wait_until(lambda: clock.read_at is not None, what="the clock read")
+            metrics = (await http.get("/metrics")).text
+        assert re.search(r'^recorderd_camera_clock_skew_seconds\{camera="cam"\} -?\d', metrics, re.M)
         await cam.set_trigger(TRIGGER[dialect], False)
         await r.watch.next(ev.IncidentEvent, "cam", type="end")
 
