@@ -415,9 +415,7 @@ class Camera:
                 reading = await self.driver.read_clock(self.http)
         except (CameraError, ProtocolError, trio.TooSlowError, ValueError, OverflowError, OSError) as e:
             # whatever the camera answers, a clock it cannot tell never costs the camera its tasks
-            why = str(e) or f"no answer within {self.read_timeout:g}s"
-            self.clock_state.failed(why)
-            log.info("%s: cannot read the camera's clock: %s", self.name, why)
+            self.clock_state.failed(str(e) or f"no answer within {self.read_timeout:g}s")
             return
         if reading is not None:
             self.clock_state.update(reading, self.zone, sent, self.clock.wall())

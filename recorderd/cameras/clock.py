@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
+from recorderd.core.ratelog import RateLimitedLog
+
 log = logging.getLogger("recorderd.cameras")
 
 CLOCK_EVERY = 3 * 3600.0  # seconds between readings while connected
 WARN_SKEW = 5.0  # seconds: a camera clock further off than this is logged as a warning
+# bound: one key per camera (a few hundred at most); the least recently used goes first
+_FAILED = RateLimitedLog(log, every=3600.0, max_keys=4096)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,7 @@ class CameraClock:
         self.zone = reading.zone
         self.read_at = datetime.fromtimestamp(answered, UTC)
         self.error = ""
+        _FAILED.clear(self.camera)
         off = abs(self.skew) > WARN_SKEW
         if off and (self._warned is None or abs(self.skew - self._warned) > WARN_SKEW):
             log.warning(
@@ -72,6 +77,7 @@ class CameraClock:
 
     def failed(self, reason: str) -> None:
         self.error = reason
+        _FAILED.log(self.camera, logging.INFO, "%s: cannot read the camera's clock: %s", self.camera, reason)
 
     def status(self) -> dict[str, Any]:
         return {
