@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import socket
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -178,11 +179,13 @@ async def serve_http(
     listen: str,
     token: str | None = None,
     *,
+    sock: socket.socket | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve until cancelled; `nursery.start()` returns the bound addresses (useful with port 0)."""
+    """Serve until cancelled; `nursery.start()` returns the bound addresses (useful with port 0).
+    `sock`: a socket bound to `listen` already (service/listen.py), which the server takes over."""
     config = HypercornConfig()
-    config.bind = [listen]
+    config.bind = [f"fd://{sock.detach()}"] if sock is not None else [listen]
     config.accesslog = None
     config.errorlog = logging.getLogger("recorderd.http")
     config.graceful_timeout = 1.0
