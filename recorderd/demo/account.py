@@ -31,8 +31,8 @@ class Tally:
 
 def size_text(n: int) -> str:
     if n >= 1024**2:
-        return f"{n / 1024**2:.1f} MB"
-    return f"{n / 1024:.0f} KB"
+        return f"{n / 1024**2:.1f} MiB"
+    return f"{n / 1024:.0f} KiB"
 
 
 def short_id(incident: str) -> str:
