@@ -98,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
     from recorderd.demo.runner import Options, run_demo
     from recorderd.service.logs import setup_logging
 
-    setup_logging("info" if args.verbose else "warning")
+    # the account on stdout shows the seconds since the start; the warnings between need no time
+    setup_logging("info" if args.verbose else "warning", timestamps=False)
     state = Path(os.path.abspath(args.dir))
     problem = prepare_dir(state)
     if problem:

@@ -77,6 +77,7 @@ def test_mqtt_lines() -> None:
     assert mqtt_text("recorderd/vapix/snapshot", b"\xff" * 2048) == "JPEG snapshot, 2 KiB"
     assert mqtt_text("recorderd/vapix/motion", b"ON") == "ON"
     assert len(mqtt_text("recorderd/x", b"y" * 500)) == 60
+    assert size_text(3 * 1024**2 // 2) == "1.5 MiB"  # binary units, named as such
     assert short_id("move-20260101T000000-0f0f0f") == "0f0f0f"
 
 
