@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from recorderd.core.text import plural
 from recorderd.daemon.health import RecorderWatch, status_line
 from recorderd.recording.index import Index
 from recorderd.service.http import CameraMetrics, MetricsSnapshot
@@ -80,6 +81,21 @@ class DaemonStatus:
     def healthy(self) -> bool:
         return self._started()
 
+    def not_ready(self) -> list[str]:
+        """What the daemon still waits for before it is ready (empty: ready): started, every camera
+        connected, and the MQTT broker when there is one. /readyz: 503 with these."""
+        if not self._started():
+            return ["not running (starting or stopping)"]
+        st = self._stages
+        cams = list(st.engine.cameras.values())
+        waiting = []
+        down = sum(not c.stats.connected for c in cams)
+        if down:
+            waiting.append(f"{down} of {plural(len(cams), 'camera')} not connected")
+        if st.config().mqtt is not None and not st.mqtt.connected:
+            waiting.append("mqtt not connected")
+        return waiting
+
     def status(self) -> dict[str, Any]:
         st = self._stages
         out = st.engine.status()
@@ -92,6 +108,7 @@ class DaemonStatus:
         d = self._disk
         out["disk"] = {"total": d.total, "free": d.free, "recordings": d.recordings}
         out["summary"] = self.status_line()
+        out["ready"] = not self.not_ready()
         return out
 
     def status_line(self) -> str:

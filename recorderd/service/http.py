@@ -52,6 +52,7 @@ class Control(Protocol):
     """What the daemon offers the endpoint."""
 
     def healthy(self) -> bool: ...
+    def not_ready(self) -> list[str]: ...
     def status(self) -> dict[str, Any]: ...
     def metrics(self) -> MetricsSnapshot: ...
     def cameras(self) -> Collection[str]: ...
@@ -134,6 +135,13 @@ def build_app(control: Control, token: str | None = None) -> Starlette:
         ok = control.healthy()
         return PlainTextResponse("ok\n" if ok else "unhealthy\n", status_code=200 if ok else 503)
 
+    async def readyz(request: Request) -> Response:
+        # no token, as /healthz: probes carry none; the reasons give counts, never names
+        waiting = control.not_ready()
+        if waiting:
+            return PlainTextResponse(f"not ready: {'; '.join(waiting)}\n", status_code=503)
+        return PlainTextResponse("ready\n")
+
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
@@ -165,6 +173,7 @@ def build_app(control: Control, token: str | None = None) -> Starlette:
 
     routes = [
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
         Route("/metrics", guard(metrics)),
         Route("/api/status", guard(status)),
         Route("/api/cameras/{camera}/snapshot.jpg", guard(snapshot)),

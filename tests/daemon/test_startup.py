@@ -13,13 +13,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import trio
 
 from recorderd.daemon.statelock import LOCK_NAME
 from recorderd.recording.index import Index
 from tests.support.camfake import JPEG, FakeCam, Reply, Request, mjpeg_part
-from tests.support.daemonharness import run_daemon, toml
+from tests.support.daemonharness import DaemonProcess, run_daemon, toml
 
 EXIT_TIMEOUT = 30.0  # a loaded machine starts Python slowly
 
@@ -171,7 +172,7 @@ async def test_broker_unreachable_at_start_is_said_once_and_the_daemon_runs(tmp_
         cfg.write_text(
             toml(
                 {
-                    "daemon": {"state_dir": str(tmp_path / "state"), "http_listen": ""},
+                    "daemon": {"state_dir": str(tmp_path / "state"), "http_listen": "127.0.0.1:0"},
                     "mqtt": {"host": "127.0.0.1", "port": port},
                 }
             )
@@ -179,9 +180,47 @@ async def test_broker_unreachable_at_start_is_said_once_and_the_daemon_runs(tmp_
         async with run_daemon(cfg) as d:
             at = await d.wait_line(f"127.0.0.1:{port}", timeout=EXIT_TIMEOUT)
             assert "connection refused" in d.lines[at]
-            await d.wait_line("running with")
+            base = await endpoint(d)
+            async with httpx.AsyncClient(base_url=base, timeout=5) as c:
+                assert (await c.get("/healthz")).status_code == 200  # alive ...
+                r = await c.get("/readyz")  # ... not ready
+                assert (r.status_code, r.text) == (503, "not ready: mqtt not connected\n")
             assert await d.stop() == 0
     assert "Traceback" not in d.log
+
+
+async def endpoint(d: DaemonProcess) -> str:
+    """The HTTP endpoint's base URL, once the daemon runs (it listens on port 0)."""
+    line = d.lines[await d.wait_line("HTTP endpoint on ", timeout=EXIT_TIMEOUT)]
+    await d.wait_line("running with")
+    return line.rsplit(" ", 1)[1]
+
+
+async def test_ready_once_every_camera_is_connected(tmp_path: Path, nursery: trio.Nursery) -> None:
+    cam = FakeCam(mjpeg_handler)
+    await nursery.start(cam.serve)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{closed.getsockname()[1]}/video.mjpg"
+        cameras = {"door": f"{cam.url}video.mjpg", "shed": down}
+        doc: dict[str, dict[str, Any]] = {
+            "daemon": {"state_dir": str(tmp_path / "s"), "http_listen": "127.0.0.1:0"}
+        }
+        for name, url in cameras.items():
+            doc[f"cameras.{name}"] = {
+                "dialect": "mjpeg",
+                "video_url": url,
+                "triggers": [],
+                "record": {"mode": "off"},
+            }
+        cfg = tmp_path / "r.toml"
+        cfg.write_text(toml(doc))
+        async with run_daemon(cfg) as d, httpx.AsyncClient(base_url=await endpoint(d), timeout=5) as c:
+            await d.wait_line("door: connected")
+            r = await c.get("/readyz")
+            assert (r.status_code, r.text) == (503, "not ready: 1 of 2 cameras not connected\n")
+            assert (await c.get("/api/status")).json()["ready"] is False
+            assert await d.stop() == 0
 
 
 async def test_mqtt_tls_file_missing_stops_the_start(tmp_path: Path) -> None:
