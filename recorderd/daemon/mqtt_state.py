@@ -25,7 +25,7 @@ from recorderd.cameras.engine import CameraState
 from recorderd.config.model import Config
 from recorderd.core import events as ev
 from recorderd.core.bus import Bus
-from recorderd.core.errors import RecorderdError, UnknownCamera
+from recorderd.core.errors import UnknownCamera
 from recorderd.daemon.reload import mqtt_cameras
 from recorderd.daemon.restart import Restartable
 from recorderd.mqtt.client import DEFAULT_TUNING, MqttSetupError, Tuning
@@ -35,10 +35,6 @@ from recorderd.mqtt.topics import ArmCommand
 log = logging.getLogger("recorderd.daemon")
 
 CLOSE_TIMEOUT = 5.0
-
-
-class MqttUnusable(RecorderdError):
-    """`[mqtt]` cannot be set up at start-up (message names the key and the cause)."""
 
 
 class CameraStates(Protocol):
@@ -101,7 +97,7 @@ class MqttStage:
             return MqttPublisher(cfg.mqtt, mqtt_cameras(cfg), on_armed=self._on_armed, tuning=self._tuning)
         except MqttSetupError as e:
             if first:
-                raise MqttUnusable(str(e)) from None
+                raise  # one line by `recorderd run`, as every expected start-up failure
             log.error("mqtt off until the next reload: %s", e)
             return None
 
