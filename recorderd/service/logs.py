@@ -106,5 +106,7 @@ def setup_logging(
         root.removeHandler(h)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "hpack", "aioftp", "aiosmtplib", "hypercorn.access"):
+    # recorderd.http is hypercorn's own log: its "Running on ... (CTRL + C to quit)" repeats the
+    # daemon's "HTTP endpoint on ..."; its warnings and errors still show
+    for noisy in ("httpx", "httpcore", "hpack", "aioftp", "aiosmtplib", "hypercorn.access", "recorderd.http"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -187,6 +187,7 @@ async def test_broker_unreachable_at_start_is_said_once_and_the_daemon_runs(tmp_
                 assert (r.status_code, r.text) == (503, "not ready: mqtt not connected\n")
             assert await d.stop() == 0
     assert "Traceback" not in d.log
+    assert d.log.count("HTTP endpoint on") == 1 and "Running on" not in d.log  # said once, by us
 
 
 async def endpoint(d: DaemonProcess) -> str:
