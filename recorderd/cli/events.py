@@ -96,7 +96,9 @@ def row_json(r: IncidentRow, clips: list[Path]) -> dict[str, Any]:
 
 def events_table(camera_names: list[str]) -> Table:
     # minimum widths: lines printed one by one (--follow) still line up with the header
-    widths = {"START": 19, "END": 8, "CAMERA": max(map(len, camera_names), default=0)}
+    longest = max(map(len, camera_names), default=0)
+    # an incident id is "<camera>-<yyyymmddThhmmss>-<6 hex>" (recording/index.py)
+    widths = {"START": 19, "END": 8, "CAMERA": longest, "INCIDENT": longest + 23}
     return Table(
         ("START", "END", "LENGTH", "CAMERA", "TRIGGERS", "INCIDENT", "CLIP"), right=("LENGTH",), widths=widths
     )
