@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import trio
 
+from recorderd.cameras.connection import CameraStats, Connectivity
 from recorderd.cameras.incident import (
     ArmingChanged,
     Closed,
@@ -31,7 +31,8 @@ from recorderd.cameras.incident import (
     Opened,
     Output,
 )
-from recorderd.cameras.streams import STOPPED, StreamSpec, run_stream
+from recorderd.cameras.liveness import LIVENESS, Liveness
+from recorderd.cameras.streams import StreamFailure, StreamSpec, run_stream
 from recorderd.cameras.triggers import TriggerMap
 from recorderd.core import events as ev
 from recorderd.core.bus import Bus
@@ -62,33 +63,6 @@ log = logging.getLogger("recorderd.cameras")
 MANUAL = "manual"
 
 
-@dataclass
-class CameraStats:
-    """Counters for status and metrics (read by the service; cheap to keep)."""
-
-    connected: bool = False
-    frames: int = 0
-    audio_blocks: int = 0
-    bytes: int = 0
-    reconnects: int = 0
-    incidents: int = 0
-    dropped_frames: int = 0  # recorder channel full
-    connects: int = 0
-    last_error: str = ""
-    # (mono time, frames) samples for fps over the last seconds
-    _fps_marks: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=16))
-
-    def fps(self, now: float) -> float:
-        marks = self._fps_marks
-        if not marks or marks[-1][0] < now - 1.0:
-            marks.append((now, self.frames))
-        while len(marks) > 2 and marks[0][0] < now - 10.0:
-            marks.popleft()
-        t0, f0 = marks[0]
-        dt = now - t0
-        return (self.frames - f0) / dt if dt > 0.5 else 0.0
-
-
 @dataclass(frozen=True, slots=True)
 class _Write:
     out: Output
@@ -112,8 +86,10 @@ class Camera:
         index: Index | None = None,
         recorder: RecorderSink | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        liveness: Liveness = LIVENESS,
     ) -> None:
         self.name = name
+        self.liveness = liveness
         self.clock = clock
         self.cfg = cfg
         self.http = http
@@ -134,8 +110,8 @@ class Camera:
         )
         self.last_jpeg: bytes | None = None
         self.specs: list[StreamSpec] = driver.streams()
-        self._up: set[str] = set()
-        self._ever_up: set[str] = set()
+        self.link = Connectivity(name, self.specs, self.stats, clock, self._connected)
+        self._retry = trio.Event()
         self._nursery: trio.Nursery | None = None
         self._timer_wake = trio.Event()
         self._deadline: float | None = None
@@ -239,27 +215,33 @@ class Camera:
                 self.bus.publish(ev.TriggerChanged(self.name, ch.trigger, ch.on, self._wall(now)))
                 self._apply(self.machine.trigger(now, ch.trigger, ch.on))
 
+    def stream_connecting(self, spec: StreamSpec) -> None:
+        self.link.connecting(spec)
+
     def stream_up(self, spec: StreamSpec) -> None:
-        if spec.name in self._ever_up:
-            self.stats.reconnects += 1
-        self._ever_up.add(spec.name)
-        self._up.add(spec.name)
-        if len(self._up) == len(self.specs) and not self.stats.connected:
-            self.stats.connected = True
-            self.stats.connects += 1
-            log.info("%s: connected (%s)", self.name, ", ".join(s.name for s in self.specs))
-            self.bus.publish(ev.Connected(self.name, True, self.clock.utc()))
-            if self.cfg.schedule == "camera" or self.cfg.privacy == "camera":
-                self.spawn(self._read_camera_schedules)
+        self.link.up(spec)
+
+    def stream_failed(self, spec: StreamSpec, failure: StreamFailure) -> None:
+        self.link.failed(spec, failure)
 
     def stream_down(self, spec: StreamSpec, reason: str) -> None:
-        self._up.discard(spec.name)
-        self.stats.last_error = reason
-        if self.stats.connected:
-            self.stats.connected = False
-            level = logging.INFO if reason == STOPPED else logging.WARNING
-            log.log(level, "%s: disconnected: %s", self.name, reason)
-            self.bus.publish(ev.Connected(self.name, False, self.clock.utc()))
+        self.link.stopped(spec)
+
+    def stream_unreadable(self, spec: StreamSpec) -> None:
+        self.link.unreadable(spec)
+
+    def retry_event(self) -> trio.Event:
+        return self._retry
+
+    def retry_now(self) -> None:
+        """Streams waiting to try again (refused ones too) try now (a config reload)."""
+        self._retry.set()
+        self._retry = trio.Event()
+
+    def _connected(self, connected: bool) -> None:
+        self.bus.publish(ev.Connected(self.name, connected, self.clock.utc()))
+        if connected and (self.cfg.schedule == "camera" or self.cfg.privacy == "camera"):
+            self.spawn(self._read_camera_schedules)
 
     # -- control (MQTT, HTTP) ------------------------------------------------------------------
 
@@ -302,7 +284,7 @@ class Camera:
         return {
             "dialect": self.cfg.dialect,
             "connected": st.connected,
-            "streams": {s.name: s.name in self._up for s in self.specs},
+            **self.link.status(),
             "armed": self.machine.armed,
             "override": self.machine.override.value,
             "schedule_armed": self.machine.schedule_armed,
@@ -315,7 +297,6 @@ class Camera:
             "reconnects": st.reconnects,
             "incidents": st.incidents,
             "dropped": st.dropped_frames,
-            "last_error": st.last_error,
             "auth": self.http.chosen,
         }
 

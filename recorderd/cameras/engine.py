@@ -232,6 +232,12 @@ class Engine:
         """A manual incident on a camera; its incident id (None during privacy)."""
         return await self.camera(camera).manual_trigger(duration)
 
+    def retry_now(self) -> None:
+        """Every stream waiting to try again, refused ones too, tries now (a config reload: the
+        camera may have been set up meanwhile)."""
+        for cam in list(self.cameras.values()):
+            cam.retry_now()
+
     def snapshot(self, camera: str) -> bytes | None:
         return self.camera(camera).last_jpeg
 

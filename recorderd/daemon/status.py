@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from recorderd.daemon.health import RecorderWatch, status_line
-from recorderd.service.http import CameraMetrics, MetricsSnapshot
+from recorderd.service.http import CameraMetrics, MetricsSnapshot, StreamMetrics
 
 if TYPE_CHECKING:
     from recorderd.daemon.assembly import Stages
@@ -91,6 +91,7 @@ class DaemonStatus:
         st = self._stages
         snap = MetricsSnapshot()
         now = trio.current_time()
+        wall = st.engine.clock.wall()
         for name, cam in st.engine.cameras.items():
             s = cam.stats
             snap.cameras[name] = CameraMetrics(
@@ -101,6 +102,16 @@ class DaemonStatus:
                 reconnects=s.reconnects,
                 incidents=s.incidents,
                 dropped=s.dropped_frames,
+                streams={
+                    n: StreamMetrics(
+                        up=st.state == "up",
+                        refused=st.state == "refused",
+                        failures=dict(st.failures),
+                        unreadable=st.unreadable,
+                        last_success=wall if st.state == "up" else st.last_success or 0.0,
+                    )
+                    for n, st in cam.link.streams.items()
+                },
             )
         snap.outbox_depth = dict(st.alarms.depth)
         snap.disk_total_bytes = self._disk.total
