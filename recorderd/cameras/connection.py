@@ -190,8 +190,9 @@ class Connectivity:
     def status(self) -> dict[str, Any]:
         now, wall = trio.current_time(), self.clock.wall()
         s = self.stats
+        refused = bool(self.streams) and all(st.state == "refused" for st in self.streams.values())
         return {
-            "state": self.state,
+            "state": "refused" if refused else self.state,  # connecting | connected | disconnected | refused
             "since": iso(self.since),
             "last_connected": iso(wall if s.connected else self.last_connected),
             "last_error": s.last_error,

@@ -128,7 +128,7 @@ async def test_cameras_that_never_work_say_why_from_the_first_attempt(tmp_path: 
                 log = d.log
     html, never, quiet, wrong = cams["html"], cams["never"], cams["silent"], cams["wrongpw"]
     for cam in (html, never, quiet, wrong):
-        assert cam["connected"] is False and cam["state"] == "connecting", cam
+        assert cam["connected"] is False and cam["state"] == ("refused" if cam is html else "connecting"), cam
         assert cam["last_error"] and cam["last_error_at"] and cam["failures"] >= 1, cam
         assert cam["streams"]["video"]["last_success"] is None, cam
     # the HTML page: refused once, with the reason; asked again in minutes, not seconds
