@@ -129,8 +129,8 @@ class StreamSink(Protocol):
     def stream_down(self, spec: StreamSpec, reason: str) -> None: ...
     def stream_unreadable(self, spec: StreamSpec) -> None: ...
     def retry_event(self) -> trio.Event: ...
-    def video(self, data: bytes) -> None: ...
-    def audio(self, data: bytes, content_type: str) -> None: ...
+    def video(self, data: bytes, at: float) -> None: ...
+    def audio(self, data: bytes, content_type: str, at: float) -> None: ...
     def samples(self, samples: list[TriggerSample], detector: EdgeDetector) -> None: ...
     def count_bytes(self, n: int) -> None: ...
 
@@ -371,17 +371,22 @@ async def _multipart(run: _Run, resp: httpx.Response, ctype: str, what: str) -> 
     detector = run.detector
     progress = _Progress(sink.read_timeout) if spec.liveness == "deadline" else None
 
-    def handle(chunk: bytes) -> None:  # synchronous: the engine's ReadMux may call it
+    last_at = trio.current_time()
+
+    def handle(chunk: bytes, at: float) -> None:  # synchronous: the engine's ReadMux may call it
+        nonlocal last_at
         count_bytes(len(chunk))
         got = False
-        for item in feed(chunk):
-            if not isinstance(item, Part):
-                continue  # dropped (too large) or truncated: the parser resynchronised
+        parts = [item for item in feed(chunk) if isinstance(item, Part)]  # others: resynchronised
+        # several frames in one read (read on the mux's cadence): spread evenly since the last
+        # read, the last one at this read's arrival time
+        step = (at - last_at) / len(parts) if len(parts) > 1 and at > last_at else 0.0
+        for i, item in enumerate(parts):
             if video:
                 got = True
                 if not run.up:
                     run.mark_up()
-                sink.video(item.body)
+                sink.video(item.body, at - step * (len(parts) - 1 - i))
             if parse is not None:
                 try:
                     samples = parse(item)
@@ -398,14 +403,17 @@ async def _multipart(run: _Run, resp: httpx.Response, ctype: str, what: str) -> 
                     run.mark_up()
                 if samples:
                     sink.samples(samples, detector)
+        last_at = at
         if got and progress is not None:
             progress.made()
 
+    # frames that are only recorded can wait for the mux's next pass; events cannot
+    urgent = not video or parse is not None
     if progress is None:
-        await _pump(sink.http, resp, what, handle)
+        await _pump(sink.http, resp, what, handle, urgent=urgent)
     else:
         with progress.scope:
-            await _pump(sink.http, resp, what, handle)
+            await _pump(sink.http, resp, what, handle, urgent=urgent)
         if progress.scope.cancelled_caught:
             raise _stalled(run, what)
     for item in reader.close():
@@ -424,35 +432,37 @@ async def _audio(run: _Run, resp: httpx.Response, ctype: str, what: str) -> None
         raise CameraError("content_type", f"{what}: not an audio stream ({ctype[:60]})") from None
     progress = _Progress(sink.read_timeout)
 
-    def handle(chunk: bytes) -> None:  # synchronous: the engine's ReadMux may call it
+    def handle(chunk: bytes, at: float) -> None:  # synchronous: the engine's ReadMux may call it
         sink.count_bytes(len(chunk))
         for item in reader.feed(chunk):
             if isinstance(item, AudioData):
                 if not run.up:
                     run.mark_up()
-                sink.audio(item.data, item.codec.mime)
+                sink.audio(item.data, item.codec.mime, at)  # timed by its samples in the file
                 progress.made()
 
     with progress.scope:
-        await _pump(sink.http, resp, what, handle)
+        await _pump(sink.http, resp, what, handle, urgent=False)
     if progress.scope.cancelled_caught:
         raise _stalled(run, what)
 
 
-async def _pump(http: CameraHttp, resp: httpx.Response, what: str, handle: Callable[[bytes], None]) -> None:
+async def _pump(
+    http: CameraHttp, resp: httpx.Response, what: str, handle: Callable[[bytes, float], None], *, urgent: bool
+) -> None:
     """Every chunk of the body to `handle`, until it ends: from the engine's ReadMux (one task for
-    all cameras' sockets) when it can take the socket, else read here."""
+    all cameras' sockets; on its cadence unless `urgent`) when it can take the socket, else here."""
     body = http.body(resp, what)
     mux = http.mux
     while True:
         if mux is not None and body.followable:
-            if await body.follow(mux, handle):
+            if await body.follow(mux, handle, urgent=urgent):
                 return  # the body ended
             mux = None  # the mux stopped: read here
         chunk = await body.read()
         if not chunk:
             return
-        handle(chunk)
+        handle(chunk, trio.current_time())
 
 
 class _Progress:
