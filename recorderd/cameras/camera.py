@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import trio
 
-from recorderd.cameras.connection import CameraStats, Connectivity
+from recorderd.cameras.connection import Connectivity
 from recorderd.cameras.incident import (
     ArmingChanged,
     Closed,
@@ -61,6 +62,35 @@ if TYPE_CHECKING:
 log = logging.getLogger("recorderd.cameras")
 
 MANUAL = "manual"
+
+
+@dataclass
+class CameraStats:
+    """Counters for status and metrics (read by the service; cheap to keep)."""
+
+    connected: bool = False
+    frames: int = 0
+    audio_blocks: int = 0
+    bytes: int = 0
+    reconnects: int = 0
+    incidents: int = 0
+    dropped_frames: int = 0  # recorder channel full
+    connects: int = 0
+    failures: int = 0  # failed attempts of any stream
+    last_error: str = ""
+    last_error_at: float | None = None  # wall
+    # (mono time, frames) samples for fps over the last seconds
+    _fps_marks: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=16))
+
+    def fps(self, now: float) -> float:
+        marks = self._fps_marks
+        if not marks or marks[-1][0] < now - 1.0:
+            marks.append((now, self.frames))
+        while len(marks) > 2 and marks[0][0] < now - 10.0:
+            marks.popleft()
+        t0, f0 = marks[0]
+        dt = now - t0
+        return (self.frames - f0) / dt if dt > 0.5 else 0.0
 
 
 @dataclass(frozen=True, slots=True)

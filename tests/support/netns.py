@@ -24,9 +24,15 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
+
+from recorderd.core import events as ev
+
+if TYPE_CHECKING:
+    from recorderd.daemon.lifecycle import Daemon
+    from tests.support.simharness import Watch
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,3 +120,25 @@ async def netsim(ns: NetNs, cameras: dict[str, dict[str, Any]]) -> AsyncIterator
         proc.kill()
         with trio.CancelScope(shield=True):
             await proc.wait()
+
+
+@dataclass(frozen=True)
+class Outage:
+    lost: float  # seconds from silence until the daemon said disconnected
+    reason: str  # what it said
+    back: float  # seconds from the link's return until connected again
+
+
+async def silence(ns: NetNs, daemon: Daemon, watch: Watch, camera: str, *, timeout: float = 120.0) -> Outage:
+    """Silence the namespace's network until the daemon says `camera` is disconnected, then bring
+    it back until it says connected again; the two waits measured on trio's clock."""
+    await ns.link(False)
+    t0 = trio.current_time()
+    await watch.next(ev.Connected, camera, connected=False, timeout=timeout)
+    lost = trio.current_time() - t0
+    assert daemon.engine is not None
+    reason = daemon.engine.cameras[camera].stats.last_error
+    await ns.link(True)
+    t1 = trio.current_time()
+    await watch.next(ev.Connected, camera, connected=True, timeout=timeout)
+    return Outage(lost, reason, trio.current_time() - t1)
