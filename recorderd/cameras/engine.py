@@ -237,6 +237,12 @@ class Engine:
         """A picture of the camera now: its live video's frame, else from its snapshot CGI."""
         return await self.camera(camera).snapshot()
 
+    def retry_now(self) -> None:
+        """Every stream waiting to try again, refused ones too, tries now (a config reload: the
+        camera may have been set up meanwhile)."""
+        for cam in list(self.cameras.values()):
+            cam.retry_now()
+
     def status(self) -> dict[str, Any]:
         return {
             "cameras": {n: c.status() for n, c in self.cameras.items()},
