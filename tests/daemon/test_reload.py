@@ -13,8 +13,9 @@ from recorderd.core import events as ev
 from recorderd.daemon.lifecycle import Daemon
 from recorderd.daemon.reload import diff
 from recorderd.sim import Simulator, open_simulator
-from tests.daemon.conftest import Receiver
 from tests.support.simharness import Watch, sim_config
+from tests.support.targets import HttpReceiver
+from tests.support.wait import wait_until
 
 
 def make(raw: dict[str, Any]) -> Config:
@@ -81,7 +82,9 @@ def test_diff_per_camera_and_target() -> None:
     assert d.mqtt_changed and d.cameras_changed == ["a"]
 
 
-def daemon_config(sim: Simulator, state: Path, hooks: dict[str, Receiver], b_extra: dict[str, Any]) -> Config:
+def daemon_config(
+    sim: Simulator, state: Path, hooks: dict[str, HttpReceiver], b_extra: dict[str, Any]
+) -> Config:
     raw: dict[str, Any] = {
         "daemon": {"state_dir": str(state), "http_listen": ""},
         "targets": {n: {"kind": "http", "url": r.url, "method": "POST"} for n, r in hooks.items()},
@@ -95,7 +98,7 @@ def daemon_config(sim: Simulator, state: Path, hooks: dict[str, Receiver], b_ext
     return make(raw)
 
 
-async def test_reload_targets_and_cameras(tmp_path: Path, receivers: list[Receiver]) -> None:
+async def test_reload_targets_and_cameras(tmp_path: Path, receivers: list[HttpReceiver]) -> None:
     r1, r2, r3, r4 = receivers
     sims = {"a": {"dialect": "vapix"}, "b": {"dialect": "openapi"}}
     async with open_simulator(sim_config(sims)) as sim:
@@ -110,10 +113,8 @@ async def test_reload_targets_and_cameras(tmp_path: Path, receivers: list[Receiv
             await watch.next(ev.IncidentEvent, cam, type="end")
             return start.id, start.id
 
-        async def arrived(rec: Receiver, want: list[tuple[str, str]]) -> None:
-            with trio.fail_after(10):
-                while not all(w in rec.events() for w in want):
-                    await trio.sleep(0.02)
+        async def arrived(rec: HttpReceiver, want: list[tuple[str, str]]) -> None:
+            await wait_until(lambda: all(w in rec.events() for w in want), what=f"{want} at {rec.url}")
 
         async with trio.open_nursery() as nursery:
             await nursery.start(daemon.run)
@@ -146,9 +147,7 @@ async def test_reload_targets_and_cameras(tmp_path: Path, receivers: list[Receiv
                 daemon_config(sim, state, {"h1": r1, "h2": r3, "h3": r4}, {"min_on": "50ms"})
             )
             assert d.targets_added == ["h3"] and d.cameras_changed == ["b"]
-            with trio.fail_after(10):
-                while stage.outbox is None or stage.outbox is outbox:
-                    await trio.sleep(0.02)
+            await wait_until(lambda: stage.outbox not in (None, outbox), what="the outbox reopened")
             await watch.next(ev.Connected, "b", connected=True)
             assert daemon.engine is not None and daemon.engine.cameras["a"].stats.connects == connects_a
             third, _ = await incident("b")

@@ -11,7 +11,7 @@ from recorderd.config.model import Config
 from recorderd.core import events as ev
 from recorderd.daemon.lifecycle import Daemon
 from recorderd.sim import open_simulator
-from tests.mqtt.conftest import Mosquitto, Subscriber
+from tests.support.broker import Mosquitto, Subscriber
 from tests.support.simharness import Watch, sim_config
 
 

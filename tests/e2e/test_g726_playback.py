@@ -12,8 +12,9 @@ import struct
 import subprocess
 from pathlib import Path
 
-from tests.support.e2eharness import running, until
+from tests.support.e2eharness import running
 from tests.support.ffprobe import ffprobe
+from tests.support.wait import wait_until
 
 TONE_HZ = 1000
 
@@ -44,7 +45,7 @@ async def test_g726_recording_decodes_to_the_tone(tmp_path: Path) -> None:
         def complete() -> list[str]:
             return [str(row.path) for row in index.list_recordings("cam") if row.complete]
 
-        await until(lambda: len(complete()) >= 2, 30, "two closed segments")
+        await wait_until(lambda: len(complete()) >= 2, 30, "two closed segments", 0.1)
         path = complete()[1]
     codecs = [st["codec_name"] for st in ffprobe(Path(path))["streams"] if st["codec_type"] == "audio"]
     assert codecs == ["adpcm_g726"], codecs

@@ -37,12 +37,16 @@ def _value(v: Any) -> str:
 
 
 def toml(doc: dict[str, dict[str, Any]]) -> str:
-    """Tables (`daemon`, `mqtt`, `cameras.NAME`, `targets.NAME`) of plain values; nested dicts inline."""
+    """Tables of plain values, nested dicts inline. A table is named as written (`daemon`,
+    `cameras.yard`); `cameras` and `targets` may also hold one table per name, as a config's data
+    does (`{"cameras": {"yard": {...}}}`)."""
     out = []
     for table, values in doc.items():
-        out.append(f"[{table}]")
-        out += [f"{k} = {_value(v)}" for k, v in values.items()]
-        out.append("")
+        nested = table in ("cameras", "targets") and all(isinstance(v, dict) for v in values.values())
+        for name, body in values.items() if nested else [(None, values)]:
+            out.append(f"[{table}.{name}]" if name is not None else f"[{table}]")
+            out += [f"{k} = {_value(v)}" for k, v in body.items()]
+            out.append("")
     return "\n".join(out)
 
 
@@ -137,14 +141,27 @@ class DaemonProcess:
             return await self.proc.wait()
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 @asynccontextmanager
 async def run_daemon(
-    config: Path, env: dict[str, str] | None = None, args: list[str] | None = None
+    config: Path,
+    env: dict[str, str] | None = None,
+    args: list[str] | None = None,
+    *,
+    block_loop: float | None = None,
 ) -> AsyncIterator[DaemonProcess]:
+    """`recorderd run -c config [args]`, its stderr read line by line; killed on leaving the block
+    if it still runs. block_loop=S: SIGUSR2 blocks its event loop for S seconds
+    (tests/support/blocking_run.py)."""
+    cli = ["-m", "recorderd"] if block_loop is None else ["-m", "tests.support.blocking_run", f"{block_loop}"]
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     proc = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "recorderd", "run", "-c", str(config), *(args or [])],
+        [sys.executable, *cli, "run", "-c", str(config), *(args or [])],
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "PYTHONPATH": path, **(env or {})},
     )
     d = DaemonProcess(proc)
     try:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import random
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -39,7 +38,8 @@ from recorderd.recording.index import Index
 from recorderd.recording.layout import final_of, is_part, part_of, recordings_root
 from recorderd.recording.mkv import MkvError, scan_file
 from recorderd.sim import SimConfig, Simulator
-from tests.support.e2eharness import daemon_raw, sim_config, toml_text
+from tests.support.daemonharness import DaemonProcess, run_daemon, toml
+from tests.support.e2eharness import e2e_raw, e2e_sim_config
 from tests.support.ffprobe import ProbeError, check_recordings, ffprobe
 
 START_TIMEOUT = 30.0  # a loaded 2-core machine: python start-up, imports, recovery, connect
@@ -47,7 +47,7 @@ START_TIMEOUT = 30.0  # a loaded 2-core machine: python start-up, imports, recov
 
 def drill_sim_config(fps: float = 10.0) -> SimConfig:
     motion = {"at": "1s", "trigger": "motion", "on": True, "duration": "1s"}
-    return sim_config(
+    return e2e_sim_config(
         {
             "cont": {"dialect": "vapix", "fps": fps, "audio": "mulaw"},
             "evt": {"dialect": "vapix", "fps": fps, "audio": "none", "scenario": [motion], "repeat": "2.5s"},
@@ -56,7 +56,7 @@ def drill_sim_config(fps: float = 10.0) -> SimConfig:
 
 
 def write_config(sim: Simulator, state: Path, path: Path) -> None:
-    raw = daemon_raw(
+    raw = e2e_raw(
         sim,
         state,
         {
@@ -64,36 +64,14 @@ def write_config(sim: Simulator, state: Path, path: Path) -> None:
             "evt": {"triggers": ["motion"], "record": {"mode": "event", "pre": "1s", "post": "1s"}},
         },
     )
-    path.write_text(toml_text(raw))
+    path.write_text(toml(raw))
 
 
-class DaemonLog:
-    """The daemon's stderr, read line by line up to a wanted line, with a deadline."""
+LOG_INFO = ["--log-level", "info"]
 
-    def __init__(self, proc: trio.Process) -> None:
-        assert proc.stderr is not None
-        self.stream = proc.stderr
-        self.lines: list[str] = []
-        self.pos = 0  # lines before this were looked at by an earlier wait
-        self._buf = b""
 
-    async def wait_for(self, needle: str, timeout: float) -> str:
-        with trio.fail_after(timeout):
-            while True:
-                while self.pos < len(self.lines):
-                    line = self.lines[self.pos]
-                    self.pos += 1
-                    if needle in line:
-                        return line
-                chunk = await self.stream.receive_some(65536)
-                if not chunk:
-                    raise AssertionError(f"the daemon exited before {needle!r}:\n" + self.text())
-                self._buf += chunk
-                *done, self._buf = self._buf.split(b"\n")
-                self.lines += [d.decode(errors="replace") for d in done]
-
-    def text(self) -> str:
-        return "\n".join(self.lines[-40:])
+def tail(d: DaemonProcess) -> str:
+    return "\n".join(d.lines[-40:])
 
 
 @dataclass
@@ -117,17 +95,6 @@ class Report:
             f"({self.complete} complete, {self.rows - self.complete} cut short), {self.frames} video "
             f"frames; problems: {len(self.problems)}"
         )
-
-
-def daemon_cmd(config: Path) -> list[str]:
-    return [sys.executable, "-m", "recorderd", "run", "-c", str(config), "--log-level", "info"]
-
-
-async def start_daemon(config: Path) -> tuple[trio.Process, DaemonLog]:
-    proc = await trio.lowlevel.open_process(
-        daemon_cmd(config), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    return proc, DaemonLog(proc)
 
 
 def check_cut(state: Path) -> tuple[dict[Path, int], int, list[str]]:
@@ -232,18 +199,14 @@ async def drill(
     t0 = time.monotonic()
     previous: dict[Path, int] = {}
     for run in range(1, runs + 1):
-        proc, log = await start_daemon(config)
-        try:
-            await log.wait_for("recording recovery:", START_TIMEOUT)
+        async with run_daemon(config, args=LOG_INFO) as d:  # killed (SIGKILL) on leaving the block
+            at = await d.wait_line("recording recovery:", timeout=START_TIMEOUT)
             # recovery is done: what the last kill cut off must now be closed out and indexed
             repaired, found = await trio.to_thread.run_sync(check_recovered, state, previous)
             report.repaired += repaired
             report.problems += [f"run {run}: {x}" for x in found]
-            await log.wait_for("cont: recording", START_TIMEOUT)
+            await d.wait_line("cont: recording", after=at, timeout=START_TIMEOUT)
             await trio.sleep(rng.uniform(*hold))  # the moment of the crash, not a wait for something
-        finally:
-            proc.kill()
-            await proc.wait()
         previous, empty, found = await trio.to_thread.run_sync(check_cut, state)
         report.cut_files += sum(1 for n in previous.values() if n)
         report.empty_parts += empty
@@ -253,22 +216,15 @@ async def drill(
         say(f"run {run}/{runs}: {len(previous)} file(s) cut off; {len(report.problems)} problem(s) so far")
 
     # a last run, stopped cleanly: recovery of the last kill, then every file closed
-    proc, log = await start_daemon(config)
-    try:
-        await log.wait_for("recording recovery:", START_TIMEOUT)
+    async with run_daemon(config, args=LOG_INFO) as d:
+        at = await d.wait_line("recording recovery:", timeout=START_TIMEOUT)
         repaired, found = await trio.to_thread.run_sync(check_recovered, state, previous)
         report.repaired += repaired
         report.problems += [f"final run: {x}" for x in found]
-        await log.wait_for("cont: recording", START_TIMEOUT)
-        proc.send_signal(signal.SIGTERM)
-        with trio.fail_after(30):
-            code = await proc.wait()
+        await d.wait_line("cont: recording", after=at, timeout=START_TIMEOUT)
+        code = await d.stop(signal.SIGTERM, timeout=30)
         if code != 0:
-            report.problems.append(f"final run: exit {code}:\n{log.text()}")
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+            report.problems.append(f"final run: exit {code}:\n{tail(d)}")
     report.seconds = time.monotonic() - t0
 
     # the index as the CLI lists it == the files on disk, frame for frame; all closed, all play
