@@ -143,5 +143,7 @@ async def open_mqtt(
         try:
             yield stage
         finally:
+            if stage.publisher is not None:
+                log.info("stopping: MQTT")
             bus.end("mqtt")  # the state consumer ends
             stage.runner.stop()  # the publisher says `offline` and disconnects (bounded)
