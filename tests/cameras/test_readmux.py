@@ -9,6 +9,7 @@ import trio
 import trio.testing
 
 from recorderd.cameras.readmux import ReadMux
+from tests.support.wait import wait_until
 
 
 def pairs(n: int) -> list[tuple[socket.socket, socket.socket]]:
@@ -42,8 +43,7 @@ async def test_many_sockets_one_task_each_handler_gets_its_bytes_in_order() -> N
                 await trio.testing.wait_all_tasks_blocked()
             for _, peer in socks:
                 peer.close()
-            while len(ended) < 5:
-                await trio.sleep(0.01)
+            await wait_until(lambda: len(ended) == 5, what="every follower ended")
             assert mux.reads >= 5 * 20 and mux.reads / mux.rounds > 1.5  # several sockets per wake-up
             n.cancel_scope.cancel()
     for i in range(5):
@@ -68,8 +68,7 @@ async def test_an_error_ends_only_its_own_stream() -> None:
                 pb.sendall(b"x")
                 await mux.follow(b.fileno(), bad)
             pa.sendall(b"still here")
-            while bytes(good) != b"still here":
-                await trio.sleep(0.01)
+            await wait_until(lambda: bytes(good) == b"still here", what="the other stream's bytes")
             n.cancel_scope.cancel()
     for s in (a, pa, b, pb):
         s.close()
@@ -99,8 +98,7 @@ async def test_a_cancelled_follower_leaves_the_set_and_a_stopped_mux_hands_back(
                 await trio.testing.wait_all_tasks_blocked()
                 pc.sendall(b"for c")
                 pb.sendall(b"ping")
-                while bytes(seen) != b"ping" or bytes(other) != b"for c":
-                    await trio.sleep(0.01)
+                await wait_until(lambda: bytes(seen) == b"ping" and bytes(other) == b"for c", what="both")
                 n.cancel_scope.cancel()  # the mux stops: b's follower is handed back
             await trio.testing.wait_all_tasks_blocked()
             assert result == [False]
