@@ -1,6 +1,8 @@
-"""kill -9 of the real daemon (`python -m recorderd run`) while it records from the simulator.
+"""kill -9 while recording: of the recorder alone (`tests.support.feeder`, `kill_feeder`), and of
+the real daemon (`python -m recorderd run`) recording from the simulator (`drill`).
 
-Shared by tests/e2e/test_kill9_daemon.py (a short loop) and bench/drill_kill9_daemon.py (100 runs).
+`kill_feeder` and `check_cut` serve tests/recording/test_kill9.py and bench/drill_kill9.py; `drill`
+serves tests/e2e/test_kill9_daemon.py (a short loop) and bench/drill_kill9_daemon.py (100 runs).
 Two simulated cameras, served by this process: `cont` records continuously (3 s segments, mu-law
 audio), `evt` records event clips (pre/post 1 s) for a motion trigger the simulator raises for 1 s
 every 2.5 s. Each run starts the daemon, waits (on its log) until its start-up recovery is done
@@ -25,6 +27,7 @@ from __future__ import annotations
 import json
 import random
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -95,6 +98,27 @@ class Report:
             f"({self.complete} complete, {self.rows - self.complete} cut short), {self.frames} video "
             f"frames; problems: {len(self.problems)}"
         )
+
+
+def kill_feeder(state: Path, mode: str, hold: float, segment: str = "5s") -> dict[str, Any]:
+    """Record with `tests.support.feeder` in real time (an incident every 2 s in event mode), wait
+    for its READY (start-up recovery done), let it record `hold` seconds, then SIGKILL it. Returns
+    what READY reported (the recovery of the previous run's leftovers)."""
+    args = ["--state-dir", str(state), "--mode", mode, "--segment", segment, "--seconds", "600",
+            "--incident-every", "2", "--incident-length", "1", "--pre", "1s", "--post", "1s"]  # fmt: skip
+    p = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.feeder", *args], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert p.stdout is not None
+        line = p.stdout.readline()  # READY comes after start-up recovery: seconds, not minutes
+        if not line.startswith("READY"):
+            raise AssertionError(f"the feeder did not start: {line!r}")
+        time.sleep(hold)  # the moment of the crash, not a wait for a condition
+    finally:
+        p.kill()
+        p.wait(timeout=30)
+    return json.loads(line[len("READY") :])  # type: ignore[no-any-return]
 
 
 def check_cut(state: Path) -> tuple[dict[Path, int], int, list[str]]:
