@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,22 +21,13 @@ import trio
 from recorderd.sim import open_simulator
 from tests.support.daemonharness import toml
 from tests.support.e2eharness import e2e_raw, e2e_sim_config
+from tests.support.tmpfs import cannot_mount, on_tmpfs
 
 CHILD = Path(__file__).parents[1] / "support" / "fulldisk_child.py"
 
 
-def _can_mount(tmp: Path) -> str | None:
-    r = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=1m tmpfs {tmp}"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    return None if r.returncode == 0 else (r.stderr.strip() or f"exit {r.returncode}")
-
-
 async def test_daemon_full_disk_prunes_oldest_and_keeps_recording(tmp_path: Path) -> None:
-    why = _can_mount(tmp_path)
+    why = cannot_mount(tmp_path)
     if why is not None:
         pytest.skip(f"cannot mount a small tmpfs here (unshare -rm): {why}")
     state = tmp_path / "state"
@@ -63,19 +53,7 @@ async def test_daemon_full_disk_prunes_oldest_and_keeps_recording(tmp_path: Path
         # only a full disk may prune: no usage limit, no free-space floor, no periodic check
         raw["storage"] = {"max_usage": "100%", "min_free": "0B", "check_interval": "1h"}
         config.write_text(toml(raw))
-        mount = 'mount -t tmpfs -o size=4m tmpfs "$0" && exec "$@"'
-        cmd = [
-            "unshare",
-            "-rm",
-            "sh",
-            "-c",
-            mount,
-            str(state),
-            sys.executable,
-            str(CHILD),
-            str(config),
-            str(state),
-        ]
+        cmd = on_tmpfs(state, "4m", [sys.executable, str(CHILD), str(config), str(state)])
         with trio.fail_after(150):
             r = await trio.run_process(cmd, capture_stdout=True, capture_stderr=True, check=False)
         assert r.returncode == 0, r.stderr.decode(errors="replace")[-3000:]
