@@ -19,6 +19,8 @@ from typing import Any
 
 import trio
 
+from tests.support.wait import Changes
+
 # ---- TOML for test configs ------------------------------------------------------------------------
 
 
@@ -64,7 +66,7 @@ class NotifyListener:
         raw = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         raw.bind(b"\0" + self.name.encode())
         self.sock = trio.socket.from_stdlib_socket(raw)
-        self._changed = trio.Event()
+        self.changes = Changes()
 
     @property
     def address(self) -> str:
@@ -75,19 +77,20 @@ class NotifyListener:
             data = await self.sock.recv(65536)
             fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
             self.messages.append((time.monotonic(), fields))
-            self._changed.set()
-            self._changed = trio.Event()
+            self.changes.notify()
 
     async def wait_for(
         self, pred: Callable[[dict[str, str]], bool], *, after: int = 0, timeout: float = 15.0
     ) -> int:
         """Index of the first message at or after `after` that satisfies `pred`."""
-        with trio.fail_after(timeout):
-            while True:
-                for i in range(after, len(self.messages)):
-                    if pred(self.messages[i][1]):
-                        return i
-                await self._changed.wait()
+
+        def first() -> int | None:
+            return next((i for i in range(after, len(self.messages)) if pred(self.messages[i][1])), None)
+
+        await self.changes.until(lambda: first() is not None, timeout, f"a datagram after #{after}")
+        found = first()
+        assert found is not None
+        return found
 
     def since(self, i: int) -> list[dict[str, str]]:
         return [m for _, m in self.messages[i:]]
@@ -103,7 +106,7 @@ class NotifyListener:
 class DaemonProcess:
     proc: trio.Process
     lines: list[str] = field(default_factory=list)
-    _changed: trio.Event = field(default_factory=trio.Event)
+    changes: Changes = field(default_factory=Changes)
     ended: bool = False
 
     async def pump(self) -> None:
@@ -113,20 +116,21 @@ class DaemonProcess:
             buf += chunk
             *done, buf = buf.split(b"\n")
             self.lines += [d.decode(errors="replace") for d in done]
-            self._changed.set()
-            self._changed = trio.Event()
+            self.changes.notify()
         self.ended = True
-        self._changed.set()
+        self.changes.notify()
 
     async def wait_line(self, needle: str, *, after: int = 0, timeout: float = 15.0) -> int:
-        with trio.fail_after(timeout):
-            while True:
-                for i in range(after, len(self.lines)):
-                    if needle in self.lines[i]:
-                        return i
-                if self.ended:
-                    raise AssertionError(f"daemon exited before {needle!r}; log:\n{self.log}")
-                await self._changed.wait()
+        """Index of the first log line at or after `after` that holds `needle`."""
+
+        def first() -> int | None:
+            return next((i for i in range(after, len(self.lines)) if needle in self.lines[i]), None)
+
+        await self.changes.until(lambda: first() is not None or self.ended, timeout, repr(needle))
+        found = first()
+        if found is None:
+            raise AssertionError(f"daemon exited before {needle!r}; log:\n{self.log}")
+        return found
 
     @property
     def log(self) -> str:
