@@ -22,13 +22,12 @@ from recorderd.cameras.camera import Camera
 from recorderd.cameras.drivers.base import Driver
 from recorderd.cameras.http import CameraHttp
 from recorderd.cameras.streams import StreamSpec
-from recorderd.config.model import Config
 from recorderd.core import events as ev
 from recorderd.core.bus import Bus
 from recorderd.protocol.events import EdgeDetector, TriggerSample
 from recorderd.recording.frames import ClipEnd, ClipStart, RecorderInput
 from tests.support.clocks import TrioWallClock
-from tests.support.simharness import Watch
+from tests.support.simharness import Watch, daemon_config
 
 # a Friday, a minute before noon (UTC)
 NOON = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -71,7 +70,7 @@ class Rig:
 async def camera(**settings: Any) -> AsyncIterator[Rig]:
     table = {"dialect": "foscam", "url": "http://127.0.0.1:1/", "triggers": ["motion"], **settings}
     raw = {"daemon": {"state_dir": "/nonexistent", "timezone": "UTC"}, "cameras": {"yard": table}}
-    cfg = Config.model_validate(raw, context={"targets": set(), "mqtt": False}).cameras["yard"]
+    cfg = daemon_config(raw).cameras["yard"]
     clock = TrioWallClock.starting_at(NOON - timedelta(minutes=1))
     bus: Bus[ev.BusEvent] = Bus()
     events = bus.subscribe("test")

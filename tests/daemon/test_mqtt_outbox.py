@@ -23,7 +23,7 @@ from recorderd.daemon.lifecycle import Daemon
 from recorderd.mqtt.client import Tuning
 from recorderd.sim import Simulator, open_simulator
 from tests.support.broker import Gate, Mosquitto, Received, Subscriber
-from tests.support.simharness import Watch, running, sim_config
+from tests.support.simharness import Watch, daemon_config, running, sim_config
 from tests.support.wait import wait_until
 
 FAST = Tuning(backoff_initial=0.05, backoff_max=0.3, connect_timeout=2.0)
@@ -37,7 +37,7 @@ def config(sim: Simulator, state: Path, port: int) -> Config:
         "mqtt": {"host": "127.0.0.1", "port": port, "topic": "rd", "discovery": False},
         "cameras": {"yard": table},
     }
-    return Config.model_validate(raw, context={"targets": set(), "mqtt": True})
+    return daemon_config(raw)
 
 
 def events(msgs: list[Received]) -> list[tuple[str, str]]:

@@ -14,14 +14,9 @@ from recorderd.daemon.lifecycle import Daemon
 from recorderd.daemon.reload import diff
 from recorderd.sim import Simulator, open_simulator
 from tests.support.simharness import Watch, sim_config
+from tests.support.simharness import daemon_config as make
 from tests.support.targets import HttpReceiver
 from tests.support.wait import wait_until
-
-
-def make(raw: dict[str, Any]) -> Config:
-    targets = set(raw.get("targets", {}))
-    return Config.model_validate(raw, context={"targets": targets, "mqtt": "mqtt" in raw})
-
 
 BASE: dict[str, Any] = {
     "daemon": {"state_dir": "/tmp/x", "timezone": "UTC", "http_listen": ""},

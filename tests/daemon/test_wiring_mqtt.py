@@ -7,12 +7,11 @@ from pathlib import Path
 
 import trio
 
-from recorderd.config.model import Config
 from recorderd.core import events as ev
 from recorderd.daemon.lifecycle import Daemon
 from recorderd.sim import open_simulator
 from tests.support.broker import Mosquitto, Subscriber
-from tests.support.simharness import Watch, sim_config
+from tests.support.simharness import Watch, daemon_config, sim_config
 
 
 async def test_states_events_and_armed_commands_over_mqtt(tmp_path: Path) -> None:
@@ -29,7 +28,7 @@ async def test_states_events_and_armed_commands_over_mqtt(tmp_path: Path) -> Non
                 "mqtt": {"host": "127.0.0.1", "port": broker.port, "topic": "rd", "discovery": False},
                 "cameras": {"yard": table},
             }
-            cfg = Config.model_validate(raw, context={"targets": set(), "mqtt": True})
+            cfg = daemon_config(raw)
             daemon = Daemon(cfg)
             watch = Watch(daemon.bus.subscribe("test"))
             async with trio.open_nursery() as nursery:
