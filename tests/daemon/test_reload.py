@@ -6,15 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import trio
-
 from recorderd.config.model import Config
 from recorderd.core import events as ev
-from recorderd.daemon.lifecycle import Daemon
 from recorderd.daemon.reload import diff
 from recorderd.sim import Simulator, open_simulator
-from tests.support.simharness import Watch, sim_config
 from tests.support.simharness import daemon_config as make
+from tests.support.simharness import running, sim_config
 from tests.support.targets import HttpReceiver
 from tests.support.wait import wait_until
 
@@ -98,8 +95,6 @@ async def test_reload_targets_and_cameras(tmp_path: Path, receivers: list[HttpRe
     sims = {"a": {"dialect": "vapix"}, "b": {"dialect": "openapi"}}
     async with open_simulator(sim_config(sims)) as sim:
         state = tmp_path / "state"
-        daemon = Daemon(daemon_config(sim, state, {"h1": r1, "h2": r2}, {}))
-        watch = Watch(daemon.bus.subscribe("test", 10_000))
 
         async def incident(cam: str) -> tuple[str, str]:
             await sim.set_trigger(cam, "motion", True)
@@ -111,8 +106,7 @@ async def test_reload_targets_and_cameras(tmp_path: Path, receivers: list[HttpRe
         async def arrived(rec: HttpReceiver, want: list[tuple[str, str]]) -> None:
             await wait_until(lambda: all(w in rec.events() for w in want), what=f"{want} at {rec.url}")
 
-        async with trio.open_nursery() as nursery:
-            await nursery.start(daemon.run)
+        async with running(daemon_config(sim, state, {"h1": r1, "h2": r2}, {})) as (daemon, watch):
             await watch.next(ev.Connected, "a", connected=True)
             await watch.next(ev.Connected, "b", connected=True)
             assert daemon.stages is not None
@@ -151,4 +145,3 @@ async def test_reload_targets_and_cameras(tmp_path: Path, receivers: list[HttpRe
             # every event reached h1 (through both reloads), each once here
             want = [(i, t) for i in (first, second, third) for t in ("start", "end")]
             assert [e for e in r1.events() if e in want] == want
-            daemon.stop()
