@@ -32,6 +32,7 @@ from recorderd.core.bus import Bus
 from recorderd.core.clock import SYSTEM_CLOCK, Clock
 from recorderd.core.errors import UnknownCamera
 from recorderd.core.events import Override
+from recorderd.core.text import plural
 
 if TYPE_CHECKING:
     from recorderd.config.model import CameraConfig, Config
@@ -130,7 +131,7 @@ class Engine:
                     await nursery.start(self.mux.run)
                 for cam in list(self.cameras.values()):
                     await nursery.start(self._supervise, cam)
-                log.info("engine: %d camera(s) started", len(self.cameras))
+                log.info("engine: %s started", plural(len(self.cameras), "camera"))
                 task_status.started()
                 await trio.sleep_forever()  # cameras may be started later (reload), even from none
         finally:

@@ -8,6 +8,7 @@ from typing import Any
 
 from recorderd.config.load import ConfigError, add_config_argument, config_path, load_config
 from recorderd.config.model import Config
+from recorderd.core.text import plural
 
 
 def register(sub: Any) -> None:
@@ -24,7 +25,7 @@ def summary(cfg: Config) -> str:
     cams = ", ".join(f"{n} ({c.dialect})" for n, c in cfg.cameras.items()) or "none"
     targets = ", ".join(f"{n} ({t.kind})" for n, t in cfg.targets.items()) or "none"
     mqtt = f"{cfg.mqtt.host}:{cfg.mqtt.port}" if cfg.mqtt else "off"
-    return f"{len(cfg.cameras)} cameras: {cams}; {len(cfg.targets)} targets: {targets}; mqtt: {mqtt}"
+    return f"{plural(len(cfg.cameras), 'camera')}: {cams}; {plural(len(cfg.targets), 'target')}: {targets}; mqtt: {mqtt}"
 
 
 def load_or_report(path_arg: Any) -> Config | None:

@@ -37,6 +37,9 @@ class Endpoint(Control):
     def healthy(self) -> bool:
         return self._status.healthy()
 
+    def not_ready(self) -> list[str]:
+        return self._status.not_ready()
+
     def status(self) -> dict[str, Any]:
         return self._status.status()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import socket
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -51,6 +52,7 @@ class Control(Protocol):
     """What the daemon offers the endpoint."""
 
     def healthy(self) -> bool: ...
+    def not_ready(self) -> list[str]: ...
     def status(self) -> dict[str, Any]: ...
     def metrics(self) -> MetricsSnapshot: ...
     def cameras(self) -> Collection[str]: ...
@@ -133,6 +135,13 @@ def build_app(control: Control, token: str | None = None) -> Starlette:
         ok = control.healthy()
         return PlainTextResponse("ok\n" if ok else "unhealthy\n", status_code=200 if ok else 503)
 
+    async def readyz(request: Request) -> Response:
+        # no token, as /healthz: probes carry none; the reasons give counts, never names
+        waiting = control.not_ready()
+        if waiting:
+            return PlainTextResponse(f"not ready: {'; '.join(waiting)}\n", status_code=503)
+        return PlainTextResponse("ready\n")
+
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
@@ -164,6 +173,7 @@ def build_app(control: Control, token: str | None = None) -> Starlette:
 
     routes = [
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
         Route("/metrics", guard(metrics)),
         Route("/api/status", guard(status)),
         Route("/api/cameras/{camera}/snapshot.jpg", guard(snapshot)),
@@ -178,11 +188,13 @@ async def serve_http(
     listen: str,
     token: str | None = None,
     *,
+    sock: socket.socket | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve until cancelled; `nursery.start()` returns the bound addresses (useful with port 0)."""
+    """Serve until cancelled; `nursery.start()` returns the bound addresses (useful with port 0).
+    `sock`: a socket bound to `listen` already (service/listen.py), which the server takes over."""
     config = HypercornConfig()
-    config.bind = [listen]
+    config.bind = [f"fd://{sock.detach()}"] if sock is not None else [listen]
     config.accesslog = None
     config.errorlog = logging.getLogger("recorderd.http")
     config.graceful_timeout = 1.0
