@@ -233,8 +233,9 @@ class Engine:
         """A manual incident on a camera; its incident id (None during privacy)."""
         return await self.camera(camera).manual_trigger(duration)
 
-    def snapshot(self, camera: str) -> bytes | None:
-        return self.camera(camera).last_jpeg
+    async def snapshot(self, camera: str) -> bytes | None:
+        """A picture of the camera now: its live video's frame, else from its snapshot CGI."""
+        return await self.camera(camera).snapshot()
 
     def status(self) -> dict[str, Any]:
         return {

@@ -12,6 +12,7 @@ from typing import Any
 import trio
 
 from recorderd.cli.check_config import load_or_report
+from recorderd.config.advice import config_advice
 from recorderd.config.load import ConfigError, add_config_argument, config_path, load_config
 from recorderd.config.model import Config
 from recorderd.core.errors import expected_failure
@@ -55,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     setup_logging(args.log_level or cfg.daemon.log_level, args.log_format)
     register_secrets(cfg)
+    for line in config_advice(cfg, str(config_path(args.config))):
+        log.warning("%s", line)
     try:
         return trio.run(serve, cfg, config_path(args.config), args.log_level)
     except BaseException as exc:

@@ -120,7 +120,7 @@ async def open_stages(
 
                 async def snapshot(camera: str) -> bytes | None:
                     try:
-                        return engine.snapshot(camera)
+                        return await engine.snapshot(camera)
                     except LookupError:
                         return None
 

@@ -17,8 +17,8 @@ class CameraControl:
     def cameras(self) -> Collection[str]:
         return self._engine.names()
 
-    def snapshot(self, camera: str) -> bytes | None:
-        return self._engine.snapshot(camera)
+    async def snapshot(self, camera: str) -> bytes | None:
+        return await self._engine.snapshot(camera)
 
     async def trigger(self, camera: str) -> str:
         return await self._engine.trigger(camera) or ""
@@ -49,8 +49,8 @@ class Endpoint(Control):
     def cameras(self) -> Collection[str]:
         return self._control.cameras()
 
-    def snapshot(self, camera: str) -> bytes | None:
-        return self._control.snapshot(camera)
+    async def snapshot(self, camera: str) -> bytes | None:
+        return await self._control.snapshot(camera)
 
     async def trigger(self, camera: str) -> str:
         return await self._control.trigger(camera)

@@ -137,6 +137,7 @@ class DaemonStatus:
                 reconnects=s.reconnects,
                 incidents=s.incidents,
                 dropped=s.dropped_frames,
+                clock_skew=cam.clock_state.skew,
             )
         snap.outbox_depth = dict(st.alarms.depth)
         snap.disk_total_bytes = self._disk.total

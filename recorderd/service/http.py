@@ -37,6 +37,7 @@ class CameraMetrics:
     reconnects: int = 0
     incidents: int = 0
     dropped: int = 0
+    clock_skew: float | None = None  # seconds the camera's clock is ahead (None: not read)
 
 
 @dataclass
@@ -56,7 +57,7 @@ class Control(Protocol):
     def status(self) -> dict[str, Any]: ...
     def metrics(self) -> MetricsSnapshot: ...
     def cameras(self) -> Collection[str]: ...
-    def snapshot(self, camera: str) -> bytes | None: ...
+    async def snapshot(self, camera: str) -> bytes | None: ...
     async def trigger(self, camera: str) -> str: ...
     def set_armed(self, camera: str, mode: ArmedMode) -> None: ...
 
@@ -90,6 +91,15 @@ class _Collector(Collector):
             for cam, m in sorted(snap.cameras.items()):
                 fam.add_metric([cam], get(m))
             yield fam
+        skew = GaugeMetricFamily(
+            "recorderd_camera_clock_skew_seconds",
+            "the camera's clock minus this host's, at its last reading",
+            labels=["camera"],
+        )
+        for cam, m in sorted(snap.cameras.items()):
+            if m.clock_skew is not None:
+                skew.add_metric([cam], m.clock_skew)
+        yield skew
         depth = GaugeMetricFamily("recorderd_outbox_depth", "actions waiting per target", labels=["target"])
         for target, n in sorted(snap.outbox_depth.items()):
             depth.add_metric([target], n)
@@ -149,9 +159,11 @@ def build_app(control: Control, token: str | None = None) -> Starlette:
         return JSONResponse(control.status())
 
     async def snapshot(request: Request) -> Response:
-        jpeg = control.snapshot(request.path_params["camera"])
+        jpeg = await control.snapshot(request.path_params["camera"])
         if jpeg is None:
-            return JSONResponse({"error": "no frame received yet"}, status_code=404)
+            return JSONResponse(
+                {"error": "no picture: no video frame and no snapshot from the camera"}, status_code=404
+            )
         return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     async def trigger(request: Request) -> Response:

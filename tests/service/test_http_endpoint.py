@@ -46,7 +46,7 @@ class Core:
     def cameras(self) -> Collection[str]:
         return self.armed.keys()
 
-    def snapshot(self, camera: str) -> bytes | None:
+    async def snapshot(self, camera: str) -> bytes | None:
         return JPEG if camera == "front" else None
 
     async def trigger(self, camera: str) -> str:

@@ -40,11 +40,13 @@ def daemon_raw(
     state_dir: Path,
     cameras: Mapping[str, Mapping[str, Any]],
     defaults: Mapping[str, Any] = CAMERA,
+    daemon: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A daemon config (TOML-like data) watching the simulated cameras, without HTTP or MQTT:
-    each camera's table is what the simulator says, then `defaults`, then the test's settings."""
+    """A daemon config (TOML-like data) watching the simulated cameras, without HTTP or MQTT
+    (`daemon` adds to its [daemon] table): each camera's table is what the simulator says, then
+    `defaults`, then the test's settings."""
     raw: dict[str, Any] = {
-        "daemon": {"state_dir": str(state_dir), "timezone": "UTC", "http_listen": ""},
+        "daemon": {"state_dir": str(state_dir), "timezone": "UTC", "http_listen": "", **(daemon or {})},
         "cameras": {},
     }
     for name, extra in cameras.items():
@@ -144,13 +146,15 @@ async def rig(
     queue: int = 100_000,
     sim_common: Mapping[str, Any] | None = None,
     defaults: Mapping[str, Any] = CAMERA,
+    daemon_extra: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Rig]:
-    """The simulator with `sim_cams` and the daemon watching each of them (`cams` adds settings).
-    recorder=True hands the daemon a memory channel per camera instead of its recorder: the test
-    reads what the cameras send (`Rig.recorder`), no files are written."""
+    """The simulator with `sim_cams` and the daemon watching each of them (`cams` adds settings,
+    `daemon_extra` to its [daemon] table). recorder=True hands the daemon a memory channel per
+    camera instead of its recorder: the test reads what the cameras send (`Rig.recorder`), no
+    files are written."""
     state = tmp_path / "state"
     async with open_simulator(sim_config(sim_cams, **(sim_common or {}))) as sim:
-        raw = daemon_raw(sim, state, {n: (cams or {}).get(n, {}) for n in sim_cams}, defaults)
+        raw = daemon_raw(sim, state, {n: (cams or {}).get(n, {}) for n in sim_cams}, defaults, daemon_extra)
         channels: dict[str, trio.MemoryReceiveChannel[RecorderInput]] = {}
         sends: dict[str, trio.MemorySendChannel[RecorderInput]] = {}
         if recorder:
