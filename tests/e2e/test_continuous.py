@@ -20,8 +20,9 @@ import trio
 from recorderd.core import events as ev
 from recorderd.recording.index import Index
 from tests.support.daemonharness import toml
-from tests.support.e2eharness import raw_audio, running, seqs_of
+from tests.support.e2eharness import E2E, raw_audio, seqs_of
 from tests.support.ffprobe import ffprobe, packets
+from tests.support.simharness import rig
 from tests.support.wait import wait_until
 
 FPS = 5.0
@@ -32,7 +33,7 @@ FULL = 5  # whole segments at least (plus the partial first and last)
 async def test_continuous_segments_hold_every_frame_once(tmp_path: Path) -> None:
     sims = {"cam": {"dialect": "vapix", "fps": FPS, "audio": "mulaw"}}
     cams = {"cam": {"audio": True, "record": {"mode": "continuous", "segment": f"{SEGMENT:g}s"}}}
-    async with running(tmp_path, sims, cams) as r:
+    async with rig(tmp_path, sims, cams, **E2E) as r:
         cam = r.sim["cam"]
         assert r.daemon.index is not None and r.daemon.engine is not None
         index, stats = r.daemon.index, r.daemon.engine.cameras["cam"].stats

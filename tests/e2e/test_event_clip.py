@@ -15,8 +15,9 @@ import trio
 from recorderd.core import events as ev
 from recorderd.recording.index import Index
 from recorderd.recording.layout import recordings_root
-from tests.support.e2eharness import mid_interval, raw_audio, running, seqs_of
+from tests.support.e2eharness import E2E, mid_interval, raw_audio, seqs_of
 from tests.support.ffprobe import ffprobe, packets
+from tests.support.simharness import rig
 from tests.support.wait import wait_until
 
 FPS = 5.0  # a slow rate keeps the test light; pre/post are the 5 s and 10 s
@@ -32,7 +33,7 @@ async def test_event_clip_pre_post_identical_frames_and_audio(tmp_path: Path) ->
             "record": {"mode": "event", "pre": f"{PRE:g}s", "post": f"{POST:g}s"},
         }
     }
-    async with running(tmp_path, sims, cams) as r:
+    async with rig(tmp_path, sims, cams, **E2E) as r:
         cam = r.sim["cam"]
         assert r.daemon.index is not None
         index = r.daemon.index

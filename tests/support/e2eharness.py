@@ -10,8 +10,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,12 @@ import trio
 
 from recorderd.sim import SimCamera, SimConfig, Simulator
 from tests.support.ffprobe import Packet
-from tests.support.simharness import Rig, daemon_raw, rig, sim_config
+from tests.support.simharness import daemon_raw, sim_config
 
 # the daemon records real files on a loaded machine: a little more room than the camera tests give
 CAMERA: dict[str, Any] = {"read_timeout": "3s", "alarm_timeout": "5m"}
 SIM: dict[str, Any] = {"frames": 20}
+E2E: dict[str, Any] = {"sim_common": SIM, "defaults": CAMERA}  # rig(tmp_path, sims, cams, **E2E)
 
 
 def e2e_sim_config(cameras: Mapping[str, Mapping[str, Any]]) -> SimConfig:
@@ -32,15 +32,6 @@ def e2e_sim_config(cameras: Mapping[str, Mapping[str, Any]]) -> SimConfig:
 
 def e2e_raw(sim: Simulator, state_dir: Path, cameras: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     return daemon_raw(sim, state_dir, cameras, CAMERA)
-
-
-@asynccontextmanager
-async def running(
-    tmp_path: Path, sim_cams: Mapping[str, Mapping[str, Any]], cams: Mapping[str, Mapping[str, Any]]
-) -> AsyncIterator[Rig]:
-    """The simulator and the recording daemon in this process (tests.support.simharness.rig)."""
-    async with rig(tmp_path, sim_cams, cams, sim_common=SIM, defaults=CAMERA) as r:
-        yield r
 
 
 async def mid_interval(cam: SimCamera, fps: float) -> None:
