@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -99,9 +97,7 @@ async def serve(cfg: Config, path: Path, log_level: str | None = None) -> int:
     daemon = Daemon(cfg)
     dog = Watchdog(notifier)
     dog.add(daemon.recorder_watch.heart)
-    block = _debug_block()
-    wanted = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP] + ([signal.SIGUSR2] if block else [])
-    with trio.open_signal_receiver(*wanted) as signals:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async with trio.open_nursery() as outer:
             async with trio.open_nursery() as inner:
                 await inner.start(daemon.run)
@@ -113,9 +109,6 @@ async def serve(cfg: Config, path: Path, log_level: str | None = None) -> int:
                 async for signum in signals:
                     if signum == signal.SIGHUP:
                         await _reload(daemon, path, notifier, log_level)
-                    elif signum == signal.SIGUSR2 and block:
-                        log.warning("debug: blocking the event loop for %gs", block)
-                        time.sleep(block)  # deliberately blocks trio: the watchdog must notice
                     else:
                         log.info("%s: stopping", signal.Signals(signum).name)
                         notifier.stopping()
@@ -171,12 +164,3 @@ async def _report_status(daemon: Any, notifier: Notifier, every: float = 2.0) ->
         if line != last:
             notifier.status(line)
             last = line
-
-
-def _debug_block() -> float:
-    """RECORDERD_DEBUG_BLOCK_LOOP=<seconds>: SIGUSR2 then blocks the event loop that long (tests)."""
-    raw = os.environ.get("RECORDERD_DEBUG_BLOCK_LOOP", "")
-    try:
-        return max(0.0, float(raw)) if raw else 0.0
-    except ValueError:
-        return 0.0

@@ -15,6 +15,7 @@ import trio
 
 from recorderd.core import events as ev
 from tests.support.simharness import Rig, rig
+from tests.support.wait import wait_until
 
 KOLKATA = "Asia/Kolkata"  # UTC+05:30: 5.5 h from the daemon's UTC, so a wrong zone cannot pass
 TOKYO = "Asia/Tokyo"
@@ -33,9 +34,7 @@ CLOCKS: dict[str, tuple[str, str | None, str | None]] = {
 async def wait_clock_read(r: Rig, camera: str = "cam") -> dict[str, Any]:
     assert r.daemon.engine is not None
     cam = r.daemon.engine.cameras[camera]
-    with trio.fail_after(10):
-        while cam.clock_state.read_at is None:
-            await trio.sleep(0.02)
+    await wait_until(lambda: cam.clock_state.read_at is not None, what="the camera's clock read")
     return cam.status()["clock"]  # type: ignore[no-any-return]
 
 
@@ -151,12 +150,16 @@ async def test_schedule_camera_end_to_end(dialect: str, armed_now: bool, tmp_pat
         await r.watch.next(ev.Connected, "cam", connected=True)
         assert r.daemon.engine is not None
         cam = r.daemon.engine.cameras["cam"]
-        with trio.fail_after(10):
-            while cam.clock_state.read_at is None or not any(
-                ("upload.cgi" in q.target or "get_params.cgi" in q.target or "param.cgi" in q.target)
-                for q in r.sim["cam"].requests
-            ):
-                await trio.sleep(0.02)
+        await wait_until(
+            lambda: (
+                cam.clock_state.read_at is not None
+                and any(
+                    ("upload.cgi" in q.target or "get_params.cgi" in q.target or "param.cgi" in q.target)
+                    for q in r.sim["cam"].requests
+                )
+            ),
+            what="the clock and the schedule read",
+        )
         if not armed_now:
             await r.watch.next(ev.ArmedChanged, "cam", armed=False)
         incidents = await trigger_once(r)
@@ -248,9 +251,7 @@ async def test_the_clock_is_read_again_while_connected(
             sim.clock_skew = 600.0
             assert r.daemon.engine is not None
             state = r.daemon.engine.cameras["cam"].clock_state
-            with trio.fail_after(10):
-                while state.skew is None or state.skew < 590:
-                    await trio.sleep(0.05)
+            await wait_until(lambda: state.skew is not None and state.skew >= 590, what="the skew seen")
             reads = sum(1 for q in sim.requests if q.target == "/datetime.cgi")
             assert reads >= 2
     warned = [x.getMessage() for x in caplog.records if "camera clock is" in x.getMessage()]

@@ -19,9 +19,10 @@ from recorderd.core import events as ev
 from recorderd.daemon.lifecycle import Daemon
 from recorderd.dialects.registry import DIALECTS, Dialect
 from recorderd.sim import SimCamera, open_simulator
-from tests.mqtt.conftest import Mosquitto, Subscriber
+from tests.support.broker import Mosquitto, Subscriber
 from tests.support.simharness import Watch, rig, sim_config
-from tests.support.targets import FtpServer, SmtpServer, wait_until
+from tests.support.targets import FtpServer, SmtpServer
+from tests.support.wait import wait_until
 
 COMMENT = re.compile(rb"recorderd-sim camera=(\w+) seq=(\d+)")
 TRIGGER = {"ipcamcgi": "motion", "openapi": "motion", "vapix": "motion", "foscam": "motion", "move": "motion"}

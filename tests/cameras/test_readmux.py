@@ -9,6 +9,7 @@ import trio
 import trio.testing
 
 from recorderd.cameras.readmux import ReadMux
+from tests.support.wait import wait_until
 
 
 class Got(bytearray):
@@ -58,8 +59,7 @@ async def test_many_sockets_one_task_each_handler_gets_its_bytes_in_order(urgent
                     await trio.sleep(0.005)
             for _, peer in socks:
                 peer.close()
-            while len(ended) < 5:
-                await trio.sleep(0.01)
+            await wait_until(lambda: len(ended) == 5, what="every follower ended")
             assert mux.reads / mux.rounds > 1.5  # several sockets per wake-up
             n.cancel_scope.cancel()
     for i in range(5):
@@ -84,8 +84,7 @@ async def test_an_error_ends_only_its_own_stream() -> None:
                 pb.sendall(b"x")
                 await mux.follow(b.fileno(), bad)
             pa.sendall(b"still here")
-            while bytes(good) != b"still here":
-                await trio.sleep(0.01)
+            await wait_until(lambda: bytes(good) == b"still here", what="the other stream's bytes")
             n.cancel_scope.cancel()
     for s in (a, pa, b, pb):
         s.close()
@@ -115,8 +114,7 @@ async def test_a_cancelled_follower_leaves_the_set_and_a_stopped_mux_hands_back(
                 await trio.testing.wait_all_tasks_blocked()
                 pc.sendall(b"for c")
                 pb.sendall(b"ping")
-                while bytes(seen) != b"ping" or bytes(other) != b"for c":
-                    await trio.sleep(0.01)
+                await wait_until(lambda: bytes(seen) == b"ping" and bytes(other) == b"for c", what="both")
                 n.cancel_scope.cancel()  # the mux stops: b's follower is handed back
             await trio.testing.wait_all_tasks_blocked()
             assert result == [False]
@@ -145,8 +143,7 @@ async def test_bulk_bytes_keep_the_time_they_arrived_not_the_time_of_the_pass() 
                 sent.append(trio.current_time())
                 peer.sendall(f"frame {i};".encode())
                 await trio.sleep(0.02)
-            while bytes(got) != b"frame 0;frame 1;frame 2;":
-                await trio.sleep(0.01)
+            await wait_until(lambda: bytes(got) == b"frame 0;frame 1;frame 2;", what="the three frames")
             read_at = trio.current_time()
             n.cancel_scope.cancel()
     assert len(got.at) == 1  # one read in one pass

@@ -19,7 +19,7 @@ from recorderd.config.model import ActionRule
 from recorderd.core import events as ev
 from recorderd.daemon.lifecycle import Daemon
 from recorderd.sim import open_simulator
-from tests.support.simharness import Watch, daemon_config, rig, sim_config
+from tests.support.simharness import Watch, daemon_config, daemon_raw, rig, sim_config
 
 
 def relay_changes(cam: Any) -> list[tuple[bool, str]]:
@@ -51,7 +51,7 @@ async def test_the_refused_combination_loops(tmp_path: Path) -> None:
     each pulse's Trigger1 edge is a new incident, which pulses again."""
     async with open_simulator(sim_config({"cam": {"dialect": "ipcamcgi"}})) as sim:
         extra = {"triggers": ["input:1", "motion"], "record": {"mode": "off"}}
-        cfg = daemon_config(sim, tmp_path / "state", {"cam": extra})
+        cfg = daemon_config(daemon_raw(sim, tmp_path / "state", {"cam": extra}))
         # on 300 ms, off 700 ms, on again: the second edge comes after the first incident ended
         rule = ActionRule.model_validate({"target": "output:1", "pulses": ["300ms", "700ms", "300ms"]})
         cam = cfg.cameras["cam"].model_copy(update={"actions": [rule]})

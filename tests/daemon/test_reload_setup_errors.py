@@ -13,6 +13,8 @@ import trio
 
 from recorderd.config.model import Config
 from recorderd.daemon.lifecycle import Daemon
+from tests.support.simharness import daemon_config
+from tests.support.wait import wait_until
 
 
 def config(tmp_path: Path, **mqtt: Any) -> Config:
@@ -20,26 +22,24 @@ def config(tmp_path: Path, **mqtt: Any) -> Config:
         "daemon": {"state_dir": str(tmp_path / "state"), "http_listen": ""},
         "mqtt": {"host": "127.0.0.1", "port": 9, **mqtt},  # nothing listens: the client retries
     }
-    return Config.model_validate(raw, context={"targets": set(), "mqtt": True})
+    return daemon_config(raw)
 
 
 async def test_mqtt_tls_file_missing_at_a_reload(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     daemon = Daemon(config(tmp_path))
     async with trio.open_nursery() as nursery:
         await nursery.start(daemon.run)
-        assert daemon.stages is not None and daemon.stages.mqtt.publisher is not None
+        stages = daemon.stages
+        assert stages is not None and stages.mqtt.publisher is not None
         missing = tmp_path / "ca.pem"
         with caplog.at_level(logging.ERROR, "recorderd.daemon"):
             await daemon.reload(config(tmp_path, tls={"ca_file": str(missing)}))
-            with trio.fail_after(10):
-                while daemon.stages.mqtt.publisher is not None:  # the old session winds down
-                    await trio.sleep(0.01)
+            # the old session winds down
+            await wait_until(lambda: stages.mqtt.publisher is None, what="the old MQTT session ended")
         assert f"mqtt off until the next reload: mqtt.tls.ca_file {missing}" in caplog.text
         assert daemon.started  # the rest runs on
         await daemon.reload(config(tmp_path))  # fixed: MQTT comes back
-        with trio.fail_after(10):
-            while daemon.stages.mqtt.publisher is None:
-                await trio.sleep(0.01)
+        await wait_until(lambda: stages.mqtt.publisher is not None, what="MQTT back")
         daemon.stop()
 
 
@@ -57,9 +57,7 @@ async def test_http_address_busy_at_a_reload(tmp_path: Path, caplog: pytest.LogC
             await nursery.start(daemon.run)
             with caplog.at_level(logging.ERROR, "recorderd.daemon"):
                 await daemon.reload(new)
-                with trio.fail_after(10):
-                    while "HTTP endpoint off" not in caplog.text:
-                        await trio.sleep(0.01)
+                await wait_until(lambda: "HTTP endpoint off" in caplog.text, what="HTTP endpoint off")
             assert f"cannot listen on {listen} (daemon.http_listen): Address already in use" in caplog.text
             assert daemon.started and daemon.http_addresses == []
             daemon.stop()

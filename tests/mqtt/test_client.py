@@ -67,17 +67,18 @@ async def test_protocol_versions(mosquitto: Any, subscriber: Any, protocol: str,
     sub = subscriber(mosquitto.port, ["rd/#"])
     await sub.wait_subscribed()
     got: list[str] = []
+    commanded = trio.Event()
 
     async def on_armed(camera: str, command: str) -> None:
         got.append(command)
+        commanded.set()
 
     async with open_publisher(config, {"cam": ["motion"]}, on_armed=on_armed, tuning=FAST) as pub:
         await pub.publish_event(Ev("cam", 1))
         await sub.wait_for(lambda ms: any(m.topic == "rd/cam/events" for m in ms), what="event")
         sub.client.publish("rd/cam/armed/set", b"AUTO", qos=1)
         with trio.fail_after(10):
-            while not got:
-                await trio.sleep(0.01)
+            await commanded.wait()
     assert got == ["AUTO"]
     # mosquitto's own word on the protocol level: p2 is 3.1.1, p5 is 5
     assert f"as {client_id} ({level}," in mosquitto.log

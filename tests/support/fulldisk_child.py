@@ -1,6 +1,6 @@
 """Runs inside `unshare -rm` with the daemon's state_dir on a small tmpfs (test_full_disk_daemon.py).
 
-    python tests/e2e/fulldisk_child.py CONFIG STATE_DIR
+    python tests/support/fulldisk_child.py CONFIG STATE_DIR
 
 Starts `python -m recorderd run -c CONFIG`, follows its log until the disk has filled up (ENOSPC)
 `--fills` times and `--after` more files were closed since the first time, stops it with SIGTERM,
