@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -39,8 +40,10 @@ from recorderd.cameras.snapshot import SnapshotFetcher
 from recorderd.cameras.streams import StreamFailure, StreamSpec, run_stream
 from recorderd.cameras.triggers import TriggerMap
 from recorderd.core import events as ev
+from recorderd.core.backoff import Backoff
 from recorderd.core.bus import Bus
 from recorderd.core.clock import SYSTEM_CLOCK, Clock
+from recorderd.core.errors import safe_reason
 from recorderd.core.events import Override
 from recorderd.protocol.errors import ProtocolError
 from recorderd.protocol.events import EdgeDetector, TriggerSample
@@ -66,6 +69,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("recorderd.cameras")
 
 MANUAL = "manual"
+INDEX_RETRY_FOR = 30.0  # seconds an incident row waits for a full or locked index
 
 
 @dataclass
@@ -519,8 +523,19 @@ class Camera:
             )
 
     async def _index_call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        try:
-            return await trio.to_thread.run_sync(fn, *args)
-        except Exception as e:
-            log.error("%s: index write failed: %s", self.name, e)
-            return None
+        """An incident row written in order; a full or locked database is tried again for a while
+        (the recorder's retention makes room on a full disk), anything else is logged and skipped."""
+        backoff = Backoff(0.25, 5.0, jitter=0.0)
+        give_up = trio.current_time() + INDEX_RETRY_FOR
+        while True:
+            try:
+                return await trio.to_thread.run_sync(fn, *args)
+            except sqlite3.OperationalError as e:
+                why = str(e)
+                if trio.current_time() >= give_up or not ("full" in why or "locked" in why):
+                    log.error("%s: index write failed: %s", self.name, safe_reason(e))
+                    return None
+                await trio.sleep(backoff.next_delay())
+            except Exception as e:
+                log.error("%s: index write failed: %s", self.name, safe_reason(e))
+                return None

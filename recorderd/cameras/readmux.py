@@ -121,15 +121,17 @@ class ReadMux:
 
     def _read(self, f: _Follower) -> int:
         """One read of up to CHUNK bytes to the stream's handler; how many bytes it read."""
-        at = trio.current_time()
         try:
             if f.stamped is not None:
                 data, anc, _, _ = f.stamped.recvmsg(CHUNK, _ANC_SIZE)
+                at = trio.current_time()
                 if anc:
+                    # the kernel's wall stamp on trio's clock: both clocks read now, side by side
                     sec, nsec = _TIMESPEC.unpack_from(anc[0][2])
-                    at -= time.time() - (sec + nsec * 1e-9)  # the kernel's wall stamp, on trio's clock
+                    at -= max(0.0, time.time() - (sec + nsec * 1e-9))
             else:
                 data = os.read(f.fd, CHUNK)
+                at = trio.current_time()
         except BlockingIOError:
             return 0
         except OSError as e:

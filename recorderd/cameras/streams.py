@@ -375,6 +375,7 @@ async def _multipart(run: _Run, resp: httpx.Response, ctype: str, what: str) -> 
 
     def handle(chunk: bytes, at: float) -> None:  # synchronous: the engine's ReadMux may call it
         nonlocal last_at
+        at = max(at, last_at)  # never before the previous read: frames keep their order
         count_bytes(len(chunk))
         got = False
         parts = [item for item in feed(chunk) if isinstance(item, Part)]  # others: resynchronised
