@@ -31,6 +31,7 @@ from recorderd.cameras.incident import (
     Opened,
     Output,
 )
+from recorderd.cameras.live import LiveFeed
 from recorderd.cameras.streams import STOPPED, StreamSpec, run_stream
 from recorderd.cameras.triggers import TriggerMap
 from recorderd.core import events as ev
@@ -133,6 +134,7 @@ class Camera:
             override=Override.parse(cfg.armed),
         )
         self.last_jpeg: bytes | None = None
+        self.live = LiveFeed()  # live viewers (web UI); kept across a supervisor restart
         self.specs: list[StreamSpec] = driver.streams()
         self._up: set[str] = set()
         self._ever_up: set[str] = set()
@@ -194,6 +196,8 @@ class Camera:
         st = self.stats
         st.frames += 1
         self.last_jpeg = data
+        if self.live.viewers:
+            self.live.publish(data)
         rec = self.recorder
         if rec is not None:
             try:
