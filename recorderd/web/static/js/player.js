@@ -48,7 +48,10 @@ class Player {
   async loadSegments(around) {
     const day = 24 * 3600e3;
     const r = await get(`/ui/api/recordings?${q({ camera: this.camera, from: around - day, to: around + day })}`);
+    const keep = this.seg >= 0 ? this.segments[this.seg].id : null;
     this.segments = r.recordings;
+    this.loadedAt = performance.now();
+    if (keep !== null) this.seg = this.segments.findIndex((s) => s.id === keep);
   }
 
   file(seg, fresh = false) {
@@ -79,12 +82,14 @@ class Player {
     return p;
   }
 
-  // the segment holding t, else the first after it, else the last before it
+  // the last file that starts at or before t (a file's end is its close, after the next one's
+  // start), or the first after t when t falls in a gap or before everything
   segmentFor(t) {
     const s = this.segments;
-    for (let i = 0; i < s.length; i++) if (s[i].start <= t && (s[i].end ?? Infinity) >= t) return i;
-    for (let i = 0; i < s.length; i++) if (s[i].start > t) return i;
-    return s.length - 1;
+    let i = -1;
+    while (i + 1 < s.length && s[i + 1].start <= t) i++;
+    if (i >= 0 && (s[i].end ?? Infinity) >= t) return i;
+    return i + 1 < s.length ? i + 1 : Math.max(0, i);
   }
 
   // -- showing a frame -------------------------------------------------------------------------
@@ -123,8 +128,9 @@ class Player {
   async seek(t) {
     const gen = ++this.gen;
     const t0 = performance.now();
-    if (!this.segments.length || t < this.segments[0].start - 3600e3 ||
-        t > (this.segments.at(-1).end ?? Date.now()) + 3600e3) await this.loadSegments(t);
+    // the list is read again when it may be stale: new files are written all the time
+    if (!this.segments.length || performance.now() - this.loadedAt > 2000 || t < this.segments[0].start ||
+        t > (this.segments.at(-1).end ?? Date.now())) await this.loadSegments(t);
     if (!this.segments.length) { this.ui.frameInfo.textContent = "no recordings around this time"; return; }
     const seg = this.segmentFor(t);
     let fi = await this.file(seg);
