@@ -33,6 +33,7 @@ class Exporter:
         self.index = index
         self.dir = state_dir / "exports"
         self._slots = trio.Semaphore(MAX_EXPORTS)
+        self._swept = False
 
     async def make(self, camera: str, start: datetime, end: datetime, fmt: str) -> Path:
         """The export's file (the caller deletes it once sent); ExportError says why not."""
@@ -43,6 +44,9 @@ class Exporter:
         if fmt == "mp4" and not mp4_available():
             raise ExportError("MP4 export needs ffmpeg, which is not installed on this server")
         async with self._slots:
+            if not self._swept:  # what a stop or crash left in the middle of an export
+                self._swept = True
+                await trio.to_thread.run_sync(lambda: shutil.rmtree(self.dir, ignore_errors=True))
             await trio.to_thread.run_sync(lambda: self.dir.mkdir(parents=True, exist_ok=True))
             work = Path(await trio.to_thread.run_sync(lambda: tempfile.mkdtemp(dir=self.dir)))
             mkv = work / f"{camera}-{start:%Y%m%dT%H%M%S}.mkv"

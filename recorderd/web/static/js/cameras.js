@@ -44,6 +44,11 @@ function tile(c, live) {
   let timer = null;
   const setLive = (on) => {
     clearInterval(timer);
+    if (c.record === "off") { // the daemon opens a camera's video only to record it
+      liveBtn.hidden = true;
+      img.alt = `${c.name}: no live view, recording is off for this camera`;
+      return;
+    }
     liveBtn.hidden = on;
     if (on) img.src = `/ui/api/cameras/${encodeURIComponent(c.name)}/live.mjpg`;
     else {
