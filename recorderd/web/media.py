@@ -18,10 +18,13 @@ from typing import Any
 
 import trio
 
+from recorderd.recording import ebml
+from recorderd.recording.ebml import Truncated
 from recorderd.recording.frames import AudioFormat
 from recorderd.recording.index import Index, RecordingRow
 from recorderd.recording.layout import final_of, is_part, part_of
 from recorderd.recording.mkv import AUDIO, VIDEO, MkvError, Scan, walk
+from recorderd.recording.mkv.spec import ID_CLUSTER
 from recorderd.recording.pcm import PcmDecoder, wav_header
 
 MAX_FILES = 16  # bound: frame tables kept (a 1 h file at 10 fps: ~1 MB of arrays)
@@ -85,18 +88,82 @@ def build(row: RecordingRow) -> FileIndex:
         return fi
     try:
         with open(path, "rb") as f, mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) as mm:
-            for track, ts, start, end in walk(mm, fi.scan):
-                if track == VIDEO:
-                    fi.vts.append(ts)
-                    fi.vpos.extend((start, end))
-                elif track == AUDIO:
-                    fi.ats.append(ts)
-                    fi.apos.extend((start, end))
+            for _ in walk(mm, fi.scan):  # the header (Info, Tracks, Tags) is read before a block comes
+                break
+            try:
+                _blocks_fast(mm, fi)
+            except (ValueError, IndexError, Truncated):  # not laid out as we write: the general reader
+                fi.vts, fi.vpos, fi.ats, fi.apos = array("q"), array("q"), array("q"), array("q")
+                fi.scan = Scan(size=size)
+                for track, ts, start, end in walk(mm, fi.scan):
+                    _add(fi, track, ts, start, end)
     except MkvError as e:
         raise NotFound(f"{path.name}: not readable: {e}") from None
     except OSError as e:
         raise NotFound(f"{path.name}: cannot read: {e.strerror or e}") from None
+    a = fi.scan.audio
+    if a is not None and fi.ats:
+        last = len(fi.ats) - 1
+        fi.scan.audio_end_ms = (
+            fi.ats[last] + (fi.apos[2 * last + 1] - fi.apos[2 * last]) * 1000 / a.bytes_per_second
+        )
     return fi
+
+
+def _add(fi: FileIndex, track: int, ts: int, start: int, end: int) -> None:
+    if track == VIDEO:
+        fi.vts.append(ts)
+        fi.vpos.extend((start, end))
+    elif track == AUDIO:
+        fi.ats.append(ts)
+        fi.apos.extend((start, end))
+
+
+def _blocks_fast(mm: mmap.mmap, fi: FileIndex) -> None:
+    """Every block of the whole clusters, read with as few calls as our own layout allows (a 1 h file
+    has 72,000 blocks: the general reader takes seconds, this a few tenths)."""
+    size = len(mm)
+    seg = ebml.read_element(mm, ebml.read_element(mm, 0).end)
+    end = size if seg.size == ebml.UNKNOWN_SIZE else min(size, seg.end)
+    pos = seg.data
+    vts, vpos, ats, apos = fi.vts, fi.vpos, fi.ats, fi.apos
+    while pos < end:
+        try:
+            el = ebml.read_element(mm, pos)
+        except Truncated:
+            return
+        if el.size == ebml.UNKNOWN_SIZE or el.end > end:
+            return  # the cluster being written (or torn): up to the last whole one
+        if el.id == ID_CLUSTER:
+            # the cluster's bytes once (a copy of ~1 s of video): indexing bytes is faster than mmap
+            buf, off, base = mm[el.data : el.end], el.data, 0
+            p, stop = 0, len(buf)
+            while p < stop:
+                eid, b = buf[p], buf[p + 1]
+                if b & 0x80:
+                    n, p = b & 0x7F, p + 2
+                elif b & 0x40:
+                    n, p = ((b & 0x3F) << 8) | buf[p + 2], p + 3
+                else:
+                    k = 9 - b.bit_length()
+                    n, p = int.from_bytes(buf[p + 1 : p + 1 + k], "big") & ((1 << (7 * k)) - 1), p + 1 + k
+                if eid == 0xA3:  # SimpleBlock: track (1 byte below 128), 16-bit relative time, flags
+                    track = buf[p] & 0x7F
+                    ts = base + int.from_bytes(buf[p + 1 : p + 3], "big", signed=True)
+                    if track == VIDEO:
+                        vts.append(ts)
+                        vpos.extend((off + p + 4, off + p + n))
+                    elif track == AUDIO:
+                        ats.append(ts)
+                        apos.extend((off + p + 4, off + p + n))
+                    if not buf[p] & 0x80:
+                        raise ValueError("a track number of more than one byte")
+                elif eid == 0xE7:  # Timestamp
+                    base = int.from_bytes(buf[p : p + n], "big")
+                else:
+                    raise ValueError(f"unexpected element {eid:#x} in a cluster at {off + p}")
+                p += n
+        pos = el.end
 
 
 def _pread(fi: FileIndex, start: int, end: int) -> bytes:

@@ -40,6 +40,7 @@ class Player {
     this.scheduledTo = null; // wall ms up to which audio chunks are scheduled
     this.gen = 0; // bumped at every seek: late answers of an earlier one are dropped
     this.stats = { opened: null, firstDraw: null, seeks: [], av: [] };
+    this.ahead = new AbortController();
     this.ctx = ui.canvas.getContext("2d", { alpha: false });
   }
 
@@ -65,11 +66,13 @@ class Player {
     return this.files.get(id);
   }
 
-  bitmap(fi, n) {
+  // a frame's picture; `ahead` fetches are dropped by the next seek (they would hold up its frame)
+  bitmap(fi, n, ahead = false) {
     const key = `${fi.id}:${n}`;
     let p = this.bitmaps.get(key);
     if (p) { this.bitmaps.delete(key); this.bitmaps.set(key, p); return p; }
-    p = fetch(`/ui/api/recordings/${fi.id}/frames/${n}`, { credentials: "same-origin" })
+    const signal = ahead ? this.ahead.signal : undefined;
+    p = fetch(`/ui/api/recordings/${fi.id}/frames/${n}`, { credentials: "same-origin", signal })
       .then((r) => { if (!r.ok) throw new Error(`frame ${n}: ${r.status}`); return r.blob(); })
       .then((b) => createImageBitmap(b));
     p.catch(() => this.bitmaps.delete(key));
@@ -95,7 +98,11 @@ class Player {
   // -- showing a frame -------------------------------------------------------------------------
 
   async show(seg, fi, n, gen) {
-    const bmp = await this.bitmap(fi, n);
+    let bmp;
+    try { bmp = await this.bitmap(fi, n); } catch (e) {
+      if (e.name !== "AbortError") throw e;
+      bmp = await this.bitmap(fi, n); // fetched ahead, dropped by a seek: fetch it again
+    }
     if (gen !== this.gen && !this.playing) return false;
     const c = this.ui.canvas;
     if (c.width !== bmp.width || c.height !== bmp.height) { c.width = bmp.width; c.height = bmp.height; }
@@ -127,6 +134,8 @@ class Player {
 
   async seek(t) {
     const gen = ++this.gen;
+    this.ahead.abort();
+    this.ahead = new AbortController();
     const t0 = performance.now();
     // the list is read again when it may be stale: new files are written all the time
     if (!this.segments.length || performance.now() - this.loadedAt > 2000 || t < this.segments[0].start ||
@@ -167,9 +176,9 @@ class Player {
     const fi = this.fi;
     if (!fi) return;
     const ahead = Math.ceil(AHEAD * Math.max(1, this.speed / 2));
-    for (let k = 1; k <= ahead && this.n + k < fi.frames.length; k++) this.bitmap(fi, this.n + k);
+    for (let k = 1; k <= ahead && this.n + k < fi.frames.length; k++) this.bitmap(fi, this.n + k, true);
     if (this.n + ahead >= fi.frames.length && this.seg + 1 < this.segments.length) {
-      this.file(this.seg + 1).then((nf) => { for (let k = 0; k < Math.min(ahead, nf.frames.length); k++) this.bitmap(nf, k); })
+      this.file(this.seg + 1).then((nf) => { for (let k = 0; k < Math.min(ahead, nf.frames.length); k++) this.bitmap(nf, k, true); })
         .catch(() => {});
     }
   }
