@@ -24,6 +24,7 @@ JSON goes to bench/results/webui.json.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
 import statistics
@@ -35,9 +36,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib as bl
 import httpx
@@ -55,7 +55,9 @@ def write_hour(state: Path, camera: str, start: datetime) -> Path:
     jpegs = make_jpegs(50, (640, 480), quality=80, noise=0.06)
     path = state / "recordings" / camera / f"{start:%Y-%m-%d}" / f"{start:%H%M%S}-continuous.mkv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    muxer = Muxer(origin_wall=start.timestamp(), audio=AudioFormat(), tags={"camera": camera, "reason": "continuous"})
+    muxer = Muxer(
+        origin_wall=start.timestamp(), audio=AudioFormat(), tags={"camera": camera, "reason": "continuous"}
+    )
     f = MkvFile(path, muxer)
     tone = bytes((i * 7) & 0xFF for i in range(800))
     for n in range(HOUR_FRAMES):
@@ -70,15 +72,19 @@ def write_hour(state: Path, camera: str, start: datetime) -> Path:
 def bench_player(seconds: float) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
-    from tests.support.webharness import BROWSER_ARGS, CHROMIUM, DaemonThread
+    from tests.support.webharness import DaemonThread, launch
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-webui-"))
     hour_start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     t = time.monotonic()
     path = write_hour(tmp / "state", "front", hour_start)
     print(f"1 h file: {path.stat().st_size / 1e6:.0f} MB written in {time.monotonic() - t:.0f} s", flush=True)
-    sims = {"front": {"dialect": "vapix", "fps": 10, "audio": "mulaw", "width": 640, "height": 480, "quality": 80}}
-    cams = {"front": {"triggers": ["motion"], "audio": True, "record": {"mode": "continuous", "segment": "10s"}}}
+    sims = {
+        "front": {"dialect": "vapix", "fps": 10, "audio": "mulaw", "width": 640, "height": 480, "quality": 80}
+    }
+    cams = {
+        "front": {"triggers": ["motion"], "audio": True, "record": {"mode": "continuous", "segment": "10s"}}
+    }
     out: dict[str, Any] = {}
     with DaemonThread(tmp, sims, cams, token="bench", start_timeout=180) as d, sync_playwright() as pw:
         cam = d.sim["front"]
@@ -88,13 +94,7 @@ def bench_player(seconds: float) -> dict[str, Any]:
             d.run(cam.set_trigger, "motion", False)
             time.sleep(1.5)
         time.sleep(12)  # their files closed
-        browser = pw.chromium.launch_persistent_context(
-            str(tmp / "profile"),
-            executable_path=CHROMIUM,
-            args=BROWSER_ARGS,
-            headless=True,
-            viewport={"width": 1280, "height": 900},
-        )
+        browser = launch(pw, tmp / "profile", 1280, 900)
         page = browser.new_page()
         page.set_default_timeout(30_000)
         page.goto(d.url + "/ui/login")
@@ -189,7 +189,9 @@ def bench_live(window: float, viewers: int) -> dict[str, Any]:
         )
         cfg = work / "recorderd.toml"
         bl.daemon_config(cfg, work / "state", [table])
-        text = cfg.read_text().replace('http_listen = ""', f'http_listen = "127.0.0.1:{port}"\nhttp_token = "bench"')
+        text = cfg.read_text().replace(
+            'http_listen = ""', f'http_listen = "127.0.0.1:{port}"\nhttp_token = "bench"'
+        )
         cfg.write_text(text)
         proc = bl.start_daemon(cfg, work / "daemon.log")
         try:
@@ -244,7 +246,9 @@ def main() -> None:
     ap.add_argument("--window", type=float, default=30.0, help="CPU window of the live figure")
     ap.add_argument("--viewers", type=int, default=20)
     args = ap.parse_args()
-    results: dict[str, Any] = {"machine": bl.machine()}
+    old = bl.RESULTS / "webui.json"  # --only keeps the other part's figures of the last run
+    results: dict[str, Any] = json.loads(old.read_text()) if args.only and old.exists() else {}
+    results["machine"] = bl.machine()
     if args.only in (None, "player"):
         results["player"] = bench_player(args.seconds)
     if args.only in (None, "live"):

@@ -12,14 +12,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import sync_playwright
 
-from tests.support.webharness import BROWSER_ARGS, CHROMIUM, DaemonThread
+from tests.support.webharness import DaemonThread, launch
 
-OUT = ROOT / "docs" / "webui"
+OUT = Path(__file__).resolve().parents[1] / "docs" / "webui"
 
 
 def main() -> None:
@@ -33,7 +32,11 @@ def main() -> None:
     record = {"mode": "continuous", "segment": "10s"}
     cams = {
         "front-door": {"triggers": ["motion", "input:1"], "audio": True, "record": record},
-        "garage": {"triggers": ["motion"], "audio": True, "record": {"mode": "event", "pre": "3s", "post": "3s"}},
+        "garage": {
+            "triggers": ["motion"],
+            "audio": True,
+            "record": {"mode": "event", "pre": "3s", "post": "3s"},
+        },
         "yard": {"triggers": ["motion"], "record": record, "armed": "off"},
     }
     OUT.mkdir(parents=True, exist_ok=True)
@@ -44,13 +47,7 @@ def main() -> None:
             d.run(d.sim[name].set_trigger, trigger, False)
             time.sleep(1.0)
         time.sleep(6)
-        browser = pw.chromium.launch_persistent_context(
-            str(tmp / "profile"),
-            executable_path=CHROMIUM,
-            args=BROWSER_ARGS,
-            headless=True,
-            viewport={"width": 1280, "height": 820},
-        )
+        browser = launch(pw, tmp / "profile", 1280, 820)
         page = browser.new_page()
         page.goto(d.url + "/ui/login")
         page.screenshot(path=str(OUT / "login.png"))

@@ -57,15 +57,7 @@ def parse_since(text: str, zone: ZoneInfo, now: datetime | None = None) -> datet
 
 
 def row_json(r: IncidentRow) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "camera": r.camera,
-        "trigger": r.trigger,
-        "triggers": list(r.triggers),
-        "start": r.start.isoformat(),
-        "end": r.end.isoformat() if r.end else None,
-        "armed": r.armed,
-    }
+    return r.as_json()
 
 
 def row_line(r: IncidentRow, zone: ZoneInfo) -> str:

@@ -107,6 +107,17 @@ class IncidentRow:
     def open(self) -> bool:
         return self.end is None
 
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "camera": self.camera,
+            "trigger": self.trigger,
+            "triggers": list(self.triggers),
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat() if self.end else None,
+            "armed": self.armed,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class RecordingRow:

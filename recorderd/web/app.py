@@ -50,15 +50,7 @@ def _at(ms: str | None) -> datetime | None:
 
 
 def incident_json(r: IncidentRow) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "camera": r.camera,
-        "trigger": r.trigger,
-        "triggers": list(r.triggers),
-        "start": _ms(r.start),
-        "end": _ms(r.end),
-        "armed": r.armed,
-    }
+    return {**r.as_json(), "start": _ms(r.start), "end": _ms(r.end)}  # times as epoch ms for the pages
 
 
 def recording_json(r: RecordingRow) -> dict[str, Any]:

@@ -35,6 +35,17 @@ BROWSER_ARGS = [
 CHROMIUM = "/usr/bin/chromium"
 
 
+def launch(pw: Any, profile: Path, width: int = 1280, height: int = 820) -> Any:
+    """Debian's chromium, headless, with a fresh profile: a Playwright BrowserContext."""
+    return pw.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=CHROMIUM,
+        args=BROWSER_ARGS,
+        headless=True,
+        viewport={"width": width, "height": height},
+    )
+
+
 class DaemonThread:
     def __init__(
         self,

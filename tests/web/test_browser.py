@@ -22,7 +22,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from recorderd.recording.index import Index
 from recorderd.recording.mkv import VIDEO, read_file
-from tests.support.webharness import BROWSER_ARGS, CHROMIUM, DaemonThread
+from tests.support.webharness import CHROMIUM, DaemonThread, launch
 
 pytestmark = pytest.mark.skipif(
     shutil.which(CHROMIUM) is None, reason="Debian's chromium is not installed (.ci/run installs it)"
@@ -57,13 +57,7 @@ def diff(a: Image.Image, b: Image.Image) -> float:
 
 def test_pages_in_chromium(tmp_path: Path) -> None:
     with DaemonThread(tmp_path, SIMS, CAMS, token=TOKEN) as d, sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=CHROMIUM,
-            args=BROWSER_ARGS,
-            headless=True,
-            viewport={"width": 1100, "height": 800},
-        )
+        browser = launch(pw, tmp_path / "profile", 1100, 800)
         page = browser.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
