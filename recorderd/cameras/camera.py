@@ -192,7 +192,8 @@ class Camera:
 
     # -- from the streams (synchronous, per frame / per part) ---------------------------------------
 
-    def video(self, data: bytes) -> None:
+    def video(self, data: bytes, at: float) -> None:
+        """A frame that arrived at `at` (trio's clock; earlier than now when read on a cadence)."""
         st = self.stats
         st.frames += 1
         self.last_jpeg = data
@@ -201,13 +202,13 @@ class Camera:
         rec = self.recorder
         if rec is not None:
             try:
-                rec.send_nowait(Frame(data, "video", trio.current_time(), self.clock.wall()))
+                rec.send_nowait(Frame(data, "video", at, self.clock.wall_at(at)))
             except trio.WouldBlock:
                 st.dropped_frames += 1
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 self.recorder = None
 
-    def audio(self, data: bytes, content_type: str) -> None:
+    def audio(self, data: bytes, content_type: str, at: float) -> None:
         self.stats.audio_blocks += 1
         rec = self.recorder
         if rec is None:
@@ -222,7 +223,7 @@ class Camera:
                     rec.send_nowait(fmt)
             if self._audio_ctype and AudioFormat.from_mime(self._audio_ctype) is None:
                 return
-            rec.send_nowait(Frame(data, "audio", trio.current_time(), self.clock.wall()))
+            rec.send_nowait(Frame(data, "audio", at, self.clock.wall_at(at)))
         except trio.WouldBlock:
             self.stats.dropped_frames += 1
         except (trio.BrokenResourceError, trio.ClosedResourceError):

@@ -15,10 +15,12 @@ of ours.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Generator, Mapping
+import socket
+from collections.abc import AsyncIterator, Generator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Literal
 
@@ -28,7 +30,7 @@ import trio
 from recorderd.core.errors import RecorderdError, safe_reason
 
 if TYPE_CHECKING:
-    from recorderd.cameras.readmux import ReadMux
+    from recorderd.cameras.readmux import OnData, ReadMux
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ AuthMode = Literal["auto", "basic", "digest", "query"]
 _Chosen = Literal["none", "basic", "digest", "query"]
 
 CHUNK = 65536
+# a bulk body's socket buffer: a second of a 4 Mbit/s camera, read every cadence (readmux.py)
+BULK_RCVBUF = 1 << 20
 
 
 class CameraError(RecorderdError):
@@ -261,19 +265,24 @@ class BodyReader:
         """Whether `follow` can take over now (a direct body whose buffered head has been read)."""
         return self._fd >= 0 and self._started
 
-    async def follow(self, mux: ReadMux, on_data: Callable[[bytes], None]) -> bool:
+    async def follow(self, mux: ReadMux, on_data: OnData, *, urgent: bool = True) -> bool:
         """Hand the socket to `mux` (one task reading all cameras' bodies), which feeds each chunk
         to `on_data` until the body ends: True then (httpx's side is finished too). False: the
-        mux stopped meanwhile; nothing was lost, go on with `read`."""
+        mux stopped meanwhile; nothing was lost, go on with `read`. A body that is only recorded
+        (`urgent` False) is read on the mux's cadence: its socket gets a receive buffer that holds
+        what arrives in between."""
+        if not urgent and self._sock is not None:
+            with contextlib.suppress(OSError):  # the kernel's default then; reads just come sooner
+                self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, BULK_RCVBUF)
         try:
-            ended = await mux.follow(self._fd, on_data)
+            ended = await mux.follow(self._fd, on_data, urgent=urgent)
         except OSError as e:
             raise _socket_error(e, self.what) from None
         if not ended:
             return False
         self._fd = -1
         while data := await self.read():  # httpx's iterator: the end of the body for it too
-            on_data(data)
+            on_data(data, trio.current_time())
         return True
 
     async def read(self) -> bytes:

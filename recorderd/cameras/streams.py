@@ -79,8 +79,8 @@ class StreamSink(Protocol):
 
     def stream_up(self, spec: StreamSpec) -> None: ...
     def stream_down(self, spec: StreamSpec, reason: str) -> None: ...
-    def video(self, data: bytes) -> None: ...
-    def audio(self, data: bytes, content_type: str) -> None: ...
+    def video(self, data: bytes, at: float) -> None: ...
+    def audio(self, data: bytes, content_type: str, at: float) -> None: ...
     def samples(self, samples: list[TriggerSample], detector: EdgeDetector) -> None: ...
     def count_bytes(self, n: int) -> None: ...
     def spawn(self, fn: Callable[[], Awaitable[None]]) -> None: ...
@@ -206,15 +206,20 @@ async def _stream(
         feed = reader.feed
         progress = _Progress(read_timeout)
 
-        def handle(chunk: bytes) -> None:  # synchronous: the engine's ReadMux may call it
+        last_at = trio.current_time()
+
+        def handle(chunk: bytes, at: float) -> None:  # synchronous: the engine's ReadMux may call it
+            nonlocal last_at
             count_bytes(len(chunk))
             got = False
-            for item in feed(chunk):
-                if not isinstance(item, Part):
-                    continue  # dropped (too large) or truncated: the parser resynchronised
+            parts = [item for item in feed(chunk) if isinstance(item, Part)]  # others: resynchronised
+            # several frames in one read (read on the mux's cadence): spread evenly since the last
+            # read, the last one at this read's arrival time
+            step = (at - last_at) / len(parts) if len(parts) > 1 and at > last_at else 0.0
+            for i, item in enumerate(parts):
                 got = True
                 if kind == "video":
-                    sink.video(item.body)
+                    sink.video(item.body, at - step * (len(parts) - 1 - i))
                 if parse is not None:
                     try:
                         samples = parse(item)
@@ -222,11 +227,13 @@ async def _stream(
                         _bad_part(sink, spec, e)  # one garbled part is skipped, the stream kept
                         continue
                     sink.samples(samples, detector)
+            last_at = at
             if got:
                 progress.made()
 
         with progress.scope:
-            await _pump(http, resp, what, handle)
+            # frames that are only recorded can wait for the mux's next pass; events cannot
+            await _pump(http, resp, what, handle, urgent=kind != "video" or parse is not None)
         path = resp.request.url.path
         if progress.scope.cancelled_caught:
             raise CameraError("timeout", f"GET {path}: no complete part within {read_timeout:g}s (stalled)")
@@ -244,35 +251,37 @@ async def _audio(sink: StreamSink, resp: httpx.Response, ctype: str, what: str) 
     reader = open_audio_reader(ctype, max_part_size=sink.max_part_size)
     progress = _Progress(sink.read_timeout)
 
-    def handle(chunk: bytes) -> None:  # synchronous: the engine's ReadMux may call it
+    def handle(chunk: bytes, at: float) -> None:  # synchronous: the engine's ReadMux may call it
         sink.count_bytes(len(chunk))
         for item in reader.feed(chunk):
             if isinstance(item, AudioData):
-                sink.audio(item.data, item.codec.mime)
+                sink.audio(item.data, item.codec.mime, at)  # timed by its samples in the file
                 progress.made()
 
     with progress.scope:
-        await _pump(sink.http, resp, what, handle)
+        await _pump(sink.http, resp, what, handle, urgent=False)
     if progress.scope.cancelled_caught:
         raise CameraError(
             "timeout", f"GET {resp.request.url.path}: no audio within {sink.read_timeout:g}s (stalled)"
         )
 
 
-async def _pump(http: CameraHttp, resp: httpx.Response, what: str, handle: Callable[[bytes], None]) -> None:
+async def _pump(
+    http: CameraHttp, resp: httpx.Response, what: str, handle: Callable[[bytes, float], None], *, urgent: bool
+) -> None:
     """Every chunk of the body to `handle`, until it ends: from the engine's ReadMux (one task for
-    all cameras' sockets) when it can take the socket, else read here."""
+    all cameras' sockets; on its cadence unless `urgent`) when it can take the socket, else here."""
     body = http.body(resp, what)
     mux = http.mux
     while True:
         if mux is not None and body.followable:
-            if await body.follow(mux, handle):
+            if await body.follow(mux, handle, urgent=urgent):
                 return  # the body ended
             mux = None  # the mux stopped: read here
         chunk = await body.read()
         if not chunk:
             return
-        handle(chunk)
+        handle(chunk, trio.current_time())
 
 
 class _Progress:

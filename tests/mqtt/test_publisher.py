@@ -276,3 +276,28 @@ async def test_home_assistant_birth_gets_everything_again(mosquitto: Any, subscr
         sub.client.publish("homeassistant/status", b"online", qos=1)
         await sub.wait_for(lambda ms: payloads(sub, "rd/front/armed") == [b"OFF", b"OFF"], what="again")
         await sub.wait_for(lambda ms: all(len(sub.on(t)) == 2 for t in DISCOVERY), what="discovery twice")
+
+
+async def test_a_burst_of_armed_commands_ends_in_the_last_one(mosquitto: Any, subscriber: Any) -> None:
+    """1000 commands faster than they are handled: the camera ends in the last command's state
+    (commands are states: older ones on the same topic are superseded, never the newest dropped)."""
+    got: list[ArmCommand] = []
+    last = trio.Event()
+
+    async def on_armed(camera: str, command: ArmCommand) -> None:
+        await trio.sleep(0.005)  # a handler slower than the burst
+        got.append(command)
+        if command == "AUTO":
+            last.set()
+
+    sub = subscriber(mosquitto.port, ["rd/#"])
+    await sub.wait_subscribed()
+    async with open_publisher(cfg(mosquitto.port), CAMERAS, on_armed=on_armed, tuning=FAST) as pub:
+        await sub.wait_for(lambda ms: payloads(sub, "rd/available") == [b"online"], what="online")
+        burst = [b"ON" if i % 2 else b"OFF" for i in range(999)] + [b"AUTO"]
+        for payload in burst:
+            sub.client.publish("rd/front/armed/set", payload, qos=1)
+        with trio.fail_after(20):
+            await last.wait()
+        assert got[-1] == "AUTO" and len(got) < len(burst)
+        assert pub.client.incoming.superseded + len(got) == len(burst)
