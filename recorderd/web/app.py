@@ -149,6 +149,9 @@ class WebUi:
         now = time.monotonic()
         if not self.sessions.required:
             return _json({"ok": True, "csrf": self.sessions.open_csrf})
+        origin = request.headers.get("origin")
+        if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host", ""):
+            return _error("a login from another site's page is refused", 403)
         if self.sessions.throttled(now):
             return _error("too many wrong tokens; wait a few seconds", 429)
         try:

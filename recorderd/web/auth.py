@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 COOKIE = "recorderd_session"
-CSRF_HEADER = "x-csrf-token"
+CSRF_HEADER = "x-recorderd-csrf"
 MAX_SESSIONS = 64  # bound: sessions kept; the oldest is dropped (logged out) past it
 SESSION_TTL = 12 * 3600.0
 FAILURE_WINDOW = 10.0
@@ -80,7 +80,7 @@ class Sessions:
 
     def authorized(self, request: Request, now: float) -> bool:
         """A request admitted by its session cookie; one that changes state also needs the
-        session's CSRF token in the X-CSRF-Token header."""
+        session's CSRF token in the X-Recorderd-CSRF header."""
         if not self.required:
             return False  # open endpoint: the endpoint admits it by itself
         s = self.session(request, now)

@@ -64,11 +64,11 @@ async def test_login_session_cookie_and_csrf(tmp_path: Path) -> None:
         assert (await c.get("/ui/api/cameras")).json()["cameras"][0]["name"] == "front"
         # a state change with the cookie alone is refused; with the CSRF header it is done
         assert (await c.post("/api/cameras/front/armed", json={"armed": "OFF"})).status_code == 401
-        wrong = {"X-CSRF-Token": csrf[:-1] + "x"}
+        wrong = {"X-Recorderd-CSRF": csrf[:-1] + "x"}
         assert (
             await c.post("/api/cameras/front/armed", json={"armed": "OFF"}, headers=wrong)
         ).status_code == 401
-        ok = await c.post("/api/cameras/front/armed", json={"armed": "OFF"}, headers={"X-CSRF-Token": csrf})
+        ok = await c.post("/api/cameras/front/armed", json={"armed": "OFF"}, headers={"X-Recorderd-CSRF": csrf})
         assert ok.status_code == 200
         assert s.daemon.engine is not None and not s.daemon.engine.cameras["front"].machine.armed
         # the bearer token needs no cookie and no CSRF token (no browser sends it by itself)
@@ -77,7 +77,7 @@ async def test_login_session_cookie_and_csrf(tmp_path: Path) -> None:
                 await bare.post("/api/cameras/front/armed", content="AUTO", headers=BEARER)
             ).status_code == 200
             assert (await bare.post("/ui/api/logout", headers=BEARER)).status_code == 200
-        assert (await c.post("/ui/api/logout", headers={"X-CSRF-Token": csrf})).status_code == 200
+        assert (await c.post("/ui/api/logout", headers={"X-Recorderd-CSRF": csrf})).status_code == 200
         assert (await c.get("/ui/api/cameras")).status_code == 401
 
 

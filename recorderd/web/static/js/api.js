@@ -1,5 +1,5 @@
 // Calls to the daemon: the session cookie goes along by itself; requests that change state carry
-// the session's CSRF token in the X-CSRF-Token header (and a JSON body).
+// the session's CSRF token in the X-Recorderd-CSRF header (and a JSON body).
 let csrf = null;
 
 export async function session() {
@@ -26,7 +26,7 @@ export async function post(path, body = {}) {
   const r = await fetch(path, {
     method: "POST",
     credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf || "" },
+    headers: { "Content-Type": "application/json", "X-Recorderd-CSRF": csrf || "" },
     body: JSON.stringify(body),
   });
   if (r.status === 401) { toLogin(); throw new Error("not logged in"); }

@@ -8,7 +8,7 @@ form.addEventListener("submit", async (ev) => {
   const token = document.getElementById("token").value;
   const r = await fetch("/ui/api/login", {
     method: "POST",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": "login" },
+    headers: { "Content-Type": "application/json", "X-Recorderd-CSRF": "login" },
     body: JSON.stringify({ token }),
     credentials: "same-origin",
   });
