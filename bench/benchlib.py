@@ -155,12 +155,23 @@ class SimCam:
 
 
 class Sim:
-    """`recorderd simulate` with N cameras in its own process (the load generator)."""
+    """`recorderd simulate` with N cameras in its own process (the load generator). By default each
+    camera sends at its own random phase (`simulator={"frame_phase": "shared"}`: all at one instant,
+    a what-if); a camera table's `frame_bursts = "link"` writes its frames as a 100 Mbit/s link
+    delivers them (docs/sim.md)."""
 
-    def __init__(self, workdir: Path, cameras: dict[str, dict[str, Any]], *, frame_log: int = 20000) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        cameras: dict[str, dict[str, Any]],
+        *,
+        frame_log: int = 20000,
+        simulator: dict[str, Any] | None = None,
+    ) -> None:
         self.workdir = workdir
         self.cfg = workdir / "sim.toml"
-        lines = ["[simulator]", f"frame_log = {frame_log}", ""]
+        settings = {"frame_log": frame_log, **(simulator or {})}
+        lines = ["[simulator]", *(f"{k} = {toml_value(v)}" for k, v in settings.items()), ""]
         for name, table in cameras.items():
             lines.append(f"[cameras.{name}]")
             lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]

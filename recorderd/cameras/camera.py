@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from recorderd.cameras.clock import CLOCK_EVERY, CameraClock
+from recorderd.cameras.http import CameraError
 from recorderd.cameras.incident import (
     ArmingChanged,
     Closed,
@@ -32,12 +34,14 @@ from recorderd.cameras.incident import (
     Output,
 )
 from recorderd.cameras.live import LiveFeed
+from recorderd.cameras.snapshot import SnapshotFetcher
 from recorderd.cameras.streams import STOPPED, StreamSpec, run_stream
 from recorderd.cameras.triggers import TriggerMap
 from recorderd.core import events as ev
 from recorderd.core.bus import Bus
 from recorderd.core.clock import SYSTEM_CLOCK, Clock
 from recorderd.core.events import Override
+from recorderd.protocol.errors import ProtocolError
 from recorderd.protocol.events import EdgeDetector, TriggerSample
 from recorderd.recording.frames import (
     AudioFormat,
@@ -135,6 +139,9 @@ class Camera:
         )
         self.last_jpeg: bytes | None = None
         self.live = LiveFeed()  # live viewers (web UI); kept across a supervisor restart
+        # a picture while no video stream is open: the dialect's snapshot CGI (bounded)
+        self.snapshots = SnapshotFetcher(name, http, driver.spec.paths.snapshot, self.max_part_size)
+        self.clock_state = CameraClock(name)  # the camera's own clock, read after each connect
         self.specs: list[StreamSpec] = driver.streams()
         self._up: set[str] = set()
         self._ever_up: set[str] = set()
@@ -162,6 +169,8 @@ class Camera:
                 nursery.start_soon(self._writer)
                 nursery.start_soon(self._timers)
                 nursery.start_soon(self._schedules)
+                if self.driver.has_clock:
+                    nursery.start_soon(self._clock_every)
                 for i, spec in enumerate(self.specs):
                     # a small stagger: a camera's streams do not all knock at once
                     nursery.start_soon(self._stream, spec, 0.02 * i)
@@ -254,8 +263,7 @@ class Camera:
             self.stats.connects += 1
             log.info("%s: connected (%s)", self.name, ", ".join(s.name for s in self.specs))
             self.bus.publish(ev.Connected(self.name, True, self.clock.utc()))
-            if self.cfg.schedule == "camera" or self.cfg.privacy == "camera":
-                self.spawn(self._read_camera_schedules)
+            self.spawn(self._after_connect)
 
     def stream_down(self, spec: StreamSpec, reason: str) -> None:
         self._up.discard(spec.name)
@@ -302,6 +310,15 @@ class Camera:
             await event.wait()
         return self._ids[number]
 
+    def live_jpeg(self) -> bytes | None:
+        """The video's last frame while the video stream is up."""
+        return self.last_jpeg if "video" in self._up else None
+
+    async def snapshot(self) -> bytes | None:
+        """A picture now: the live video's last frame, else one from the camera's snapshot CGI
+        (bounded in time and size); None when neither is there (an old frame is no picture of now)."""
+        return self.live_jpeg() or await self.snapshots.fetch()
+
     def status(self) -> dict[str, Any]:
         st = self.stats
         return {
@@ -322,6 +339,8 @@ class Camera:
             "dropped": st.dropped_frames,
             "last_error": st.last_error,
             "auth": self.http.chosen,
+            "clock": self.clock_state.status() if self.driver.has_clock else None,
+            "snapshots_fetched": self.snapshots.fetched,
         }
 
     # -- internals -----------------------------------------------------------------------------
@@ -379,9 +398,37 @@ class Camera:
             with trio.move_on_after(max(0.0, wait)):
                 await self._schedule_wake.wait()
 
-    async def _read_camera_schedules(self) -> None:
+    async def _after_connect(self) -> None:
+        """The camera's clock first (its zone is the one its schedules are kept in), then the
+        schedules kept on the camera."""
+        if self.driver.has_clock:
+            await self._read_clock()
+        if self.cfg.schedule == "camera" or self.cfg.privacy == "camera":
+            await self._read_camera_schedules()
+
+    async def _clock_every(self) -> None:
+        while True:
+            await trio.sleep(CLOCK_EVERY)
+            if self.stats.connected:
+                await self._read_clock()
+
+    async def _read_clock(self) -> None:
+        sent = self.clock.wall()
         try:
-            arming, privacy = await self.driver.read_schedules(self.http, self.zone)
+            with trio.fail_after(self.read_timeout):
+                reading = await self.driver.read_clock(self.http)
+        except (CameraError, ProtocolError, trio.TooSlowError, ValueError, OverflowError, OSError) as e:
+            # whatever the camera answers, a clock it cannot tell never costs the camera its tasks
+            self.clock_state.failed(str(e) or f"no answer within {self.read_timeout:g}s")
+            return
+        if reading is not None:
+            self.clock_state.update(reading, self.zone, sent, self.clock.wall())
+
+    async def _read_camera_schedules(self) -> None:
+        # followed in the zone the camera says it keeps, where it says one
+        zone = self.clock_state.zone or self.zone
+        try:
+            arming, privacy = await self.driver.read_schedules(self.http, zone)
         except Exception as e:  # a schedule that cannot be read keeps the last one
             log.warning("%s: cannot read the schedule from the camera: %s", self.name, e)
             return
@@ -430,8 +477,11 @@ class Camera:
                 ready.set()
             log.info("%s: incident %s started by %s", self.name, iid, o.trigger)
             self._send_recorder(ClipStart(iid, o.trigger, w.mono, w.wall.timestamp()))
-            if self.last_jpeg is not None:  # first: consumers have the frame when the start comes
-                self.bus.publish(ev.Snapshot(self.name, iid, self.last_jpeg, w.wall))
+            # first: consumers have the picture when the start comes. Without a video stream it
+            # comes from the camera's snapshot CGI, which the start waits for (bounded)
+            jpeg = await self.snapshot()
+            if jpeg is not None:
+                self.bus.publish(ev.Snapshot(self.name, iid, jpeg, w.wall))
             self.bus.publish(
                 ev.IncidentEvent(iid, self.name, o.trigger, "start", w.wall, w.armed, (o.trigger,))
             )

@@ -33,6 +33,7 @@ from recorderd.core.bus import Bus
 from recorderd.core.clock import SYSTEM_CLOCK, Clock
 from recorderd.core.errors import UnknownCamera
 from recorderd.core.events import Override
+from recorderd.core.text import plural
 
 if TYPE_CHECKING:
     from recorderd.config.model import CameraConfig, Config
@@ -131,7 +132,7 @@ class Engine:
                     await nursery.start(self.mux.run)
                 for cam in list(self.cameras.values()):
                     await nursery.start(self._supervise, cam)
-                log.info("engine: %d camera(s) started", len(self.cameras))
+                log.info("engine: %s started", plural(len(self.cameras), "camera"))
                 task_status.started()
                 await trio.sleep_forever()  # cameras may be started later (reload), even from none
         finally:
@@ -235,8 +236,9 @@ class Engine:
         """A manual incident on a camera; its incident id (None during privacy)."""
         return await self.camera(camera).manual_trigger(duration)
 
-    def snapshot(self, camera: str) -> bytes | None:
-        return self.camera(camera).last_jpeg
+    async def snapshot(self, camera: str) -> bytes | None:
+        """A picture of the camera now: its live video's frame, else from its snapshot CGI."""
+        return await self.camera(camera).snapshot()
 
     def live(self, camera: str) -> LiveFeed:
         """The camera's live view fan-out (raises UnknownCamera)."""

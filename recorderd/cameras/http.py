@@ -212,6 +212,22 @@ class CameraHttp:
         self, path: str, params: Mapping[str, str] | None = None, *, limit: int = 1 << 20
     ) -> tuple[str, str]:
         """GET a small text answer: (body decoded, content type). Bodies over `limit` are an error."""
+        buf, ctype, charset = await self._get(path, params, limit)
+        try:
+            return buf.decode(charset or "latin-1", errors="replace"), ctype
+        except LookupError:
+            return buf.decode("latin-1"), ctype
+
+    async def get_bytes(
+        self, path: str, params: Mapping[str, str] | None = None, *, limit: int = 1 << 20
+    ) -> tuple[bytes, str]:
+        """GET a bounded binary answer (a snapshot): (body, content type); over `limit` is an error."""
+        buf, ctype, _ = await self._get(path, params, limit)
+        return bytes(buf), ctype
+
+    async def _get(
+        self, path: str, params: Mapping[str, str] | None, limit: int
+    ) -> tuple[bytearray, str, str | None]:
         async with self.stream(path, params) as resp:
             what = f"GET /{resp.request.url.path.lstrip('/')}"
             buf = bytearray()
@@ -219,12 +235,7 @@ class CameraHttp:
                 buf += chunk
                 if len(buf) > limit:
                     raise CameraError("protocol", f"{what}: answer longer than {limit} bytes")
-            ctype = resp.headers.get("content-type", "")
-            charset = resp.charset_encoding or "latin-1"
-            try:
-                return buf.decode(charset, errors="replace"), ctype
-            except LookupError:
-                return buf.decode("latin-1"), ctype
+            return buf, resp.headers.get("content-type", ""), resp.charset_encoding
 
 
 class BodyReader:

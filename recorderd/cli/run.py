@@ -13,12 +13,12 @@ from typing import Any
 
 import trio
 
-from recorderd.actions.outbox import OutboxUnavailable
 from recorderd.cli.check_config import load_or_report
+from recorderd.config.advice import config_advice
 from recorderd.config.load import ConfigError, add_config_argument, config_path, load_config
 from recorderd.config.model import Config
 from recorderd.core.errors import expected_failure
-from recorderd.recording.index import IndexUnavailable
+from recorderd.daemon.statelock import StateDirInUse
 from recorderd.service.logs import SECRETS, setup_logging
 from recorderd.service.notify import Notifier
 from recorderd.service.watchdog import Watchdog
@@ -58,14 +58,19 @@ def run(args: argparse.Namespace) -> int:
         return 2
     setup_logging(args.log_level or cfg.daemon.log_level, args.log_format)
     register_secrets(cfg)
+    for line in config_advice(cfg, str(config_path(args.config))):
+        log.warning("%s", line)
     try:
         return trio.run(serve, cfg, config_path(args.config), args.log_level)
     except BaseException as exc:
+        # an expected failure (state_dir in use or unusable, HTTP address busy, index, outbox or
+        # MQTT set-up unusable) is one line, also from inside trio's nurseries; anything else is a bug
         found = expected_failure(exc)
-        if found is None or not isinstance(found, IndexUnavailable | OutboxUnavailable):
+        if found is None:
             raise
         log.error("%s", found)
-        return 1
+        # 2: restarting cannot help until someone acts (systemd's RestartPreventExitStatus=2)
+        return 2 if isinstance(found, StateDirInUse) else 1
 
 
 def register_secrets(cfg: Config) -> None:

@@ -26,8 +26,8 @@ class CameraControl:
     def cameras(self) -> Collection[str]:
         return self._engine.names()
 
-    def snapshot(self, camera: str) -> bytes | None:
-        return self._engine.snapshot(camera)
+    async def snapshot(self, camera: str) -> bytes | None:
+        return await self._engine.snapshot(camera)
 
     async def trigger(self, camera: str) -> str:
         return await self._engine.trigger(camera) or ""
@@ -48,6 +48,9 @@ class Endpoint(Control):
     def healthy(self) -> bool:
         return self._status.healthy()
 
+    def not_ready(self) -> list[str]:
+        return self._status.not_ready()
+
     def status(self) -> dict[str, Any]:
         return self._status.status()
 
@@ -57,8 +60,8 @@ class Endpoint(Control):
     def cameras(self) -> Collection[str]:
         return self._control.cameras()
 
-    def snapshot(self, camera: str) -> bytes | None:
-        return self._control.snapshot(camera)
+    async def snapshot(self, camera: str) -> bytes | None:
+        return await self._control.snapshot(camera)
 
     async def trigger(self, camera: str) -> str:
         return await self._control.trigger(camera)

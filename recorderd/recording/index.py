@@ -391,6 +391,11 @@ class Index:
             if cur.rowcount == 0:
                 raise KeyError(recording_id)
 
+    def finished_bytes(self) -> int:
+        """Bytes of the finished recordings (rows with an end)."""
+        rows = self._query('SELECT COALESCE(SUM(bytes), 0) FROM recordings WHERE "end" IS NOT NULL', ())
+        return int(rows[0][0])
+
     def remove_recording(self, path: Path) -> bool:
         with self._tx() as c:
             return c.execute("DELETE FROM recordings WHERE path = ?", (self._rel(path),)).rowcount > 0

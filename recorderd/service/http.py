@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -36,6 +37,7 @@ class CameraMetrics:
     reconnects: int = 0
     incidents: int = 0
     dropped: int = 0
+    clock_skew: float | None = None  # seconds the camera's clock is ahead (None: not read)
 
 
 @dataclass
@@ -51,10 +53,11 @@ class Control(Protocol):
     """What the daemon offers the endpoint."""
 
     def healthy(self) -> bool: ...
+    def not_ready(self) -> list[str]: ...
     def status(self) -> dict[str, Any]: ...
     def metrics(self) -> MetricsSnapshot: ...
     def cameras(self) -> Collection[str]: ...
-    def snapshot(self, camera: str) -> bytes | None: ...
+    async def snapshot(self, camera: str) -> bytes | None: ...
     async def trigger(self, camera: str) -> str: ...
     def set_armed(self, camera: str, mode: ArmedMode) -> None: ...
 
@@ -100,6 +103,15 @@ class _Collector(Collector):
             for cam, m in sorted(snap.cameras.items()):
                 fam.add_metric([cam], get(m))
             yield fam
+        skew = GaugeMetricFamily(
+            "recorderd_camera_clock_skew_seconds",
+            "the camera's clock minus this host's, at its last reading",
+            labels=["camera"],
+        )
+        for cam, m in sorted(snap.cameras.items()):
+            if m.clock_skew is not None:
+                skew.add_metric([cam], m.clock_skew)
+        yield skew
         depth = GaugeMetricFamily("recorderd_outbox_depth", "actions waiting per target", labels=["target"])
         for target, n in sorted(snap.outbox_depth.items()):
             depth.add_metric([target], n)
@@ -147,6 +159,13 @@ def build_app(control: Control, token: str | None = None, ui: Extension | None =
         ok = control.healthy()
         return PlainTextResponse("ok\n" if ok else "unhealthy\n", status_code=200 if ok else 503)
 
+    async def readyz(request: Request) -> Response:
+        # no token, as /healthz: probes carry none; the reasons give counts, never names
+        waiting = control.not_ready()
+        if waiting:
+            return PlainTextResponse(f"not ready: {'; '.join(waiting)}\n", status_code=503)
+        return PlainTextResponse("ready\n")
+
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
@@ -154,9 +173,11 @@ def build_app(control: Control, token: str | None = None, ui: Extension | None =
         return JSONResponse(control.status())
 
     async def snapshot(request: Request) -> Response:
-        jpeg = control.snapshot(request.path_params["camera"])
+        jpeg = await control.snapshot(request.path_params["camera"])
         if jpeg is None:
-            return JSONResponse({"error": "no frame received yet"}, status_code=404)
+            return JSONResponse(
+                {"error": "no picture: no video frame and no snapshot from the camera"}, status_code=404
+            )
         return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     async def trigger(request: Request) -> Response:
@@ -178,6 +199,7 @@ def build_app(control: Control, token: str | None = None, ui: Extension | None =
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
         Route("/metrics", guard(metrics)),
         Route("/api/status", guard(status)),
         Route("/api/cameras/{camera}/snapshot.jpg", guard(snapshot)),
@@ -195,11 +217,13 @@ async def serve_http(
     token: str | None = None,
     *,
     ui: Extension | None = None,
+    sock: socket.socket | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve until cancelled; `nursery.start()` returns the bound addresses (useful with port 0)."""
+    """Serve until cancelled; `nursery.start()` returns the bound addresses (useful with port 0).
+    `sock`: a socket bound to `listen` already (service/listen.py), which the server takes over."""
     config = HypercornConfig()
-    config.bind = [listen]
+    config.bind = [f"fd://{sock.detach()}"] if sock is not None else [listen]
     config.accesslog = None
     config.errorlog = logging.getLogger("recorderd.http")
     config.graceful_timeout = 1.0

@@ -223,7 +223,8 @@ class WebUi:
         camera = request.path_params["camera"]
         try:
             feed = self.source.live(camera)
-            return mjpeg_response(feed, self.source.snapshot(camera))
+            # the newest frame at once (from the camera's snapshot CGI when no stream is open)
+            return mjpeg_response(feed, await self.source.snapshot(camera))
         except UnknownCamera:
             return _error(f"unknown camera {camera!r}", 404)
         except TooManyViewers as e:

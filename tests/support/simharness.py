@@ -23,9 +23,14 @@ def sim_config(cameras: dict[str, dict[str, Any]]) -> SimConfig:
     return SimConfig(cameras={n: SimCameraConfig(**{**SMALL, **c}) for n, c in cameras.items()})
 
 
-def daemon_config(sim: Simulator, state_dir: Path, cameras: dict[str, dict[str, Any]]) -> Config:
+def daemon_config(
+    sim: Simulator,
+    state_dir: Path,
+    cameras: dict[str, dict[str, Any]],
+    daemon: dict[str, Any] | None = None,
+) -> Config:
     raw: dict[str, Any] = {
-        "daemon": {"state_dir": str(state_dir), "timezone": "UTC", "http_listen": ""},
+        "daemon": {"state_dir": str(state_dir), "timezone": "UTC", "http_listen": "", **(daemon or {})},
         "cameras": {},
     }
     for name, extra in cameras.items():
@@ -88,9 +93,11 @@ async def rig(
     *,
     recorder: bool = False,
     queue: int = 100_000,
+    daemon_extra: dict[str, Any] | None = None,
 ) -> AsyncIterator[Rig]:
     async with open_simulator(sim_config(sim_cams)) as sim:
-        cfg = daemon_config(sim, tmp_path / "state", {n: (cam_extra or {}).get(n, {}) for n in sim_cams})
+        extra = {n: (cam_extra or {}).get(n, {}) for n in sim_cams}
+        cfg = daemon_config(sim, tmp_path / "state", extra, daemon_extra)
         channels: dict[str, trio.MemoryReceiveChannel[RecorderInput]] = {}
         sends: dict[str, trio.MemorySendChannel[RecorderInput]] = {}
         if recorder:

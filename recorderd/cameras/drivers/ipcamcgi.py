@@ -11,8 +11,11 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
+from recorderd.cameras.clock import ClockReading, fixed_zone
 from recorderd.cameras.drivers.base import Driver
 from recorderd.cameras.streams import PartLike, StreamSpec, TextParser
+from recorderd.dialects.tables import IPCAMCGI_ZONE_OFFSETS
+from recorderd.protocol.clock import parse_ipcamcgi_datetime
 from recorderd.protocol.dialects import ipcamcgi
 from recorderd.protocol.errors import ProtocolError
 from recorderd.protocol.events import TriggerSample
@@ -72,6 +75,21 @@ class IpcamcgiDriver(Driver):
             if sep:
                 params[k.strip()] = v.strip()
         return from_ipcamcgi_params(params, zone, "FTPSchedule"), None
+
+    async def read_clock(self, http: CameraHttp) -> ClockReading | None:
+        """§3.1.5 datetime.cgi: Date and Time in the camera's zone, which TimeZoneIndex (Table 1,
+        half-hour zones too) or else TimeZone (whole hours) tells."""
+        text, _ = await http.get_text("datetime.cgi")
+        dt = parse_ipcamcgi_datetime(text)
+        minutes = None
+        if dt.zone_index is not None and 0 < dt.zone_index < len(IPCAMCGI_ZONE_OFFSETS):
+            minutes = IPCAMCGI_ZONE_OFFSETS[dt.zone_index]
+        if minutes is None and dt.zone_hours is not None and -12 <= dt.zone_hours <= 13:
+            minutes = dt.zone_hours * 60
+        if minutes is None:
+            return ClockReading(dt.local)
+        zone = fixed_zone(minutes * 60)
+        return ClockReading(dt.local.replace(tzinfo=zone), zone)
 
 
 DRIVER = IpcamcgiDriver

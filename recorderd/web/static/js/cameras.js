@@ -44,12 +44,12 @@ function tile(c, live) {
   let timer = null;
   const setLive = (on) => {
     clearInterval(timer);
-    if (c.record === "off") { // the daemon opens a camera's video only to record it
+    if (c.record === "off") { // the daemon opens a camera's video only to record it: snapshots
       liveBtn.hidden = true;
-      img.alt = `${c.name}: no live view, recording is off for this camera`;
-      return;
+      img.alt = `${c.name}: snapshots (no live view: recording is off for this camera)`;
+      on = false;
     }
-    liveBtn.hidden = on;
+    liveBtn.hidden = on || c.record === "off";
     if (on) img.src = `/ui/api/cameras/${encodeURIComponent(c.name)}/live.mjpg`;
     else {
       const still = () => { img.src = `/api/cameras/${encodeURIComponent(c.name)}/snapshot.jpg?t=${Date.now()}`; };
