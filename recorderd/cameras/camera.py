@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from recorderd.cameras.clock import CLOCK_EVERY, CameraClock
+from recorderd.cameras.connection import Connectivity
 from recorderd.cameras.http import CameraError
 from recorderd.cameras.incident import (
     ArmingChanged,
@@ -34,8 +35,9 @@ from recorderd.cameras.incident import (
     Output,
 )
 from recorderd.cameras.live import LiveFeed
+from recorderd.cameras.liveness import LIVENESS, Liveness
 from recorderd.cameras.snapshot import SnapshotFetcher
-from recorderd.cameras.streams import STOPPED, StreamSpec, run_stream
+from recorderd.cameras.streams import StreamFailure, StreamSpec, run_stream
 from recorderd.cameras.triggers import TriggerMap
 from recorderd.core import events as ev
 from recorderd.core.bus import Bus
@@ -79,7 +81,9 @@ class CameraStats:
     incidents: int = 0
     dropped_frames: int = 0  # recorder channel full
     connects: int = 0
+    failures: int = 0  # failed attempts of any stream
     last_error: str = ""
+    last_error_at: float | None = None  # wall
     # (mono time, frames) samples for fps over the last seconds
     _fps_marks: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=16))
 
@@ -117,8 +121,10 @@ class Camera:
         index: Index | None = None,
         recorder: RecorderSink | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        liveness: Liveness = LIVENESS,
     ) -> None:
         self.name = name
+        self.liveness = liveness
         self.clock = clock
         self.cfg = cfg
         self.http = http
@@ -143,8 +149,8 @@ class Camera:
         self.snapshots = SnapshotFetcher(name, http, driver.spec.paths.snapshot, self.max_part_size)
         self.clock_state = CameraClock(name)  # the camera's own clock, read after each connect
         self.specs: list[StreamSpec] = driver.streams()
-        self._up: set[str] = set()
-        self._ever_up: set[str] = set()
+        self.link = Connectivity(name, self.specs, self.stats, clock, self._connected)
+        self._retry = trio.Event()
         self._nursery: trio.Nursery | None = None
         self._timer_wake = trio.Event()
         self._deadline: float | None = None
@@ -253,26 +259,33 @@ class Camera:
                 self.bus.publish(ev.TriggerChanged(self.name, ch.trigger, ch.on, self._wall(now)))
                 self._apply(self.machine.trigger(now, ch.trigger, ch.on))
 
+    def stream_connecting(self, spec: StreamSpec) -> None:
+        self.link.connecting(spec)
+
     def stream_up(self, spec: StreamSpec) -> None:
-        if spec.name in self._ever_up:
-            self.stats.reconnects += 1
-        self._ever_up.add(spec.name)
-        self._up.add(spec.name)
-        if len(self._up) == len(self.specs) and not self.stats.connected:
-            self.stats.connected = True
-            self.stats.connects += 1
-            log.info("%s: connected (%s)", self.name, ", ".join(s.name for s in self.specs))
-            self.bus.publish(ev.Connected(self.name, True, self.clock.utc()))
-            self.spawn(self._after_connect)
+        self.link.up(spec)
+
+    def stream_failed(self, spec: StreamSpec, failure: StreamFailure) -> None:
+        self.link.failed(spec, failure)
 
     def stream_down(self, spec: StreamSpec, reason: str) -> None:
-        self._up.discard(spec.name)
-        self.stats.last_error = reason
-        if self.stats.connected:
-            self.stats.connected = False
-            level = logging.INFO if reason == STOPPED else logging.WARNING
-            log.log(level, "%s: disconnected: %s", self.name, reason)
-            self.bus.publish(ev.Connected(self.name, False, self.clock.utc()))
+        self.link.stopped(spec)
+
+    def stream_unreadable(self, spec: StreamSpec) -> None:
+        self.link.unreadable(spec)
+
+    def retry_event(self) -> trio.Event:
+        return self._retry
+
+    def retry_now(self) -> None:
+        """Streams waiting to try again (refused ones too) try now (a config reload)."""
+        self._retry.set()
+        self._retry = trio.Event()
+
+    def _connected(self, connected: bool) -> None:
+        self.bus.publish(ev.Connected(self.name, connected, self.clock.utc()))
+        if connected:
+            self.spawn(self._after_connect)
 
     # -- control (MQTT, HTTP) ------------------------------------------------------------------
 
@@ -312,7 +325,8 @@ class Camera:
 
     def live_jpeg(self) -> bytes | None:
         """The video's last frame while the video stream is up."""
-        return self.last_jpeg if "video" in self._up else None
+        video = self.link.streams.get("video")
+        return self.last_jpeg if video is not None and video.state == "up" else None
 
     async def snapshot(self) -> bytes | None:
         """A picture now: the live video's last frame, else one from the camera's snapshot CGI
@@ -324,7 +338,7 @@ class Camera:
         return {
             "dialect": self.cfg.dialect,
             "connected": st.connected,
-            "streams": {s.name: s.name in self._up for s in self.specs},
+            **self.link.status(),
             "armed": self.machine.armed,
             "override": self.machine.override.value,
             "schedule_armed": self.machine.schedule_armed,
@@ -337,7 +351,6 @@ class Camera:
             "reconnects": st.reconnects,
             "incidents": st.incidents,
             "dropped": st.dropped_frames,
-            "last_error": st.last_error,
             "auth": self.http.chosen,
             "clock": self.clock_state.status() if self.driver.has_clock else None,
             "snapshots_fetched": self.snapshots.fetched,

@@ -244,6 +244,12 @@ class Engine:
         """The camera's live view fan-out (raises UnknownCamera)."""
         return self.camera(camera).live
 
+    def retry_now(self) -> None:
+        """Every stream waiting to try again, refused ones too, tries now (a config reload: the
+        camera may have been set up meanwhile)."""
+        for cam in list(self.cameras.values()):
+            cam.retry_now()
+
     def status(self) -> dict[str, Any]:
         return {
             "cameras": {n: c.status() for n, c in self.cameras.items()},

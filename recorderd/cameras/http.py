@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import math
 import os
 import socket
 from collections.abc import AsyncIterator, Generator, Mapping
@@ -43,8 +44,13 @@ BULK_RCVBUF = 1 << 20
 
 
 class CameraError(RecorderdError):
-    """A request to a camera failed; `kind` is one of auth, unavailable, status, refused, reset,
-    timeout, protocol, network; the message is safe to log (no credentials, no query string)."""
+    """A request to a camera failed; the message is safe to log (no credentials, no query string).
+
+    `kind` (also the metrics' reason label): auth, unavailable (503), status (another HTTP status),
+    refused (connection refused), reset, closed (the camera ended a stream), timeout (no answer),
+    stalled (no frame or part within the read timeout), dead (TCP keepalive: no reply from the
+    camera's network), no_content (204), content_type (not the stream asked for), protocol,
+    network."""
 
     def __init__(self, kind: str, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -122,21 +128,33 @@ class CameraHttp:
         *,
         port: int | None = None,
         read_timeout: float | None = None,
+        quiet: bool = False,
     ) -> AsyncIterator[httpx.Response]:
         """GET a URL and yield the response (status 2xx) with its body unread; raises CameraError.
 
-        The read timeout applies to every socket read of the body: a stream that stalls raises
-        CameraError("timeout") from `chunks`.
+        The answer's headers must come within the connect and read timeouts. The read timeout
+        then applies to every socket read of the body made through httpx, unless `quiet`: a
+        stream that may be silent for hours (an event monitor) has no read timeout at all (its
+        liveness is TCP keepalive, recorderd.cameras.liveness).
         """
         url = self.url(path, port=port)
         what = f"GET /{url.path.lstrip('/')}"
-        timeout = (
-            self.timeout
-            if read_timeout is None
-            else self.timeout.__class__(
-                self.timeout.connect, read=read_timeout, write=read_timeout, pool=None
-            )
-        )
+        read = self.timeout.read if read_timeout is None else read_timeout
+        assert read is not None
+        timeout = httpx.Timeout(self.timeout.connect, read=None if quiet else read, write=read, pool=None)
+        connect = self.timeout.connect or 0.0
+        with trio.move_on_after(connect + read) as heads:
+            async with self._answer(url, params, timeout, what) as resp:
+                heads.deadline = math.inf  # the headers are in: the body has its own liveness
+                yield resp
+                return
+        raise CameraError("timeout", f"{what}: no answer within {read:g}s")
+
+    @asynccontextmanager
+    async def _answer(
+        self, url: httpx.URL, params: Mapping[str, str] | None, timeout: httpx.Timeout, what: str
+    ) -> AsyncIterator[httpx.Response]:
+        """The answer to GET `url` (status 2xx), authenticated, redirects followed."""
         tries: list[_Chosen] = [self._chosen] if self._chosen is not None else ["none"]
         i = 0
         hops = 0
@@ -189,6 +207,8 @@ class CameraHttp:
                         self._chosen = chosen
                     yield resp
                     return
+            except httpx.ReadTimeout:
+                raise CameraError("timeout", f"{what}: no answer within {timeout.read:g}s") from None
             except httpx.HTTPError as e:
                 raise translate(e, what) from None
 
@@ -346,6 +366,8 @@ def _direct_socket(resp: httpx.Response) -> trio.socket.SocketType | None:
 def _socket_error(e: OSError, what: str) -> CameraError:
     if e.errno == errno.ECONNRESET:
         return CameraError("reset", f"{what}: connection reset by camera")
+    if e.errno == errno.ETIMEDOUT:
+        return _dead(what)
     return CameraError("reset", f"{what}: connection lost ({e.strerror or type(e).__name__})")
 
 
@@ -389,9 +411,15 @@ def _os_errors(e: BaseException) -> list[OSError]:
     return found
 
 
+def _dead(what: str) -> CameraError:
+    return CameraError("dead", f"{what}: no reply from the camera's network (TCP keepalive timed out)")
+
+
 def translate(e: Exception, what: str) -> CameraError:
     """httpx's exception (whose text may hold the URL with credentials) as a safe CameraError."""
     errnos = {x.errno for x in _os_errors(e)}
+    if errno.ETIMEDOUT in errnos and isinstance(e, httpx.ReadError):
+        return _dead(what)
     text = " ".join([str(e), *(x.strerror or "" for x in _os_errors(e))]).lower()
     if errno.ECONNREFUSED in errnos:
         text += " refused"

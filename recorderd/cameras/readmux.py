@@ -72,6 +72,8 @@ class ReadMux:
         self._urgent: select.epoll | None = None
         self._bulk: select.epoll | None = None
         self._followers: dict[int, _Follower] = {}
+        self._bulk_count = 0
+        self._bulk_came = trio.Event()  # no cadence while no bulk socket is followed
         self.rounds = 0  # wake-ups (for benchmarks: reads per wake-up)
         self.reads = 0
 
@@ -102,6 +104,9 @@ class ReadMux:
     async def _serve_bulk(self, ep: select.epoll) -> None:
         tick = trio.current_time()
         while True:
+            if not self._bulk_count:
+                self._bulk_came = trio.Event()
+                await self._bulk_came.wait()
             tick = max(tick + self.cadence, trio.current_time())  # no burst of passes to catch up
             await trio.sleep_until(tick)
             ready = ep.poll(0, _MAX_EVENTS)
@@ -144,6 +149,7 @@ class ReadMux:
     def _end(self, f: _Follower, error: BaseException | None) -> None:
         if self._followers.get(f.fd) is f:
             del self._followers[f.fd]
+            self._bulk_count -= not f.urgent
             ep = self._urgent if f.urgent else self._bulk
             if ep is not None:
                 with contextlib.suppress(OSError):  # already closed: epoll dropped it by itself
@@ -173,6 +179,9 @@ class ReadMux:
         except FileExistsError:  # a closed socket's number, still in the set: take it over
             ep.modify(fd, select.EPOLLIN)
         self._followers[fd] = f
+        if not urgent:
+            self._bulk_count += 1
+            self._bulk_came.set()
         try:
             await f.done.wait()
         finally:

@@ -154,6 +154,7 @@ class Daemon:
                 await st.engine.start_camera(name, new.cameras[name])
             except Exception as e:  # e.g. its password_file became unreadable
                 log.error("reload: camera %s not started: %s", name, e)
+        st.engine.retry_now()  # refused and failing streams ask again: the cameras may have changed
         if d.mqtt_changed:
             st.mqtt.runner.restart()
         st.alarms.apply(new, d)

@@ -18,7 +18,7 @@ import trio
 from recorderd.core.text import plural
 from recorderd.daemon.health import RecorderWatch, status_line
 from recorderd.recording.index import Index
-from recorderd.service.http import CameraMetrics, MetricsSnapshot
+from recorderd.service.http import CameraMetrics, MetricsSnapshot, StreamMetrics
 
 if TYPE_CHECKING:
     from recorderd.daemon.assembly import Stages
@@ -127,6 +127,7 @@ class DaemonStatus:
         st = self._stages
         snap = MetricsSnapshot()
         now = trio.current_time()
+        wall = st.engine.clock.wall()
         for name, cam in st.engine.cameras.items():
             s = cam.stats
             snap.cameras[name] = CameraMetrics(
@@ -138,6 +139,16 @@ class DaemonStatus:
                 incidents=s.incidents,
                 dropped=s.dropped_frames,
                 clock_skew=cam.clock_state.skew,
+                streams={
+                    n: StreamMetrics(
+                        up=st.state == "up",
+                        refused=st.state == "refused",
+                        failures=dict(st.failures),
+                        unreadable=st.unreadable,
+                        last_success=wall if st.state == "up" else st.last_success or 0.0,
+                    )
+                    for n, st in cam.link.streams.items()
+                },
             )
         snap.outbox_depth = dict(st.alarms.depth)
         snap.disk_total_bytes = self._disk.total

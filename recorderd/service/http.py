@@ -29,6 +29,15 @@ ArmedMode = Literal["on", "off", "auto"]
 
 
 @dataclass
+class StreamMetrics:
+    up: bool = False
+    refused: bool = False
+    failures: dict[str, int] = field(default_factory=dict)  # failed attempts by reason
+    unreadable: int = 0  # parts or answers skipped as unreadable
+    last_success: float = 0.0  # unix time the stream last worked (now while up; 0: never)
+
+
+@dataclass
 class CameraMetrics:
     connected: bool = False
     fps: float = 0.0
@@ -38,6 +47,7 @@ class CameraMetrics:
     incidents: int = 0
     dropped: int = 0
     clock_skew: float | None = None  # seconds the camera's clock is ahead (None: not read)
+    streams: dict[str, StreamMetrics] = field(default_factory=dict)
 
 
 @dataclass
@@ -112,6 +122,7 @@ class _Collector(Collector):
             if m.clock_skew is not None:
                 skew.add_metric([cam], m.clock_skew)
         yield skew
+        yield from _stream_families(snap)
         depth = GaugeMetricFamily("recorderd_outbox_depth", "actions waiting per target", labels=["target"])
         for target, n in sorted(snap.outbox_depth.items()):
             depth.add_metric([target], n)
@@ -125,6 +136,35 @@ class _Collector(Collector):
         yield GaugeMetricFamily(
             "recorderd_recordings_bytes", "bytes of recordings kept", value=snap.recordings_bytes
         )
+
+
+def _stream_families(snap: MetricsSnapshot) -> Iterator[Metric]:
+    """Per camera stream: up, refused, failed attempts by reason, unreadable input, last success."""
+    labels = ["camera", "stream"]
+    up = GaugeMetricFamily("recorderd_camera_stream_up", "1 while the stream delivers", labels=labels)
+    refused = GaugeMetricFamily(
+        "recorderd_camera_stream_refused", "1 while the camera refuses the stream as asked", labels=labels
+    )
+    failures = CounterMetricFamily(
+        "recorderd_camera_stream_failures", "failed attempts by reason", labels=[*labels, "reason"]
+    )
+    unreadable = CounterMetricFamily(
+        "recorderd_camera_stream_unreadable", "parts or answers skipped as unreadable", labels=labels
+    )
+    last = GaugeMetricFamily(
+        "recorderd_camera_stream_last_success_seconds",
+        "unix time the stream last worked (0: never)",
+        labels=labels,
+    )
+    for cam, m in sorted(snap.cameras.items()):
+        for name, st in sorted(m.streams.items()):
+            up.add_metric([cam, name], float(st.up))
+            refused.add_metric([cam, name], float(st.refused))
+            for reason, n in sorted(st.failures.items()):
+                failures.add_metric([cam, name, reason], n)
+            unreadable.add_metric([cam, name], st.unreadable)
+            last.add_metric([cam, name], st.last_success)
+    yield from (up, refused, failures, unreadable, last)
 
 
 def build_app(control: Control, token: str | None = None, ui: Extension | None = None) -> Starlette:

@@ -295,6 +295,8 @@ class SimCamera:
             )
         if kind == "motion":
             motion = self.state.motion
+            if not motion:
+                raise ValueError(f"camera {self.name} has no motion windows defined")
             window = int(arg) if arg.isdigit() else next(iter(motion))
             if (sep and not arg.isdigit()) or window not in motion:
                 raise ValueError(f"camera {self.name} has no motion window {arg!r} (has {list(motion)})")

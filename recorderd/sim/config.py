@@ -207,12 +207,14 @@ class SimCameraConfig(Strict):
     # events
     inputs: Annotated[int, Field(ge=0, le=8)] = 2
     outputs: Annotated[int, Field(ge=0, le=8)] = 1
-    motion_windows: Annotated[list[Annotated[int, Field(ge=0, le=99)]], Field(min_length=1, max_length=8)] = [
-        0
-    ]
+    # [] is a camera with no windows defined: VAPIX motiondata.cgi answers 204 (param.cgi API §5.4.5)
+    motion_windows: Annotated[list[Annotated[int, Field(ge=0, le=99)]], Field(max_length=8)] = [0]
     motion_threshold: Annotated[int, Field(ge=0, le=100)] = 45
     motion_level: Annotated[int, Field(ge=0, le=100)] = 70  # reported while a window is triggered
-    event_interval: Duration = 1.0  # monitors repeat the state this often (and send at once on change)
+    event_interval: Duration = 1.0  # motion-level streams send the levels this often (and at once on change)
+    # IO and eventdata monitors speak at connect and on change only (VAPIX §5.5.1.1, Open API §5.2,
+    # MOVE eventdata.cgi); a convenience: repeat the whole state this often as well
+    monitor_repeat: Duration | None = None
     # the camera's own clock: its zone and how far it is off (camera time - true time, + is ahead),
     # as every time CGI and the seed 000 frame header tell it
     timezone: str = "UTC"

@@ -2,8 +2,9 @@
 
 Video streams park on their camera's frame lot and send the part the ticker's tick built (one write
 of prebuilt bytes); a stream still busy writing when the next tick comes misses that frame, as a
-camera drops frames for a slow client. Event streams send at once on a state change and repeat the
-state every `event_interval`. Audio streams pace 240-byte blocks at the codec's byte rate.
+camera drops frames for a slow client. Event streams send the state at connect and at once on a
+change; motion-level streams repeat it every `event_interval`, IO and eventdata monitors only when
+`monitor_repeat` is set. Audio streams pace 240-byte blocks at the codec's byte rate.
 """
 
 from __future__ import annotations

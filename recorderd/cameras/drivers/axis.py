@@ -53,7 +53,17 @@ class AxisFamilyDriver(Driver):
         if self.wants("motion"):
             windows = sorted({t.split(":")[1] for t in cfg.triggers if t.startswith("motion:")})
             params = {} if "motion" in cfg.triggers or not windows else {"group": ",".join(windows)}
-            specs.append(StreamSpec("motion", "events", self.paths.motion, params, parse=motion_part))
+            specs.append(
+                StreamSpec(
+                    "motion",
+                    "events",
+                    self.paths.motion,
+                    params,
+                    parse=motion_part,
+                    # VAPIX §5.4.5 note 1: no (included) motion window defined
+                    no_content="no motion windows defined on the camera; motion triggers stay off",
+                )
+            )
         if self.wants("input"):
             specs.append(self._monitor("io", "input", self.paths.inputs, io_part))
         if self.wants("output") and self.paths.outputs:

@@ -17,7 +17,7 @@ from recorderd.cameras.streams import PartLike, StreamSpec, TextParser
 from recorderd.dialects.tables import IPCAMCGI_ZONE_OFFSETS
 from recorderd.protocol.clock import parse_ipcamcgi_datetime
 from recorderd.protocol.dialects import ipcamcgi
-from recorderd.protocol.errors import ProtocolError
+from recorderd.protocol.errors import PartlyRead, ProtocolError
 from recorderd.protocol.events import TriggerSample
 
 if TYPE_CHECKING:
@@ -38,12 +38,13 @@ def frame_samples(part: PartLike) -> list[TriggerSample]:
 
 
 def iocontrol_samples(text: str) -> list[TriggerSample]:
-    io = ipcamcgi.parse_iocontrol(text)
-    out = []
-    for name, value in (("input:1", io.trigger1), ("input:2", io.trigger2), ("motion", io.upload)):
-        if value is not None:
-            out.append(TriggerSample(name, value))
-    return out
+    """iocontrol.cgi: Trigger1/2 as input:1/2, Image Upload as motion; a bad field is skipped
+    (PartlyRead with the others)."""
+    try:
+        io = ipcamcgi.parse_iocontrol(text)
+    except PartlyRead as e:
+        raise PartlyRead(e.problems, ipcamcgi.iocontrol_samples(e.result)) from None
+    return ipcamcgi.iocontrol_samples(io)
 
 
 class IpcamcgiDriver(Driver):
