@@ -35,6 +35,7 @@ from recorderd.cameras.incident import (
     Opened,
     Output,
 )
+from recorderd.cameras.live import LiveFeed
 from recorderd.cameras.liveness import LIVENESS, Liveness
 from recorderd.cameras.snapshot import SnapshotFetcher
 from recorderd.cameras.streams import StreamFailure, StreamSpec, run_stream
@@ -147,6 +148,7 @@ class Camera:
             override=Override.parse(cfg.armed),
         )
         self.last_jpeg: bytes | None = None
+        self.live = LiveFeed()  # live viewers (web UI); kept across a supervisor restart
         # a picture while no video stream is open: the dialect's snapshot CGI (bounded)
         self.snapshots = SnapshotFetcher(name, http, driver.spec.paths.snapshot, self.max_part_size)
         self.clock_state = CameraClock(name)  # the camera's own clock, read after each connect
@@ -214,6 +216,8 @@ class Camera:
         st = self.stats
         st.frames += 1
         self.last_jpeg = data
+        if self.live.viewers:
+            self.live.publish(data)
         rec = self.recorder
         if rec is not None:
             try:

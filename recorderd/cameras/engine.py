@@ -25,6 +25,7 @@ import trio
 from recorderd.cameras.camera import Camera
 from recorderd.cameras.drivers import driver_for
 from recorderd.cameras.http import CameraHttp, new_client
+from recorderd.cameras.live import LiveFeed
 from recorderd.cameras.readmux import ReadMux
 from recorderd.core import events as ev
 from recorderd.core.backoff import Backoff
@@ -170,7 +171,8 @@ class Engine:
                 status = None
             backoff.ended(trio.current_time() - t0)
             await trio.sleep(backoff.next_delay())
-            # a fresh state; the same HTTP side, recorder channel and bus
+            # a fresh state; the same HTTP side, recorder channel, bus and live viewers
+            live = cam.live
             cam = Camera(
                 cam.name,
                 cam.cfg,
@@ -182,6 +184,7 @@ class Engine:
                 recorder=cam.recorder,
                 clock=self.clock,
             )
+            cam.live = live
             self.cameras[cam.name] = cam
 
     # -- one camera at a time (config reload) ----------------------------------------------------
@@ -236,6 +239,10 @@ class Engine:
     async def snapshot(self, camera: str) -> bytes | None:
         """A picture of the camera now: its live video's frame, else from its snapshot CGI."""
         return await self.camera(camera).snapshot()
+
+    def live(self, camera: str) -> LiveFeed:
+        """The camera's live view fan-out (raises UnknownCamera)."""
+        return self.camera(camera).live
 
     def retry_now(self) -> None:
         """Every stream waiting to try again, refused ones too, tries now (a config reload: the

@@ -82,16 +82,7 @@ class Clips:
 
 
 def row_json(r: IncidentRow, clips: list[Path]) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "camera": r.camera,
-        "trigger": r.trigger,
-        "triggers": list(r.triggers),
-        "start": r.start.isoformat(),
-        "end": r.end.isoformat() if r.end else None,
-        "armed": r.armed,
-        "clips": [str(p) for p in clips],
-    }
+    return {**r.as_json(), "clips": [str(p) for p in clips]}
 
 
 def events_table(camera_names: list[str]) -> Table:

@@ -34,13 +34,13 @@ from recorderd.core import events as ev
 from recorderd.core.bus import Bus
 from recorderd.core.clock import Clock
 from recorderd.daemon.alarms import AlarmStage, open_alarms
+from recorderd.daemon.control import Endpoint
 from recorderd.daemon.endpoint import HttpStage, open_http
 from recorderd.daemon.mqtt_state import MqttStage, open_mqtt
 from recorderd.daemon.recording_stage import RecordingStage, open_recording
 from recorderd.daemon.statelock import hold_state_dir
 from recorderd.mqtt.client import Tuning
 from recorderd.recording.index import Index
-from recorderd.service.http import Control
 from recorderd.service.listen import bind_listener
 
 log = logging.getLogger("recorderd.daemon")
@@ -104,7 +104,7 @@ async def open_stages(
     config: Callable[[], Config],
     bus: Bus[ev.BusEvent],
     clock: Clock,
-    endpoint: Callable[[Stages], Control],
+    endpoint: Callable[[Stages], Endpoint],
     *,
     index: Index | None = None,
     recorder_for: RecorderFor | None = None,

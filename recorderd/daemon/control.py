@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import trio
 
 from recorderd.cameras.engine import Engine
+from recorderd.cameras.live import LiveFeed
+from recorderd.config.model import Config
+from recorderd.core.events import BusEvent
 from recorderd.daemon.status import DaemonStatus
+from recorderd.recording.index import Index
 from recorderd.service.http import ArmedMode, Control, MetricsSnapshot
+
+if TYPE_CHECKING:
+    from recorderd.daemon.assembly import Stages
 
 
 class CameraControl:
@@ -28,11 +37,13 @@ class CameraControl:
 
 
 class Endpoint(Control):
-    """What the HTTP endpoint is given: the controls and the status, nothing else of the daemon."""
+    """What the HTTP endpoint is given: the controls and the status, and for the web UI
+    (recorderd/web/source.py) the config, the index, the live views and a bus subscription."""
 
-    def __init__(self, control: CameraControl, status: DaemonStatus) -> None:
+    def __init__(self, control: CameraControl, status: DaemonStatus, stages: Stages) -> None:
         self._control = control
         self._status = status
+        self._stages = stages
 
     def healthy(self) -> bool:
         return self._status.healthy()
@@ -57,3 +68,17 @@ class Endpoint(Control):
 
     def set_armed(self, camera: str, mode: ArmedMode) -> None:
         self._control.set_armed(camera, mode)
+
+    # -- for the web UI (recorderd.web.source.UiSource) ----------------------------------------
+
+    def config(self) -> Config:
+        return self._stages.config()
+
+    def index(self) -> Index:
+        return self._stages.index
+
+    def live(self, camera: str) -> LiveFeed:
+        return self._stages.engine.live(camera)
+
+    def subscribe(self, name: str, size: int) -> trio.MemoryReceiveChannel[BusEvent]:
+        return self._stages.engine.bus.subscribe(name, size)

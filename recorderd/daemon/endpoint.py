@@ -1,5 +1,5 @@
-"""The HTTP stage: the local endpoint (status, metrics, snapshot, manual trigger, armed) for the config
-of the moment, restarted by a reload that changes it.
+"""The HTTP stage: the local endpoint (status, metrics, snapshot, manual trigger, armed, and the web
+UI) for the config of the moment, restarted by a reload that changes it.
 
 At start-up the listening socket is bound before any other stage runs (open_stages), so a busy or
 wrong address stops the start in one line. At a reload, an address that cannot be bound or a token
@@ -19,16 +19,18 @@ import trio
 
 from recorderd.config.model import Config, DaemonConfig
 from recorderd.core.errors import safe_reason
+from recorderd.daemon.control import Endpoint
 from recorderd.daemon.restart import Restartable
-from recorderd.service.http import Control, serve_http
+from recorderd.service.http import serve_http
 from recorderd.service.listen import ListenError, bind_listener
+from recorderd.web import WebUi
 
 log = logging.getLogger("recorderd.daemon")
 
 
 class HttpStage:
     def __init__(
-        self, config: Callable[[], Config], control: Control, bound: socket.socket | None = None
+        self, config: Callable[[], Config], control: Endpoint, bound: socket.socket | None = None
     ) -> None:
         self._config = config
         self._control = control
@@ -47,7 +49,10 @@ class HttpStage:
             return
         sock, token = opened
         async with trio.open_nursery() as nursery:
-            addrs = await nursery.start(partial(serve_http, self._control, cfg.http_listen, token, sock=sock))
+            ui = WebUi(self._control, token)  # a fresh one per session: a new token ends old logins
+            addrs = await nursery.start(
+                partial(serve_http, self._control, cfg.http_listen, token, ui=ui, sock=sock)
+            )
             self.addresses = list(addrs)
             log.info("HTTP endpoint on %s", ", ".join(addrs))
             task_status.started()
@@ -79,7 +84,7 @@ class HttpStage:
 
 @asynccontextmanager
 async def open_http(
-    config: Callable[[], Config], control: Control, bound: socket.socket | None = None
+    config: Callable[[], Config], control: Endpoint, bound: socket.socket | None = None
 ) -> AsyncIterator[HttpStage]:
     stage = HttpStage(config, control, bound)
     async with trio.open_nursery() as nursery:

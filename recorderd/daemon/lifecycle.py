@@ -30,7 +30,6 @@ from recorderd.daemon.reload import ConfigDiff, diff
 from recorderd.daemon.status import DaemonStatus, DiskFigures
 from recorderd.mqtt.client import Tuning
 from recorderd.recording.index import Index
-from recorderd.service.http import Control
 
 log = logging.getLogger("recorderd.daemon")
 
@@ -77,10 +76,10 @@ class Daemon:
         http = self.stages.http if self.stages is not None else None
         return http.addresses if http is not None else []
 
-    def _endpoint(self, stages: Stages) -> Control:
+    def _endpoint(self, stages: Stages) -> Endpoint:
         self.control = CameraControl(stages.engine)
         self.view = DaemonStatus(stages, self.recorder_watch, self.disk, lambda: self.started)
-        return Endpoint(self.control, self.view)
+        return Endpoint(self.control, self.view, stages)
 
     # -- running -----------------------------------------------------------------------------
 

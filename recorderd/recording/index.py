@@ -107,6 +107,17 @@ class IncidentRow:
     def open(self) -> bool:
         return self.end is None
 
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "camera": self.camera,
+            "trigger": self.trigger,
+            "triggers": list(self.triggers),
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat() if self.end else None,
+            "armed": self.armed,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class RecordingRow:
@@ -313,6 +324,14 @@ class Index:
             sql += f" LIMIT {int(limit)}"
         return [_incident(r) for r in self._query(sql, args)]
 
+    def recent_incidents(
+        self, camera: str | None = None, until: datetime | None = None, *, limit: int = 200
+    ) -> list[IncidentRow]:
+        """The newest incidents that started at or before `until`, newest first."""
+        where, args = _overlapping(camera, None, until)
+        sql = f"SELECT {_INC_COLS} FROM incidents WHERE {' AND '.join(where)} ORDER BY start_ts DESC, id DESC"
+        return [_incident(r) for r in self._query(sql + f" LIMIT {int(limit)}", args)]
+
     # ---- recordings (written by the recorder) ----
 
     def _rel(self, path: Path) -> str:
@@ -383,6 +402,10 @@ class Index:
 
     def recording_by_path(self, path: Path) -> RecordingRow | None:
         rows = self._query(f"SELECT {_REC_COLS} FROM recordings WHERE path = ?", (self._rel(path),))
+        return self._recording(rows[0]) if rows else None
+
+    def get_recording(self, recording_id: int) -> RecordingRow | None:
+        rows = self._query(f"SELECT {_REC_COLS} FROM recordings WHERE id = ?", (recording_id,))
         return self._recording(rows[0]) if rows else None
 
     def list_recordings(

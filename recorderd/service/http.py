@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import logging
 import socket
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -22,7 +22,7 @@ from prometheus_client.registry import Collector
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 log = logging.getLogger(__name__)
 ArmedMode = Literal["on", "off", "auto"]
@@ -70,6 +70,18 @@ class Control(Protocol):
     async def snapshot(self, camera: str) -> bytes | None: ...
     async def trigger(self, camera: str) -> str: ...
     def set_armed(self, camera: str, mode: ArmedMode) -> None: ...
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class Extension(Protocol):
+    """More routes on the same endpoint (the web UI, recorderd/web): `routes(guard)` wraps the ones
+    that need authorization in the endpoint's guard; `authorized` admits a request by the
+    extension's own means (a session cookie with its CSRF token) where no bearer token is given."""
+
+    def routes(self, guard: Callable[[Handler], Handler]) -> Sequence[BaseRoute]: ...
+    def authorized(self, request: Request) -> bool: ...
 
 
 class _Collector(Collector):
@@ -155,7 +167,7 @@ def _stream_families(snap: MetricsSnapshot) -> Iterator[Metric]:
     yield from (up, refused, failures, unreadable, last)
 
 
-def build_app(control: Control, token: str | None = None) -> Starlette:
+def build_app(control: Control, token: str | None = None, ui: Extension | None = None) -> Starlette:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Collector(control))
 
@@ -163,9 +175,11 @@ def build_app(control: Control, token: str | None = None) -> Starlette:
         if not token:
             return True
         given = request.headers.get("authorization", "")
-        return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+        if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return True
+        return not given and ui is not None and ui.authorized(request)
 
-    def guard(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+    def guard(handler: Handler) -> Handler:
         async def wrapped(request: Request) -> Response:
             if not authorized(request):
                 return JSONResponse(
@@ -223,7 +237,7 @@ def build_app(control: Control, token: str | None = None) -> Starlette:
         control.set_armed(request.path_params["camera"], mode)  # type: ignore[arg-type]
         return JSONResponse({"camera": request.path_params["camera"], "armed": mode})
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", guard(metrics)),
@@ -232,6 +246,8 @@ def build_app(control: Control, token: str | None = None) -> Starlette:
         Route("/api/cameras/{camera}/trigger", guard(trigger), methods=["POST"]),
         Route("/api/cameras/{camera}/armed", guard(armed), methods=["POST", "PUT"]),
     ]
+    if ui is not None:
+        routes += ui.routes(guard)
     return Starlette(routes=routes)
 
 
@@ -240,6 +256,7 @@ async def serve_http(
     listen: str,
     token: str | None = None,
     *,
+    ui: Extension | None = None,
     sock: socket.socket | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -250,4 +267,4 @@ async def serve_http(
     config.accesslog = None
     config.errorlog = logging.getLogger("recorderd.http")
     config.graceful_timeout = 1.0
-    await serve(build_app(control, token), config, task_status=task_status)  # type: ignore[arg-type]
+    await serve(build_app(control, token, ui), config, task_status=task_status)  # type: ignore[arg-type]
