@@ -17,7 +17,9 @@ import trio
 
 from recorderd.daemon.lifecycle import Daemon
 from recorderd.sim import Simulator, open_simulator
-from tests.support.e2eharness import daemon_config, daemon_raw, sim_config
+from tests.support.e2eharness import e2e_raw as daemon_raw
+from tests.support.e2eharness import e2e_sim_config as sim_config
+from tests.support.simharness import daemon_config
 
 T = TypeVar("T")
 

@@ -16,7 +16,10 @@ import trio
 from recorderd.daemon.lifecycle import Daemon
 from recorderd.recording.mkv import AUDIO, VIDEO, read_file
 from recorderd.sim import Simulator, open_simulator
-from tests.support.e2eharness import daemon_config, daemon_raw, sim_config, until
+from tests.support.e2eharness import e2e_raw as daemon_raw
+from tests.support.e2eharness import e2e_sim_config as sim_config
+from tests.support.simharness import daemon_config
+from tests.support.wait import wait_until as until
 
 TOKEN = "api-t0ken"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
