@@ -329,6 +329,7 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=4.0, help="after every stream flows")
     ap.add_argument("--tail", type=float, default=1.5, help="client keeps running after the window")
     ap.add_argument("--fps", type=float, default=10.0)
+    bl.add_load_argument(ap)
     ap.add_argument("--only", choices=["recorderd", "ffmpeg"], help="measure one client only")
     ap.add_argument(
         "--ffmpeg-max", type=int, default=500, help="largest N run with ffmpeg (also capped by memory)"
@@ -358,7 +359,8 @@ def main() -> int:
             work = base / f"n{n}"
             work.mkdir()
             run: dict[str, Any] = {"n": n}
-            with bl.Sim(work, sim_cameras(n, args.fps)) as sim:
+            cams = sim_cameras(n, args.fps)
+            with bl.Sim(work, cams, simulator=bl.apply_load(args.load, cams)) as sim:
                 if args.only != "ffmpeg":
                     r = run_recorderd(sim, n, work, args)
                     derive(r, n)

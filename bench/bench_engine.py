@@ -119,6 +119,7 @@ def main() -> int:
     ap.add_argument("-n", "--cameras", type=int, default=50)
     ap.add_argument("--record", action="append", choices=["continuous", "off"])
     ap.add_argument("--seconds", type=float, default=10.0)
+    bl.add_load_argument(ap)
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--connect-timeout", type=float, default=120.0)
     ap.add_argument("--count-chunks", action="store_true", help="count network chunks (adds a layer)")
@@ -141,7 +142,7 @@ def main() -> int:
             cams = {
                 name: {"dialect": "mjpeg", "fps": 10, "audio": "none"} for name in bl.cam_names(args.cameras)
             }
-            with bl.Sim(work, cams) as sim:
+            with bl.Sim(work, cams, simulator=bl.apply_load(args.load, cams)) as sim:
                 tables = []
                 for c in sim.cams:
                     tables += [

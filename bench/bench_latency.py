@@ -193,7 +193,7 @@ def run_n(n: int, framing: str, args: argparse.Namespace, base: Path) -> dict[st
     sub = None
     daemon = None
     try:
-        with bl.Sim(work, cams) as sim:
+        with bl.Sim(work, cams, simulator=bl.apply_load(args.load, cams)) as sim:
             sub = Subscriber(broker.port)
             cfg = work / "recorderd.toml"
             bl.daemon_config(cfg, work / "state", camera_tables(sim), mqtt_port=broker.port)
@@ -282,6 +282,7 @@ def main() -> int:
         "--event-interval", type=float, default=1.0, help="the cameras repeat their state this often"
     )
     ap.add_argument("--warmup", type=float, default=3.0)
+    bl.add_load_argument(ap)
     ap.add_argument("--connect-timeout", type=float, default=180.0)
     ap.add_argument("--json", type=Path, help="results file (default bench/results/latency.json)")
     ap.add_argument(

@@ -3,6 +3,8 @@
 
     python bench/bench_sim.py                      # 100 and 500 streams, 10 s each
     python bench/bench_sim.py --streams 50 --seconds 3 --json out.json
+    python bench/bench_sim.py --phase shared       # every camera's frame at one instant (a what-if)
+    python bench/bench_sim.py --bursts link        # each frame in bursts as 100 Mbit/s delivers it
 
 For each N: `recorderd simulate` serves N cameras (one stream each, ~22 KB 640x480 frames) in its own
 process; a client process opens the N streams with raw sockets and only counts bytes and boundaries.
@@ -28,10 +30,14 @@ from pathlib import Path
 DELIM = b"--myboundary"
 
 
-def write_config(path: Path, n: int, fps: float, dialect: str) -> None:
-    lines = []
+def write_config(
+    path: Path, n: int, fps: float, dialect: str, phase: str = "random", bursts: str = "off"
+) -> None:
+    lines = ["[simulator]", f'frame_phase = "{phase}"', ""]
+    burst = f'"{bursts}"' if not bursts.isdigit() else bursts
     for i in range(n):
-        lines += [f"[cameras.c{i:04d}]", f'dialect = "{dialect}"', f"fps = {fps}", 'audio = "none"', ""]
+        lines += [f"[cameras.c{i:04d}]", f'dialect = "{dialect}"', f"fps = {fps}", 'audio = "none"']
+        lines += [f"frame_bursts = {burst}", ""]
     path.write_text("\n".join(lines))
 
 
@@ -79,10 +85,18 @@ def client(urls: list[tuple[str, int, str, str, str]], warmup: float, seconds: f
     return counted
 
 
-def run_one(n: int, fps: float, seconds: float, warmup: float, dialect: str) -> dict[str, float]:
+def run_one(
+    n: int,
+    fps: float,
+    seconds: float,
+    warmup: float,
+    dialect: str,
+    phase: str = "random",
+    bursts: str = "off",
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "sim.toml"
-        write_config(cfg, n, fps, dialect)
+        write_config(cfg, n, fps, dialect, phase, bursts)
         sim = subprocess.Popen(
             [sys.executable, "-m", "recorderd", "simulate", "-c", str(cfg)], stdout=subprocess.PIPE, text=True
         )
@@ -141,6 +155,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0, help="measuring window per run")
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--dialect", default="openapi", help="camera dialect (its video stream is measured)")
+    ap.add_argument("--phase", choices=["random", "shared"], default="random", help="[simulator] frame_phase")
+    ap.add_argument("--bursts", default="off", help='frame_bursts: "off", "link" or a count')
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--client", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -149,7 +165,8 @@ def main() -> int:
         print(json.dumps(client([tuple(u) for u in urls], warmup, seconds)), flush=True)
         return 0
     results = [
-        run_one(n, args.fps, args.seconds, args.warmup, args.dialect) for n in args.streams or [100, 500]
+        run_one(n, args.fps, args.seconds, args.warmup, args.dialect, args.phase, args.bursts)
+        for n in args.streams or [100, 500]
     ]
     cols = [
         "streams",

@@ -155,12 +155,23 @@ class SimCam:
 
 
 class Sim:
-    """`recorderd simulate` with N cameras in its own process (the load generator)."""
+    """`recorderd simulate` with N cameras in its own process (the load generator). By default each
+    camera sends at its own random phase (`simulator={"frame_phase": "shared"}`: all at one instant,
+    a what-if); a camera table's `frame_bursts = "link"` writes its frames as a 100 Mbit/s link
+    delivers them (docs/sim.md)."""
 
-    def __init__(self, workdir: Path, cameras: dict[str, dict[str, Any]], *, frame_log: int = 20000) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        cameras: dict[str, dict[str, Any]],
+        *,
+        frame_log: int = 20000,
+        simulator: dict[str, Any] | None = None,
+    ) -> None:
         self.workdir = workdir
         self.cfg = workdir / "sim.toml"
-        lines = ["[simulator]", f"frame_log = {frame_log}", ""]
+        settings = {"frame_log": frame_log, **(simulator or {})}
+        lines = ["[simulator]", *(f"{k} = {toml_value(v)}" for k, v in settings.items()), ""]
         for name, table in cameras.items():
             lines.append(f"[cameras.{name}]")
             lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]
@@ -330,3 +341,27 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.3g}" if abs(v) < 10 else f"{v:.1f}" if abs(v) < 1000 else f"{v:.0f}"
     return str(v)
+
+
+# -- the load ---------------------------------------------------------------------------------------
+
+LOADS = ("realistic", "ticker", "whole")
+
+
+def add_load_argument(ap: Any) -> None:
+    ap.add_argument(
+        "--load",
+        choices=LOADS,
+        default="realistic",
+        help="realistic (default): each camera at its own random phase, each frame in bursts as a "
+        "100 Mbit/s link delivers it; whole: random phases, each frame in one write; ticker: every "
+        "camera's frame at one instant (a what-if: how the figures before December 2026 were taken)",
+    )
+
+
+def apply_load(load: str, cameras: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Set the cameras' bursts for `load`; the [simulator] settings it needs."""
+    if load == "realistic":
+        for c in cameras.values():
+            c["frame_bursts"] = "link"
+    return {"frame_phase": "shared"} if load == "ticker" else {}

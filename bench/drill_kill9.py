@@ -16,9 +16,7 @@ At the end: recovery, then the full check with ffprobe of every file. Exit 1 on 
 from __future__ import annotations
 
 import argparse
-import json
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,49 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: t
 
 from recorderd.recording.index import Index
 from recorderd.recording.layout import recordings_root
-from recorderd.recording.mkv import MkvError, scan_file
 from recorderd.recording.recovery import recover
-from tests.support.ffprobe import ProbeError, check_recordings, ffprobe
-
-
-def one_run(state: Path, mode: str, hold: float) -> dict[str, object]:
-    args = ["--state-dir", str(state), "--mode", mode, "--segment", "5s", "--seconds", "600",
-            "--incident-every", "2", "--incident-length", "1", "--pre", "1s", "--post", "1s"]  # fmt: skip
-    p = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.feeder", *args], stdout=subprocess.PIPE, text=True
-    )
-    assert p.stdout is not None
-    line = p.stdout.readline()
-    if not line.startswith("READY"):
-        p.kill()
-        raise RuntimeError(f"feeder did not start: {line!r}")
-    ready = json.loads(line[len("READY") :])
-    time.sleep(hold)
-    p.kill()
-    p.wait(timeout=30)
-    return ready  # type: ignore[no-any-return]
-
-
-def check_parts(state: Path) -> tuple[int, list[str]]:
-    problems, parts = [], 0
-    for part in sorted(recordings_root(state).glob("*/*/*.part")):
-        try:
-            s = scan_file(part)
-        except MkvError:
-            if part.stat().st_size:
-                problems.append(f"{part}: unreadable header after kill ({part.stat().st_size} bytes)")
-            continue
-        if s.video_frames == 0:
-            continue
-        parts += 1
-        try:
-            packets = int(ffprobe(part)["streams"][0]["nb_read_packets"])
-        except ProbeError as e:
-            problems.append(str(e))
-            continue
-        if packets < s.video_frames:
-            problems.append(f"{part}: ffprobe reads {packets} frames, whole clusters hold {s.video_frames}")
-    return parts, problems
+from tests.support.ffprobe import check_recordings
+from tests.support.kill9 import check_cut, kill_feeder
 
 
 def main() -> int:
@@ -86,9 +44,10 @@ def main() -> int:
     t0 = time.monotonic()
     for run in range(1, args.runs + 1):
         mode = "continuous" if run % 2 else "event"
-        ready = one_run(state, mode, rng.uniform(0.5, 6.0))
-        repaired_by_feeder += len(ready["repaired"])  # type: ignore[arg-type]
-        parts, found = check_parts(state)
+        ready = kill_feeder(state, mode, rng.uniform(0.5, 6.0))
+        repaired_by_feeder += len(ready["repaired"])
+        cut, _empty, found = check_cut(state)
+        parts = sum(1 for frames in cut.values() if frames)
         cut_files += parts
         problems += [f"run {run}: {x}" for x in found]
         if run % 2:

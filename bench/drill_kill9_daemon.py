@@ -5,7 +5,7 @@
 The simulator runs in this process (two vapix cameras: `cont` continuous in 3 s segments with mu-law
 audio, `evt` event clips for a motion trigger every 2.5 s). Each run starts the daemon, waits for
 its start-up recovery and its first file, records for a random 0.3 to 4 s and sends SIGKILL; the
-checks after each kill and at the end are those of tests/e2e/kill9.py (cut-off files read by
+checks after each kill and at the end are those of tests/support/kill9.py (cut-off files read by
 ffprobe up to their last whole cluster, the next start-up recovery closes them out and indexes
 them, `recorderd recordings list --json` == the files on disk, every file closed and playable).
 Exit 1 on any problem.
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import trio
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.e2e.kill9 holds the drill
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support.kill9 holds the drill
 
 from recorderd.sim import open_simulator
-from tests.e2e.kill9 import Report, drill, drill_sim_config
+from tests.support.kill9 import Report, drill, drill_sim_config
 
 
 async def main_async(args: argparse.Namespace, workdir: Path) -> Report:

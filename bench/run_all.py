@@ -20,6 +20,7 @@ recorderd and ffmpeg).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -206,7 +207,9 @@ def main() -> int:
             bl.write_results("micro", micro, res / "micro.json")
     cost = json.loads((res / "cost.json").read_text()) if (res / "cost.json").exists() else None
     latency = json.loads((res / "latency.json").read_text()) if (res / "latency.json").exists() else None
-    if cost:
+    if cost and importlib.util.find_spec("matplotlib") is None:
+        print("plot skipped: matplotlib is not installed (pip install -e '.[bench]')")
+    elif cost:
         plot(cost, args.plot)
     md = markdown(cost, latency)
     (res / "summary.md").write_text(md)

@@ -212,17 +212,113 @@ BROKEN: list[tuple[str, str, list[str]]] = [
     (
         "foscam has one output",
         '[cameras.f]\ndialect = "foscam"\nurl = "http://127.0.0.1/"\nactions = ["output:2"]\n',
-        ['t.toml: cameras.f.actions: "output:2": foscam cameras have one output (output:1)'],
+        ['t.toml: cameras.f.actions: "output:2": foscam offers output:1'],
     ),
     (
         "foscam preset range",
         '[cameras.f]\ndialect = "netwave"\nurl = "http://127.0.0.1/"\nactions = ["preset:33"]\n',
-        ['t.toml: cameras.f.actions: "preset:33": foscam presets are 1 to 32'],
+        ['t.toml: cameras.f.actions: "preset:33": foscam offers preset:1 to preset:32'],
     ),
     (
         "ipcamcgi outputs",
         '[cameras.d]\ndialect = "dlink"\nurl = "http://127.0.0.1/"\nactions = ["output:3"]\n',
-        ['t.toml: cameras.d.actions: "output:3": ipcamcgi cameras have outputs 1 and 2'],
+        ['t.toml: cameras.d.actions: "output:3": ipcamcgi offers output:1, output:2'],
+    ),
+    # what the dialect's document offers: every trigger, "camera" schedules, audio, action ranges
+    (
+        "ipcamcgi has two inputs",
+        '[cameras.d]\ndialect = "ipcamcgi"\nurl = "http://127.0.0.1/"\ntriggers = ["motion", "input:3"]\n',
+        ['t.toml: cameras.d.triggers: trigger "input:3": ipcamcgi offers motion, input:1, input:2'],
+    ),
+    (
+        "vapix has no sound",
+        CAM + 'triggers = ["sound"]\n',
+        [
+            't.toml: cameras.front.triggers: trigger "sound": vapix offers motion, motion:<window>, '
+            "input:1 to input:8, output:1 to output:8"
+        ],
+    ),
+    (
+        "openapi has no tamper",
+        '[cameras.g]\ndialect = "openapi"\nurl = "http://127.0.0.1/"\ntriggers = ["tamper"]\n',
+        [
+            't.toml: cameras.g.triggers: trigger "tamper": openapi offers motion, motion:<window>, input:1 to input:8'
+        ],
+    ),
+    (
+        "foscam has one input and no faces",
+        '[cameras.f]\ndialect = "foscam"\nurl = "http://127.0.0.1/"\ntriggers = ["input:2"]\n',
+        ['t.toml: cameras.f.triggers: trigger "input:2": foscam offers motion, input:1, sound'],
+    ),
+    (
+        "foscam has no motion windows",
+        '[cameras.f]\ndialect = "foscam"\nurl = "http://127.0.0.1/"\ntriggers = ["face"]\n',
+        ['t.toml: cameras.f.triggers: trigger "face": foscam offers motion, input:1, sound'],
+    ),
+    (
+        "move motion windows",
+        '[cameras.h]\ndialect = "move"\nurl = "http://127.0.0.1/"\ntriggers = ["motion:4"]\n',
+        [
+            't.toml: cameras.h.triggers: trigger "motion:4": move offers motion, motion:0 to motion:3, '
+            "input:1 to input:8, output:1 to output:8, tamper, face"
+        ],
+    ),
+    (
+        "no output source on openapi",
+        '[cameras.g]\ndialect = "openapi"\nurl = "http://127.0.0.1/"\ntriggers = ["output:1"]\n',
+        ['t.toml: cameras.g.triggers: trigger "output:1": openapi offers motion'],
+    ),
+    (
+        "plain mjpeg has no motion",
+        '[cameras.s]\ndialect = "mjpeg"\nvideo_url = "http://127.0.0.1/"\ntriggers = ["motion"]\n',
+        ['t.toml: cameras.s.triggers: trigger "motion": mjpeg offers no triggers'],
+    ),
+    (
+        "openapi keeps no schedule",
+        '[cameras.g]\ndialect = "openapi"\nurl = "http://127.0.0.1/"\nschedule = "camera"\nprivacy = "camera"\n',
+        [
+            't.toml: cameras.g.schedule: "camera": openapi cameras keep no arming schedule a client can read',
+            't.toml: cameras.g.privacy: "camera": openapi cameras keep no privacy schedule a client can read',
+        ],
+    ),
+    (
+        "vapix keeps no privacy",
+        CAM + 'privacy = "camera"\n',
+        [
+            't.toml: cameras.front.privacy: "camera": vapix cameras keep no privacy schedule a client can read '
+            '(only schedule = "camera")'
+        ],
+    ),
+    (
+        "foscam has no audio",
+        '[cameras.f]\ndialect = "foscam"\nurl = "http://127.0.0.1/"\naudio = true\n',
+        ["t.toml: cameras.f.audio: foscam offers no audio stream"],
+    ),
+    (
+        "move preset range",
+        '[cameras.h]\ndialect = "move"\nurl = "http://127.0.0.1/"\nactions = ["preset:257"]\n',
+        ['t.toml: cameras.h.actions: "preset:257": move offers preset:1 to preset:256'],
+    ),
+    (
+        "vapix preset 0",
+        CAM + 'actions = ["preset:0"]\n',
+        ['t.toml: cameras.front.actions: "preset:0": vapix offers preset:1 or more'],
+    ),
+    # a relay that drives the bit a trigger reads: each pulse would be a new incident
+    (
+        "ipcamcgi relay loop",
+        '[cameras.d]\ndialect = "ipcamcgi"\nurl = "http://127.0.0.1/"\ntriggers = ["input:1", "motion"]\n'
+        'actions = ["output:1"]\n',
+        [
+            't.toml: cameras.d.actions: "output:1" switches the bit this camera reports as "input:1", which is '
+            'one of its triggers ("input:1"): every pulse would start a new incident'
+        ],
+    ),
+    (
+        "move relay loop",
+        '[cameras.h]\ndialect = "move"\nurl = "http://127.0.0.1/"\ntriggers = ["output:2"]\n'
+        'actions = [{ target = "output:2", triggers = ["output:2"] }]\n',
+        ['t.toml: cameras.h.actions: "output:2" switches the bit this camera reports as "output:2"'],
     ),
     (
         "pulses on a preset",

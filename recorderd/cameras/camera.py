@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from recorderd.cameras.clock import CLOCK_EVERY, CameraClock
+from recorderd.cameras.connection import Connectivity
+from recorderd.cameras.http import CameraError
 from recorderd.cameras.incident import (
     ArmingChanged,
     Closed,
@@ -31,13 +35,19 @@ from recorderd.cameras.incident import (
     Opened,
     Output,
 )
-from recorderd.cameras.streams import STOPPED, StreamSpec, run_stream
+from recorderd.cameras.live import LiveFeed
+from recorderd.cameras.liveness import LIVENESS, Liveness
+from recorderd.cameras.snapshot import SnapshotFetcher
+from recorderd.cameras.streams import StreamFailure, StreamSpec, run_stream
 from recorderd.cameras.triggers import TriggerMap
 from recorderd.core import events as ev
+from recorderd.core.backoff import Backoff
 from recorderd.core.bus import Bus
 from recorderd.core.clock import SYSTEM_CLOCK, Clock
+from recorderd.core.errors import safe_reason
 from recorderd.core.events import Override
 from recorderd.core.pacer import Pacer
+from recorderd.protocol.errors import ProtocolError
 from recorderd.protocol.events import EdgeDetector, TriggerSample
 from recorderd.recording.frames import (
     AudioFormat,
@@ -64,6 +74,7 @@ MANUAL = "manual"
 WRITES_BEHIND = 256  # incident events waiting for the writer: from here on, coalesce
 TRIGGER_RATE = 10.0  # trigger state changes published per second and camera, after a burst of
 TRIGGER_BURST = 20
+INDEX_RETRY_FOR = 30.0  # seconds an incident row waits for a full or locked index
 
 
 @dataclass
@@ -80,7 +91,9 @@ class CameraStats:
     parts_dropped: int = 0  # stream parts skipped: oversize, garbage, not a JPEG on a video stream
     storms: int = 0  # flapping incidents (the incident rate limit was reached)
     connects: int = 0
+    failures: int = 0  # failed attempts of any stream
     last_error: str = ""
+    last_error_at: float | None = None  # wall
     # (mono time, frames) samples for fps over the last seconds
     _fps_marks: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=16))
 
@@ -118,8 +131,10 @@ class Camera:
         index: Index | None = None,
         recorder: RecorderSink | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        liveness: Liveness = LIVENESS,
     ) -> None:
         self.name = name
+        self.liveness = liveness
         self.clock = clock
         self.cfg = cfg
         self.http = http
@@ -147,9 +162,13 @@ class Camera:
         self._trigger_pace = Pacer(TRIGGER_RATE, TRIGGER_BURST)
         self._trigger_pending: dict[str, ev.TriggerChanged] = {}  # bound: the configured triggers
         self.last_jpeg: bytes | None = None
+        self.live = LiveFeed()  # live viewers (web UI); kept across a supervisor restart
+        # a picture while no video stream is open: the dialect's snapshot CGI (bounded)
+        self.snapshots = SnapshotFetcher(name, http, driver.spec.paths.snapshot, self.max_part_size)
+        self.clock_state = CameraClock(name)  # the camera's own clock, read after each connect
         self.specs: list[StreamSpec] = driver.streams()
-        self._up: set[str] = set()
-        self._ever_up: set[str] = set()
+        self.link = Connectivity(name, self.specs, self.stats, clock, self._connected)
+        self._retry = trio.Event()
         self._nursery: trio.Nursery | None = None
         self._timer_wake = trio.Event()
         self._deadline: float | None = None
@@ -178,6 +197,8 @@ class Camera:
                 nursery.start_soon(self._writer)
                 nursery.start_soon(self._timers)
                 nursery.start_soon(self._schedules)
+                if self.driver.has_clock:
+                    nursery.start_soon(self._clock_every)
                 for i, spec in enumerate(self.specs):
                     # a small stagger: a camera's streams do not all knock at once
                     nursery.start_soon(self._stream, spec, 0.02 * i)
@@ -208,20 +229,23 @@ class Camera:
 
     # -- from the streams (synchronous, per frame / per part) ---------------------------------------
 
-    def video(self, data: bytes) -> None:
+    def video(self, data: bytes, at: float) -> None:
+        """A frame that arrived at `at` (trio's clock; earlier than now when read on a cadence)."""
         st = self.stats
         st.frames += 1
         self.last_jpeg = data
+        if self.live.viewers:
+            self.live.publish(data)
         rec = self.recorder
         if rec is not None:
             try:
-                rec.send_nowait(Frame(data, "video", trio.current_time(), self.clock.wall()))
+                rec.send_nowait(Frame(data, "video", at, self.clock.wall_at(at)))
             except trio.WouldBlock:
                 st.dropped_frames += 1
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 self.recorder = None
 
-    def audio(self, data: bytes, content_type: str) -> None:
+    def audio(self, data: bytes, content_type: str, at: float) -> None:
         self.stats.audio_blocks += 1
         rec = self.recorder
         if rec is None:
@@ -236,7 +260,7 @@ class Camera:
                     rec.send_nowait(fmt)
             if self._audio_ctype and AudioFormat.from_mime(self._audio_ctype) is None:
                 return
-            rec.send_nowait(Frame(data, "audio", trio.current_time(), self.clock.wall()))
+            rec.send_nowait(Frame(data, "audio", at, self.clock.wall_at(at)))
         except trio.WouldBlock:
             self.stats.dropped_frames += 1
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -276,27 +300,33 @@ class Camera:
                 for change in pending.values():
                     self.bus.publish(change)
 
+    def stream_connecting(self, spec: StreamSpec) -> None:
+        self.link.connecting(spec)
+
     def stream_up(self, spec: StreamSpec) -> None:
-        if spec.name in self._ever_up:
-            self.stats.reconnects += 1
-        self._ever_up.add(spec.name)
-        self._up.add(spec.name)
-        if len(self._up) == len(self.specs) and not self.stats.connected:
-            self.stats.connected = True
-            self.stats.connects += 1
-            log.info("%s: connected (%s)", self.name, ", ".join(s.name for s in self.specs))
-            self.bus.publish(ev.Connected(self.name, True, self.clock.utc()))
-            if self.cfg.schedule == "camera" or self.cfg.privacy == "camera":
-                self.spawn(self._read_camera_schedules)
+        self.link.up(spec)
+
+    def stream_failed(self, spec: StreamSpec, failure: StreamFailure) -> None:
+        self.link.failed(spec, failure)
 
     def stream_down(self, spec: StreamSpec, reason: str) -> None:
-        self._up.discard(spec.name)
-        self.stats.last_error = reason
-        if self.stats.connected:
-            self.stats.connected = False
-            level = logging.INFO if reason == STOPPED else logging.WARNING
-            log.log(level, "%s: disconnected: %s", self.name, reason)
-            self.bus.publish(ev.Connected(self.name, False, self.clock.utc()))
+        self.link.stopped(spec)
+
+    def stream_unreadable(self, spec: StreamSpec) -> None:
+        self.link.unreadable(spec)
+
+    def retry_event(self) -> trio.Event:
+        return self._retry
+
+    def retry_now(self) -> None:
+        """Streams waiting to try again (refused ones too) try now (a config reload)."""
+        self._retry.set()
+        self._retry = trio.Event()
+
+    def _connected(self, connected: bool) -> None:
+        self.bus.publish(ev.Connected(self.name, connected, self.clock.utc()))
+        if connected:
+            self.spawn(self._after_connect)
 
     # -- control (MQTT, HTTP) ------------------------------------------------------------------
 
@@ -343,12 +373,22 @@ class Camera:
             await event.wait()
         return self._ids[number]
 
+    def live_jpeg(self) -> bytes | None:
+        """The video's last frame while the video stream is up."""
+        video = self.link.streams.get("video")
+        return self.last_jpeg if video is not None and video.state == "up" else None
+
+    async def snapshot(self) -> bytes | None:
+        """A picture now: the live video's last frame, else one from the camera's snapshot CGI
+        (bounded in time and size); None when neither is there (an old frame is no picture of now)."""
+        return self.live_jpeg() or await self.snapshots.fetch()
+
     def status(self) -> dict[str, Any]:
         st = self.stats
         return {
             "dialect": self.cfg.dialect,
             "connected": st.connected,
-            "streams": {s.name: s.name in self._up for s in self.specs},
+            **self.link.status(),
             "armed": self.machine.armed,
             "override": self.machine.override.value,
             "schedule_armed": self.machine.schedule_armed,
@@ -364,8 +404,9 @@ class Camera:
             "storms": st.storms,
             "dropped": st.dropped_frames,
             "parts_dropped": st.parts_dropped,
-            "last_error": st.last_error,
             "auth": self.http.chosen,
+            "clock": self.clock_state.status() if self.driver.has_clock else None,
+            "snapshots_fetched": self.snapshots.fetched,
         }
 
     # -- internals -----------------------------------------------------------------------------
@@ -432,9 +473,37 @@ class Camera:
             with trio.move_on_after(max(0.0, wait)):
                 await self._schedule_wake.wait()
 
-    async def _read_camera_schedules(self) -> None:
+    async def _after_connect(self) -> None:
+        """The camera's clock first (its zone is the one its schedules are kept in), then the
+        schedules kept on the camera."""
+        if self.driver.has_clock:
+            await self._read_clock()
+        if self.cfg.schedule == "camera" or self.cfg.privacy == "camera":
+            await self._read_camera_schedules()
+
+    async def _clock_every(self) -> None:
+        while True:
+            await trio.sleep(CLOCK_EVERY)
+            if self.stats.connected:
+                await self._read_clock()
+
+    async def _read_clock(self) -> None:
+        sent = self.clock.wall()
         try:
-            arming, privacy = await self.driver.read_schedules(self.http, self.zone)
+            with trio.fail_after(self.read_timeout):
+                reading = await self.driver.read_clock(self.http)
+        except (CameraError, ProtocolError, trio.TooSlowError, ValueError, OverflowError, OSError) as e:
+            # whatever the camera answers, a clock it cannot tell never costs the camera its tasks
+            self.clock_state.failed(str(e) or f"no answer within {self.read_timeout:g}s")
+            return
+        if reading is not None:
+            self.clock_state.update(reading, self.zone, sent, self.clock.wall())
+
+    async def _read_camera_schedules(self) -> None:
+        # followed in the zone the camera says it keeps, where it says one
+        zone = self.clock_state.zone or self.zone
+        try:
+            arming, privacy = await self.driver.read_schedules(self.http, zone)
         except Exception as e:  # a schedule that cannot be read keeps the last one
             log.warning("%s: cannot read the schedule from the camera: %s", self.name, e)
             return
@@ -496,10 +565,12 @@ class Camera:
             else:
                 log.info("%s: incident %s started by %s", self.name, iid, o.trigger)
             self._send_recorder(ClipStart(iid, o.trigger, w.mono, w.wall.timestamp()))
-            # delivered, never dropped: the camera's own lane waits (bus.py); the snapshot first,
-            # so consumers have the frame when the start comes
-            if self.last_jpeg is not None:
-                await self.bus.deliver(ev.Snapshot(self.name, iid, self.last_jpeg, w.wall))
+            # first: consumers have the picture when the start comes. Without a video stream it
+            # comes from the camera's snapshot CGI, which the start waits for (bounded). Both are
+            # delivered, never dropped: the camera's own lane waits (core/bus.py)
+            jpeg = await self.snapshot()
+            if jpeg is not None:
+                await self.bus.deliver(ev.Snapshot(self.name, iid, jpeg, w.wall))
             await self.bus.deliver(
                 ev.IncidentEvent(iid, self.name, o.trigger, "start", w.wall, w.armed, (o.trigger,))
             )
@@ -528,8 +599,19 @@ class Camera:
             )
 
     async def _index_call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        try:
-            return await trio.to_thread.run_sync(fn, *args)
-        except Exception as e:
-            log.error("%s: index write failed: %s", self.name, e)
-            return None
+        """An incident row written in order; a full or locked database is tried again for a while
+        (the recorder's retention makes room on a full disk), anything else is logged and skipped."""
+        backoff = Backoff(0.25, 5.0, jitter=0.0)
+        give_up = trio.current_time() + INDEX_RETRY_FOR
+        while True:
+            try:
+                return await trio.to_thread.run_sync(fn, *args)
+            except sqlite3.OperationalError as e:
+                why = str(e)
+                if trio.current_time() >= give_up or not ("full" in why or "locked" in why):
+                    log.error("%s: index write failed: %s", self.name, safe_reason(e))
+                    return None
+                await trio.sleep(backoff.next_delay())
+            except Exception as e:
+                log.error("%s: index write failed: %s", self.name, safe_reason(e))
+                return None

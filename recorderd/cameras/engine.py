@@ -25,6 +25,7 @@ import trio
 from recorderd.cameras.camera import Camera
 from recorderd.cameras.drivers import driver_for
 from recorderd.cameras.http import CameraHttp, new_client
+from recorderd.cameras.live import LiveFeed
 from recorderd.cameras.readmux import ReadMux
 from recorderd.core import events as ev
 from recorderd.core.backoff import Backoff
@@ -32,6 +33,7 @@ from recorderd.core.bus import Bus
 from recorderd.core.clock import SYSTEM_CLOCK, Clock
 from recorderd.core.errors import UnknownCamera
 from recorderd.core.events import Override
+from recorderd.core.text import plural
 from recorderd.recording.index import INCIDENT_IDS
 
 if TYPE_CHECKING:
@@ -133,7 +135,7 @@ class Engine:
                     await nursery.start(self.mux.run)
                 for cam in list(self.cameras.values()):
                     await nursery.start(self._supervise, cam)
-                log.info("engine: %d camera(s) started", len(self.cameras))
+                log.info("engine: %s started", plural(len(self.cameras), "camera"))
                 task_status.started()
                 await trio.sleep_forever()  # cameras may be started later (reload), even from none
         finally:
@@ -172,7 +174,8 @@ class Engine:
                 status = None
             backoff.ended(trio.current_time() - t0)
             await trio.sleep(backoff.next_delay())
-            # a fresh state; the same HTTP side, recorder channel and bus
+            # a fresh state; the same HTTP side, recorder channel, bus and live viewers
+            live = cam.live
             cam = Camera(
                 cam.name,
                 cam.cfg,
@@ -184,6 +187,7 @@ class Engine:
                 recorder=cam.recorder,
                 clock=self.clock,
             )
+            cam.live = live
             self.cameras[cam.name] = cam
 
     # -- one camera at a time (config reload) ----------------------------------------------------
@@ -236,8 +240,19 @@ class Engine:
         default); its incident id (None during privacy)."""
         return await self.camera(camera).manual_trigger(duration)
 
-    def snapshot(self, camera: str) -> bytes | None:
-        return self.camera(camera).last_jpeg
+    async def snapshot(self, camera: str) -> bytes | None:
+        """A picture of the camera now: its live video's frame, else from its snapshot CGI."""
+        return await self.camera(camera).snapshot()
+
+    def live(self, camera: str) -> LiveFeed:
+        """The camera's live view fan-out (raises UnknownCamera)."""
+        return self.camera(camera).live
+
+    def retry_now(self) -> None:
+        """Every stream waiting to try again, refused ones too, tries now (a config reload: the
+        camera may have been set up meanwhile)."""
+        for cam in list(self.cameras.values()):
+            cam.retry_now()
 
     def status(self) -> dict[str, Any]:
         return {

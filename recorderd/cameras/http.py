@@ -15,11 +15,14 @@ of ours.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
+import math
 import os
-from collections.abc import AsyncIterator, Callable, Generator, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+import socket
+from collections.abc import AsyncIterator, Generator, Mapping
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Literal
 
 import httpx
@@ -28,7 +31,7 @@ import trio
 from recorderd.core.errors import RecorderdError, safe_reason
 
 if TYPE_CHECKING:
-    from recorderd.cameras.readmux import ReadMux
+    from recorderd.cameras.readmux import OnData, ReadMux
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +39,18 @@ AuthMode = Literal["auto", "basic", "digest", "query"]
 _Chosen = Literal["none", "basic", "digest", "query"]
 
 CHUNK = 65536
+# a bulk body's socket buffer: a second of a 4 Mbit/s camera, read every cadence (readmux.py)
+BULK_RCVBUF = 1 << 20
 
 
 class CameraError(RecorderdError):
-    """A request to a camera failed; `kind` is one of auth, unavailable, status, refused, reset,
-    timeout, protocol, network, redirect; the message is safe to log (no credentials, no query string)."""
+    """A request to a camera failed; the message is safe to log (no credentials, no query string).
+
+    `kind` (also the metrics' reason label): auth, unavailable (503), status (another HTTP status),
+    refused (connection refused), reset, closed (the camera ended a stream), timeout (no answer),
+    stalled (no frame or part within the read timeout), dead (TCP keepalive: no reply from the
+    camera's network), no_content (204), content_type (not the stream asked for), protocol,
+    network, redirect (to another origin, not followed)."""
 
     def __init__(self, kind: str, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -118,45 +128,50 @@ class CameraHttp:
         *,
         port: int | None = None,
         read_timeout: float | None = None,
+        quiet: bool = False,
     ) -> AsyncIterator[httpx.Response]:
         """GET a URL and yield the response (status 2xx) with its body unread; raises CameraError.
 
-        The read timeout applies to every socket read of the body: a stream that stalls raises
-        CameraError("timeout") from `chunks`.
+        The answer's headers must come within the connect and read timeouts. The read timeout
+        then applies to every socket read of the body made through httpx, unless `quiet`: a
+        stream that may be silent for hours (an event monitor) has no read timeout at all (its
+        liveness is TCP keepalive, recorderd.cameras.liveness).
         """
         url = self.url(path, port=port)
         what = f"GET /{url.path.lstrip('/')}"
-        timeout = (
-            self.timeout
-            if read_timeout is None
-            else self.timeout.__class__(
-                self.timeout.connect, read=read_timeout, write=read_timeout, pool=None
-            )
-        )
+        read = self.timeout.read if read_timeout is None else read_timeout
+        assert read is not None
+        timeout = httpx.Timeout(self.timeout.connect, read=None if quiet else read, write=read, pool=None)
+        connect = self.timeout.connect or 0.0
+        with trio.move_on_after(connect + read) as heads:
+            async with self._answer(url, params, timeout, what) as resp:
+                heads.deadline = math.inf  # the headers are in: the body has its own liveness
+                yield resp
+                return
+        raise CameraError("timeout", f"{what}: no answer within {read:g}s")
+
+    @asynccontextmanager
+    async def _answer(
+        self, url: httpx.URL, params: Mapping[str, str] | None, timeout: httpx.Timeout, what: str
+    ) -> AsyncIterator[httpx.Response]:
+        """The answer to GET `url` (status 2xx), authenticated, redirects followed."""
         tries: list[_Chosen] = [self._chosen] if self._chosen is not None else ["none"]
         i = 0
         hops = 0
-        head_timeout = (timeout.connect or 0.0) + (timeout.read or 0.0)
         while True:
             chosen = tries[i]
             try:
-                async with AsyncExitStack() as stack:
-                    # redirects by hand, so that every hop of the camera's own origin is
-                    # authenticated (httpx runs an auth flow once around all hops, which loses
-                    # seed 003's query credentials), and no hop of another origin is
-                    with trio.move_on_after(head_timeout) as head:
-                        resp = await stack.enter_async_context(
-                            self.client.stream(
-                                "GET",
-                                url,
-                                params=params or None,
-                                auth=self._auth(chosen),
-                                timeout=timeout,
-                                follow_redirects=False,
-                            )
-                        )
-                    if head.cancelled_caught:  # httpx times each read, not the whole head
-                        raise CameraError("timeout", f"{what}: no complete answer within {head_timeout:g}s")
+                # redirects by hand, so that every hop of the camera's own origin is authenticated
+                # (httpx runs an auth flow once around all hops, which loses seed 003's query
+                # credentials), and no hop of another origin is
+                async with self.client.stream(
+                    "GET",
+                    url,
+                    params=params or None,
+                    auth=self._auth(chosen),
+                    timeout=timeout,
+                    follow_redirects=False,
+                ) as resp:
                     if resp.is_redirect and hops < 5:
                         hops += 1
                         url = self._redirect(resp, what)
@@ -175,6 +190,8 @@ class CameraHttp:
                         self._chosen = chosen
                     yield resp
                     return
+            except httpx.ReadTimeout:
+                raise CameraError("timeout", f"{what}: no answer within {timeout.read:g}s") from None
             except httpx.HTTPError as e:
                 raise translate(e, what) from None
 
@@ -230,6 +247,22 @@ class CameraHttp:
         self, path: str, params: Mapping[str, str] | None = None, *, limit: int = 1 << 20
     ) -> tuple[str, str]:
         """GET a small text answer: (body decoded, content type). Bodies over `limit` are an error."""
+        buf, ctype, charset = await self._get(path, params, limit)
+        try:
+            return buf.decode(charset or "latin-1", errors="replace"), ctype
+        except LookupError:
+            return buf.decode("latin-1"), ctype
+
+    async def get_bytes(
+        self, path: str, params: Mapping[str, str] | None = None, *, limit: int = 1 << 20
+    ) -> tuple[bytes, str]:
+        """GET a bounded binary answer (a snapshot): (body, content type); over `limit` is an error."""
+        buf, ctype, _ = await self._get(path, params, limit)
+        return bytes(buf), ctype
+
+    async def _get(
+        self, path: str, params: Mapping[str, str] | None, limit: int
+    ) -> tuple[bytearray, str, str | None]:
         async with self.stream(path, params) as resp:
             what = f"GET /{resp.request.url.path.lstrip('/')}"
             buf = bytearray()
@@ -237,12 +270,7 @@ class CameraHttp:
                 buf += chunk
                 if len(buf) > limit:
                     raise CameraError("protocol", f"{what}: answer longer than {limit} bytes")
-            ctype = resp.headers.get("content-type", "")
-            charset = resp.charset_encoding or "latin-1"
-            try:
-                return buf.decode(charset, errors="replace"), ctype
-            except LookupError:
-                return buf.decode("latin-1"), ctype
+            return buf, resp.headers.get("content-type", ""), resp.charset_encoding
 
 
 class BodyReader:
@@ -283,19 +311,24 @@ class BodyReader:
         """Whether `follow` can take over now (a direct body whose buffered head has been read)."""
         return self._fd >= 0 and self._started
 
-    async def follow(self, mux: ReadMux, on_data: Callable[[bytes], None]) -> bool:
+    async def follow(self, mux: ReadMux, on_data: OnData, *, urgent: bool = True) -> bool:
         """Hand the socket to `mux` (one task reading all cameras' bodies), which feeds each chunk
         to `on_data` until the body ends: True then (httpx's side is finished too). False: the
-        mux stopped meanwhile; nothing was lost, go on with `read`."""
+        mux stopped meanwhile; nothing was lost, go on with `read`. A body that is only recorded
+        (`urgent` False) is read on the mux's cadence: its socket gets a receive buffer that holds
+        what arrives in between."""
+        if not urgent and self._sock is not None:
+            with contextlib.suppress(OSError):  # the kernel's default then; reads just come sooner
+                self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, BULK_RCVBUF)
         try:
-            ended = await mux.follow(self._fd, on_data)
+            ended = await mux.follow(self._fd, on_data, urgent=urgent)
         except OSError as e:
             raise _socket_error(e, self.what) from None
         if not ended:
             return False
         self._fd = -1
         while data := await self.read():  # httpx's iterator: the end of the body for it too
-            on_data(data)
+            on_data(data, trio.current_time())
         return True
 
     async def read(self) -> bytes:
@@ -348,6 +381,8 @@ def _direct_socket(resp: httpx.Response) -> trio.socket.SocketType | None:
 def _socket_error(e: OSError, what: str) -> CameraError:
     if e.errno == errno.ECONNRESET:
         return CameraError("reset", f"{what}: connection reset by camera")
+    if e.errno == errno.ETIMEDOUT:
+        return _dead(what)
     return CameraError("reset", f"{what}: connection lost ({e.strerror or type(e).__name__})")
 
 
@@ -399,9 +434,15 @@ def _os_errors(e: BaseException) -> list[OSError]:
     return found
 
 
+def _dead(what: str) -> CameraError:
+    return CameraError("dead", f"{what}: no reply from the camera's network (TCP keepalive timed out)")
+
+
 def translate(e: Exception, what: str) -> CameraError:
     """httpx's exception (whose text may hold the URL with credentials) as a safe CameraError."""
     errnos = {x.errno for x in _os_errors(e)}
+    if errno.ETIMEDOUT in errnos and isinstance(e, httpx.ReadError):
+        return _dead(what)
     text = " ".join([str(e), *(x.strerror or "" for x in _os_errors(e))]).lower()
     if errno.ECONNREFUSED in errnos:
         text += " refused"

@@ -9,6 +9,14 @@ the camera: frame to the recorder, samples to the incident machine). Per frame t
 stream task's wake-up, its trio wait registration (an epoll_ctl) and its scheduling, which on
 the 2-core VM of docs/performance.md is a fifth of what a frame costs.
 
+Two kinds of sockets. *Urgent* ones (event monitors, and video whose frame headers carry the
+trigger bits) are read as soon as bytes arrive: alarms must not wait. *Bulk* ones (video and audio
+that are only recorded) are read on a cadence, every `cadence` seconds one pass over all of them
+reading everything each holds: a frame needs no latency on its way to a file, and cameras are not
+synchronised, so reading on arrival would cost one wake-up per frame per camera (a 22 KB frame
+even comes in several TCP bursts), where a pass reads the frames of every camera at once. The
+kernel holds what arrives in between (the socket's receive buffer, set large for bulk sockets).
+
 The stream task stays in charge: its cancel scope (the liveness deadline, a stop) ends the wait
 and takes the socket out of the set before httpx closes it; the end of the body, a socket error
 or an exception of the handler wakes it with the outcome. Sockets are registered level-triggered,
@@ -20,95 +28,162 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import socket
+import struct
+import sys
+import time
 from collections.abc import Callable
 
 import trio
 
 CHUNK = 65536
 _MAX_EVENTS = 1024
+CADENCE = 0.1  # seconds between two passes over the bulk sockets
+BULK_PASS_READS = 64  # reads of one bulk socket in one pass, at most (a bound on one pass's work)
+
+# A frame read on the cadence was not received when it is read: the kernel stamps each packet as it
+# arrives (SO_TIMESTAMPNS, Linux: not in Python's socket module), and a read reports the stamp of
+# the last packet it took, so a frame keeps the time it really arrived, not the time of the pass.
+_SO_TIMESTAMPNS = 35 if sys.platform == "linux" else None
+_TIMESPEC = struct.Struct("@qq")
+_ANC_SIZE = socket.CMSG_SPACE(_TIMESPEC.size)
+
+OnData = Callable[[bytes, float], None]  # the bytes, and when they arrived (trio's clock)
 
 
 class _Follower:
-    __slots__ = ("done", "eof", "error", "fd", "on_data")
+    __slots__ = ("done", "eof", "error", "fd", "on_data", "stamped", "urgent")
 
-    def __init__(self, fd: int, on_data: Callable[[bytes], None]) -> None:
+    def __init__(self, fd: int, on_data: OnData, urgent: bool) -> None:
         self.fd = fd
         self.on_data = on_data
+        self.urgent = urgent
+        self.stamped: socket.socket | None = None  # a bulk socket's own handle, for its stamps
         self.done = trio.Event()
         self.error: BaseException | None = None
         self.eof = False
 
 
 class ReadMux:
-    """`await nursery.start(mux.run)`, then each stream: `await mux.follow(fd, on_data)`."""
+    """`await nursery.start(mux.run)`, then each stream: `await mux.follow(fd, on_data, urgent=...)`."""
 
-    def __init__(self) -> None:
-        self._ep: select.epoll | None = None
+    def __init__(self, cadence: float = CADENCE) -> None:
+        self.cadence = cadence
+        self._urgent: select.epoll | None = None
+        self._bulk: select.epoll | None = None
         self._followers: dict[int, _Follower] = {}
+        self._bulk_count = 0
+        self._bulk_came = trio.Event()  # no cadence while no bulk socket is followed
         self.rounds = 0  # wake-ups (for benchmarks: reads per wake-up)
         self.reads = 0
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        ep = select.epoll()
-        self._ep = ep
-        task_status.started()
+        urgent, bulk = select.epoll(), select.epoll()
+        self._urgent, self._bulk = urgent, bulk
         try:
-            while True:
-                await trio.lowlevel.wait_readable(ep.fileno())
-                self.rounds += 1
-                for fd, _ in ep.poll(0, _MAX_EVENTS):
-                    f = self._followers.get(fd)
-                    if f is not None:
-                        self._read(f)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._serve_urgent, urgent)
+                nursery.start_soon(self._serve_bulk, bulk)
+                task_status.started()
         finally:
-            self._ep = None
+            self._urgent = self._bulk = None
             for f in list(self._followers.values()):
                 self._end(f, None)  # the streams go on reading by themselves (`follow` returns False)
-            ep.close()
+            urgent.close()
+            bulk.close()
 
-    def _read(self, f: _Follower) -> None:
+    async def _serve_urgent(self, ep: select.epoll) -> None:
+        while True:
+            await trio.lowlevel.wait_readable(ep.fileno())
+            self.rounds += 1
+            for fd, _ in ep.poll(0, _MAX_EVENTS):
+                f = self._followers.get(fd)
+                if f is not None:
+                    self._read(f)
+
+    async def _serve_bulk(self, ep: select.epoll) -> None:
+        tick = trio.current_time()
+        while True:
+            if not self._bulk_count:
+                self._bulk_came = trio.Event()
+                await self._bulk_came.wait()
+            tick = max(tick + self.cadence, trio.current_time())  # no burst of passes to catch up
+            await trio.sleep_until(tick)
+            ready = ep.poll(0, _MAX_EVENTS)
+            if not ready:
+                continue
+            self.rounds += 1
+            for fd, _ in ready:
+                f = self._followers.get(fd)
+                for _ in range(BULK_PASS_READS):
+                    if f is None or self._followers.get(fd) is not f or self._read(f) < CHUNK:
+                        break  # ended, or the socket is drained: the next one
+
+    def _read(self, f: _Follower) -> int:
+        """One read of up to CHUNK bytes to the stream's handler; how many bytes it read."""
         try:
-            data = os.read(f.fd, CHUNK)
+            if f.stamped is not None:
+                data, anc, _, _ = f.stamped.recvmsg(CHUNK, _ANC_SIZE)
+                at = trio.current_time()
+                if anc:
+                    # the kernel's wall stamp on trio's clock: both clocks read now, side by side
+                    sec, nsec = _TIMESPEC.unpack_from(anc[0][2])
+                    at -= max(0.0, time.time() - (sec + nsec * 1e-9))
+            else:
+                data = os.read(f.fd, CHUNK)
+                at = trio.current_time()
         except BlockingIOError:
-            return
+            return 0
         except OSError as e:
             self._end(f, e)
-            return
+            return 0
         self.reads += 1
         if not data:
             f.eof = True
             self._end(f, None)
-            return
+            return 0
         try:
-            f.on_data(data)
+            f.on_data(data, at)
         except Exception as e:  # the stream's own (ProtocolError, ...): its task raises it
             self._end(f, e)
+        return len(data)
 
     def _end(self, f: _Follower, error: BaseException | None) -> None:
         if self._followers.get(f.fd) is f:
             del self._followers[f.fd]
-            if self._ep is not None:
+            self._bulk_count -= not f.urgent
+            ep = self._urgent if f.urgent else self._bulk
+            if ep is not None:
                 with contextlib.suppress(OSError):  # already closed: epoll dropped it by itself
-                    self._ep.unregister(f.fd)
+                    ep.unregister(f.fd)
+        if f.stamped is not None:
+            f.stamped.close()  # our duplicate of the descriptor; httpx closes its own
+            f.stamped = None
         f.error = error
         f.done.set()
 
-    async def follow(self, fd: int, on_data: Callable[[bytes], None]) -> bool:
+    async def follow(self, fd: int, on_data: OnData, *, urgent: bool = True) -> bool:
         """Feed what the socket `fd` sends to `on_data` until the peer closes it (True), or until
         this mux stops (False: nothing was lost; go on reading by other means). A socket error or
         an exception of `on_data` is raised here; a cancel takes the socket out of the set at once.
+        `urgent`: read on arrival (events); else on the cadence (what is only recorded).
         """
-        ep = self._ep
+        ep = self._urgent if urgent else self._bulk
         if ep is None:
             return False
         if fd in self._followers:
             raise trio.BusyResourceError(f"fd {fd} is already followed")
-        f = _Follower(fd, on_data)
+        f = _Follower(fd, on_data, urgent)
+        if not urgent and _SO_TIMESTAMPNS is not None:
+            f.stamped = _stamped(fd)
         try:
             ep.register(fd, select.EPOLLIN)
         except FileExistsError:  # a closed socket's number, still in the set: take it over
             ep.modify(fd, select.EPOLLIN)
         self._followers[fd] = f
+        if not urgent:
+            self._bulk_count += 1
+            self._bulk_came.set()
         try:
             await f.done.wait()
         finally:
@@ -117,3 +192,20 @@ class ReadMux:
         if f.error is not None:
             raise f.error
         return f.eof
+
+
+def _stamped(fd: int) -> socket.socket | None:
+    """A handle of our own on the socket (a duplicate descriptor), with kernel receive stamps on;
+    None where the platform will not stamp (reads are then stamped when they happen)."""
+    try:
+        sock = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        return None
+    try:
+        assert _SO_TIMESTAMPNS is not None
+        sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        return None
+    return sock

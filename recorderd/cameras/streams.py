@@ -2,7 +2,15 @@
 
 A dialect driver returns `StreamSpec`s: which URL, what kind of body, and how a part or a poll answer
 turns into trigger samples. `run_stream` keeps one stream connected for the camera's lifetime:
-connect, read with deadlines, report up/down, back off with full jitter on failure.
+connect, check what came (204, the Content-Type), read with the stream's liveness method
+(recorderd.cameras.liveness), report each attempt, success and failure, back off with jitter.
+
+A stream is *up* only once it delivered something valid on this connection: a part (video), an
+audio block, an event part or a state-query answer that could be read. A 200 alone is not up.
+
+Every parse of camera input is survivable: a part or answer that cannot be read (or only partly:
+`PartlyRead`) is logged at most once a minute per camera, stream and kind of answer, counted, and
+skipped (what could be read still counts); no camera input ends a stream task, let alone a camera.
 
 Per-frame cost is kept small on purpose (bench/bench_cost.py measures it): one network read per
 chunk (up to 64 KiB, straight from the socket once httpx has the headers: `CameraHttp.body`; in the
@@ -14,16 +22,26 @@ read_timeout/8; no logging per frame.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import trio
 
 from recorderd.cameras.http import CameraError
+from recorderd.cameras.liveness import (
+    AUTH_CAP,
+    RECENT,
+    RECENT_CAP,
+    REFUSED_RETRY,
+    RETRY_BASE,
+    RETRY_CAP,
+    Liveness,
+    set_keepalive,
+)
 from recorderd.core.backoff import Backoff
 from recorderd.core.ratelog import RateLimitedLog
-from recorderd.protocol.errors import ProtocolError
+from recorderd.protocol.errors import PartlyRead, ProtocolError
 from recorderd.protocol.events import EdgeDetector, TriggerSample
 
 if TYPE_CHECKING:
@@ -35,6 +53,12 @@ log = logging.getLogger("recorderd.cameras")
 STOPPED = "stopped"  # the reason given to stream_down when the camera's tasks are cancelled
 
 StreamKind = Literal["video", "audio", "events", "poll"]
+LivenessMethod = Literal["deadline", "keepalive", "poll"]
+
+# answers that name the request as wrong: asking again soon gives the same answer
+_REFUSING_STATUS = frozenset({400, 403, 404, 405, 406, 410, 501})
+# a state query that failed like this twice in a row: the camera is not answering
+_NETWORK_KINDS = frozenset({"refused", "reset", "timeout", "dead", "network"})
 
 
 class PartLike(Protocol):
@@ -55,7 +79,9 @@ class StreamSpec:
     kind "video": multipart JPEG; each part is a frame (and `parse` may read trigger bits from its
     headers, as seed 000's Date line). "audio": singlepart or multipart audio. "events": multipart
     text parts, `parse` gives samples. "poll": a GET every `interval` seconds, `parse_text` gives
-    samples. `resync` is a GET run after every (re)connect to ask the current state.
+    samples. `resync` is a GET that asks the current state: after every (re)connect, and for event
+    streams every `Liveness.resync_every` seconds as well. `no_content` says what a 204 No Content
+    answer means for this stream (the driver knows its dialect's reason).
     """
 
     name: str
@@ -67,6 +93,25 @@ class StreamSpec:
     parse_text: TextParser | None = None
     interval: float = 1.0
     resync: tuple[str, dict[str, str], TextParser] | None = None
+    no_content: str = "the camera has nothing to send on this stream"
+
+    @property
+    def liveness(self) -> LivenessMethod:
+        """Video and audio must flow (a read deadline); event monitors may be quiet (keepalive)."""
+        if self.kind == "poll":
+            return "poll"
+        return "keepalive" if self.kind == "events" else "deadline"
+
+
+@dataclass(frozen=True)
+class StreamFailure:
+    """An attempt that ended: what happened, whether the camera refused, and when to try again."""
+
+    kind: str  # CameraError kinds (recorderd.cameras.http)
+    message: str
+    retry_in: float
+    refused: bool
+    was_up: bool
 
 
 class StreamSink(Protocol):
@@ -76,101 +121,150 @@ class StreamSink(Protocol):
     http: CameraHttp
     read_timeout: float
     max_part_size: int
+    liveness: Liveness
 
+    def stream_connecting(self, spec: StreamSpec) -> None: ...
     def stream_up(self, spec: StreamSpec) -> None: ...
+    def stream_failed(self, spec: StreamSpec, failure: StreamFailure) -> None: ...
     def stream_down(self, spec: StreamSpec, reason: str) -> None: ...
-    def video(self, data: bytes) -> None: ...
-    def audio(self, data: bytes, content_type: str) -> None: ...
+    def stream_unreadable(self, spec: StreamSpec) -> None: ...
+    def retry_event(self) -> trio.Event: ...
+    def video(self, data: bytes, at: float) -> None: ...
+    def audio(self, data: bytes, content_type: str, at: float) -> None: ...
     def samples(self, samples: list[TriggerSample], detector: EdgeDetector) -> None: ...
     def count_bytes(self, n: int) -> None: ...
     def part_dropped(self) -> None: ...
-    def spawn(self, fn: Callable[[], Awaitable[None]]) -> None: ...
+
+
+def refusal(e: CameraError) -> bool:
+    """Whether the camera refused the stream as asked (asking again soon gives the same answer)."""
+    return e.kind in ("no_content", "content_type") or (e.kind == "status" and e.status in _REFUSING_STATUS)
+
+
+class _Run:
+    """One stream's loop state across attempts: its edge detector, whether it is up now."""
+
+    __slots__ = ("detector", "error", "first", "scope", "sink", "spec", "up")
+
+    def __init__(self, spec: StreamSpec, sink: StreamSink) -> None:
+        self.spec = spec
+        self.sink = sink
+        self.detector = EdgeDetector()
+        self.first = True  # never up yet: the first states are real starts
+        self.up = False
+        self.error: CameraError | None = None  # set by a helper task that ends the attempt
+        self.scope: trio.CancelScope | None = None
+
+    def mark_up(self) -> None:
+        if self.up:
+            return
+        self.up = True
+        if not self.first:
+            self.detector.reset()  # states kept but unconfirmed: a reconnect never fires by itself
+        self.first = False
+        self.sink.stream_up(self.spec)
+
+    def fail(self, error: CameraError) -> None:
+        """End the attempt from a helper task (a state query that found the camera gone)."""
+        self.error = error
+        if self.scope is not None:
+            self.scope.cancel()
+
+    def read(
+        self, what: str, parse: Callable[[Any], list[TriggerSample]], data: Any
+    ) -> list[TriggerSample] | None:
+        """Samples from a part or an answer, or None when nothing could be read (logged, counted)."""
+        try:
+            return parse(data)
+        except PartlyRead as e:
+            self.unreadable(what, e)
+            return list(e.result) or None
+        except Exception as e:  # any camera input: a parser bug must not end the stream either
+            self.unreadable(what, e)
+            return None
+
+    def unreadable(self, what: str, e: Exception) -> None:
+        self.sink.stream_unreadable(self.spec)
+        _bad_input(self.sink, self.spec, what, e)
 
 
 async def run_stream(
     spec: StreamSpec, sink: StreamSink, *, backoff: Backoff | None = None, first_delay: float = 0.0
 ) -> None:
     """Keep the stream connected until cancelled."""
-    backoff = backoff or Backoff(0.5, 30.0, stable_after=max(10.0, sink.read_timeout))
-    failures = RateLimitedLog(log, max_keys=1)  # this stream's failures: a line a minute at most
-    detector = EdgeDetector()
-    first = True
+    backoff = backoff or Backoff(RETRY_BASE, RETRY_CAP, stable_after=max(10.0, sink.read_timeout))
+    slow = Backoff(REFUSED_RETRY, REFUSED_RETRY, jitter=0.2)  # refusals: every 4 to 5 minutes
+    run = _Run(spec, sink)
+    last_up: float | None = None
     if first_delay > 0:
         await trio.sleep(first_delay)
     while True:
         started = trio.current_time()
-        up = False
-
-        def mark_up() -> None:
-            nonlocal up, first
-            up = True
-            if not first:
-                detector.reset()  # states kept but unconfirmed: a reconnect never fires by itself
-            first = False
-            sink.stream_up(spec)
-            if failures.clear(spec.name):
-                log.info("%s: %s stream connected again", sink.name, spec.name)
-
-        reason = "stream ended"
+        run.up = False
+        run.error = None
+        sink.stream_connecting(spec)
         try:
-            if spec.kind == "poll":
-                await _poll(spec, sink, detector, mark_up)
-            else:
-                await _stream(spec, sink, detector, mark_up)
+            await (_poll(run) if spec.kind == "poll" else _stream(run))
+            raise AssertionError("a stream ends with an error")  # pragma: no cover
         except CameraError as e:
-            reason = str(e)
+            error = e
         except ProtocolError as e:
-            reason = f"{spec.name}: {e}"
+            error = CameraError("protocol", f"{spec.name} stream: {e}")
         except trio.Cancelled:
-            reason = STOPPED  # the camera is stopped (shutdown, reload): not a fault
-            raise
-        finally:
-            if up:
+            if run.up:  # the camera is stopped (shutdown, reload): not a fault
                 with trio.CancelScope(shield=True):
-                    sink.stream_down(spec, reason)
-        lived = trio.current_time() - started if up else 0.0
-        backoff.ended(lived)
-        delay = backoff.next_delay()
-        failures.log(
-            spec.name, logging.WARNING, "%s: %s; retrying in %.1fs", sink.name, reason, delay, kind=reason
-        )
-        await trio.sleep(delay)
+                    sink.stream_down(spec, STOPPED)
+            raise
+        now = trio.current_time()
+        if run.up:
+            last_up = now
+        backoff.ended(now - started if run.up else 0.0)
+        refused = refusal(error)
+        if refused:
+            delay = slow.next_delay()
+        else:
+            slow.reset()
+            recent = last_up is not None and now - last_up < RECENT
+            cap = AUTH_CAP if error.kind == "auth" else RECENT_CAP if recent else RETRY_CAP
+            delay = backoff.next_delay(cap)
+        sink.stream_failed(spec, StreamFailure(error.kind, str(error), delay, refused, run.up))
+        with trio.move_on_after(delay):
+            await sink.retry_event().wait()  # a config reload asks again at once
 
 
-async def _poll(
-    spec: StreamSpec, sink: StreamSink, detector: EdgeDetector, mark_up: Callable[[], None]
-) -> None:
+async def _poll(run: _Run) -> None:
+    spec, sink = run.spec, run.sink
     assert spec.parse_text is not None
-    connected = False
     next_at = trio.current_time()
     while True:
         body, _ = await sink.http.get_text(spec.path, spec.params)
         sink.count_bytes(len(body))
-        if not connected:
-            mark_up()
-            connected = True
-        try:
-            sink.samples(spec.parse_text(body), detector)
-        except ProtocolError as e:
-            _bad_part(sink, spec, e)  # this answer is skipped; the next poll may be fine
+        samples = run.read("answer", spec.parse_text, body)
+        if samples:
+            run.mark_up()
+            sink.samples(samples, run.detector)
+        elif samples is not None:  # read, but no state in it (an HTML page, an error text)
+            run.unreadable("answer", ProtocolError("no trigger state in the answer"))
         next_at = max(next_at + spec.interval, trio.current_time())  # no burst to catch up
         await trio.sleep_until(next_at)
 
 
-# bound: one key per camera stream (a few per camera); the least recently used goes first
-_BAD_PARTS = RateLimitedLog(log, every=60.0, max_keys=4096)
+# bound: one key per camera, stream and kind of input (a few per camera); least recently used first
+_BAD_INPUT = RateLimitedLog(log, every=60.0, max_keys=4096)
 
 
-def _bad_part(sink: StreamSink, spec: StreamSpec, e: ProtocolError) -> None:
-    """Log an unreadable part at most once a minute per camera stream."""
-    _BAD_PARTS.log(
-        (sink.name, spec.name),
+def _bad_input(sink: StreamSink, spec: StreamSpec, what: str, e: Exception) -> None:
+    """Log an unreadable part or answer at most once a minute per camera, stream and kind."""
+    why = str(e) if isinstance(e, ProtocolError) else f"{type(e).__name__} while reading it"
+    _BAD_INPUT.log(
+        (sink.name, spec.name, what),
         logging.WARNING,
-        "%s: %s stream: unreadable part skipped: %s",
+        "%s: %s stream: unreadable %s skipped: %s",
         sink.name,
         spec.name,
-        e,
-        kind="bad part",
+        what,
+        why,
+        kind=what,
     )
 
 
@@ -180,9 +274,9 @@ _JPEG_TYPES = frozenset({"", "image/jpeg", "image/jpg", "image/pjpeg"})
 
 def _dropped(sink: StreamSink, spec: StreamSpec, reason: str) -> None:
     """A part skipped (oversize, garbage, not a JPEG on a video stream): counted, and logged at
-    most once a minute per camera stream and reason."""
+    most once a minute per camera stream."""
     sink.part_dropped()
-    _BAD_PARTS.log(
+    _BAD_INPUT.log(
         (sink.name, spec.name, "drop"),
         logging.WARNING,
         "%s: %s stream: part dropped: %s",
@@ -193,111 +287,211 @@ def _dropped(sink: StreamSink, spec: StreamSpec, reason: str) -> None:
     )
 
 
-async def _stream(
-    spec: StreamSpec, sink: StreamSink, detector: EdgeDetector, mark_up: Callable[[], None]
-) -> None:
+def _check_type(spec: StreamSpec, ctype: str, what: str) -> None:
+    """A body that is not the stream asked for is a refusal (an HTML login page, a snapshot URL)."""
+    mime = ctype.split(";", 1)[0].strip().lower()
+    if not mime or spec.kind == "audio":  # no type: read on; audio types: open_audio_reader decides
+        return
+    if not mime.startswith("multipart/"):
+        raise CameraError("content_type", f"{what}: not a multipart stream ({mime[:60]})")
+
+
+async def _stream(run: _Run) -> None:
+    spec, sink = run.spec, run.sink
+    http = sink.http
+    quiet = spec.liveness == "keepalive"
+    async with http.stream(
+        spec.path, spec.params, port=spec.port, read_timeout=sink.read_timeout, quiet=quiet
+    ) as resp:
+        what = f"GET {resp.request.url.path}"
+        if resp.status_code == 204:
+            raise CameraError("no_content", f"{what} answered 204 No Content: {spec.no_content}", status=204)
+        ctype = resp.headers.get("content-type", "")
+        _check_type(spec, ctype, what)
+        set_keepalive(resp, sink.liveness)  # a dead peer ends even a quiet stream
+        if spec.resync is None:
+            await _body(run, resp, ctype, what)
+            return
+        run.scope = trio.CancelScope()
+        failure: CameraError | ProtocolError | None = None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_resync, run, sink.liveness.resync_every if quiet else 0.0)
+            try:
+                with run.scope:
+                    await _body(run, resp, ctype, what)
+            except (CameraError, ProtocolError) as e:
+                failure = e
+            nursery.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
+        if run.error is not None:
+            raise run.error
+
+
+async def _body(run: _Run, resp: httpx.Response, ctype: str, what: str) -> None:
+    """Read the body until it fails (CameraError, ProtocolError) or ends (CameraError "closed")."""
+    try:
+        if run.spec.kind == "audio":
+            await _audio(run, resp, ctype, what)
+        else:
+            await _multipart(run, resp, ctype, what)
+    except CameraError as e:
+        if e.kind == "timeout":  # httpx's read timeout on the first chunk: the same as the deadline
+            raise _stalled(run, what) from None
+        raise
+    raise CameraError("closed", f"{what}: the camera closed the stream")
+
+
+def _stalled(run: _Run, what: str) -> CameraError:
+    t = f"{run.sink.read_timeout:g} s"
+    kind = run.spec.kind
+    said = "no frame" if kind == "video" else "no audio" if kind == "audio" else "no complete part"
+    return CameraError("stalled", f"{what}: {said} within {t}")
+
+
+async def _resync(run: _Run, every: float) -> None:
+    """Ask the current state after a connect (and every `every` seconds when > 0). A valid answer
+    counts as the stream being up (a quiet monitor may say nothing until a change). Two network
+    failures in a row end the attempt: the camera is not answering."""
+    spec, sink = run.spec, run.sink
+    assert spec.resync is not None
+    path, params, parse = spec.resync
+    failed = 0
+    while True:
+        try:
+            text, _ = await sink.http.get_text(path, params)
+        except CameraError as e:
+            failed = failed + 1 if e.kind in _NETWORK_KINDS else 0
+            if failed >= 2:
+                run.fail(CameraError(e.kind, f"{spec.name} stream: state query failed twice: {e}"))
+                return
+            log.info("%s: %s state query failed: %s", sink.name, spec.name, e)
+            if e.kind not in _NETWORK_KINDS:
+                return  # the camera does not answer this query: the monitor alone goes on
+        else:
+            failed = 0
+            samples = run.read("state query answer", parse, text)
+            if samples:
+                run.mark_up()
+                sink.samples(samples, run.detector)
+        if every <= 0:
+            return
+        await trio.sleep(every)
+
+
+async def _multipart(run: _Run, resp: httpx.Response, ctype: str, what: str) -> None:
     from recorderd.protocol.multipart import MultipartReader, Part, PartDropped, Truncated, parse_boundary
 
-    http = sink.http
-    read_timeout = sink.read_timeout
-    async with http.stream(spec.path, spec.params, port=spec.port, read_timeout=read_timeout) as resp:
-        what = f"{spec.name} stream"
-        ctype = resp.headers.get("content-type", "")
-        mark_up()
-        if spec.resync is not None:
-            r_path, r_params, r_parse = spec.resync
+    spec, sink = run.spec, run.sink
+    reader = MultipartReader(parse_boundary(ctype), max_part_size=sink.max_part_size)
+    video = spec.kind == "video"
+    parse = spec.parse
+    count_bytes = sink.count_bytes
+    feed = reader.feed
+    detector = run.detector
+    progress = _Progress(sink.read_timeout) if spec.liveness == "deadline" else None
 
-            async def resync() -> None:
+    last_at = trio.current_time()
+
+    def handle(chunk: bytes, at: float) -> None:  # synchronous: the engine's ReadMux may call it
+        nonlocal last_at
+        at = max(at, last_at)  # never before the previous read: frames keep their order
+        count_bytes(len(chunk))
+        got = False
+        parts = []
+        for item in feed(chunk):
+            if isinstance(item, Part):
+                if not video or (item.body.startswith(_SOI) and item.mime in _JPEG_TYPES):
+                    parts.append(item)
+                else:  # an HTML page or text is never a frame (nor served as snapshot.jpg)
+                    _dropped(sink, spec, f"not a JPEG ({item.mime[:40] or 'no Content-Type'})")
+            elif isinstance(item, PartDropped):  # too large or garbage: the reader resynchronised
+                _dropped(sink, spec, item.reason)
+        # several frames in one read (read on the mux's cadence): spread evenly since the last
+        # read, the last one at this read's arrival time
+        step = (at - last_at) / len(parts) if len(parts) > 1 and at > last_at else 0.0
+        for i, item in enumerate(parts):
+            if video:
+                got = True
+                if not run.up:
+                    run.mark_up()
+                sink.video(item.body, at - step * (len(parts) - 1 - i))
+            if parse is not None:
                 try:
-                    text, _ = await http.get_text(r_path, r_params)
-                except CameraError as e:
-                    log.info("%s: %s state query failed: %s", sink.name, spec.name, e)
-                    return
-                sink.samples(r_parse(text), detector)
-
-            sink.spawn(resync)
-        if spec.kind == "audio":
-            await _audio(sink, resp, ctype, what)
-            return
-        reader = MultipartReader(parse_boundary(ctype), max_part_size=sink.max_part_size)
-        kind = spec.kind
-        parse = spec.parse
-        count_bytes = sink.count_bytes
-        feed = reader.feed
-        progress = _Progress(read_timeout)
-
-        def handle(chunk: bytes) -> None:  # synchronous: the engine's ReadMux may call it
-            count_bytes(len(chunk))
-            got = False
-            for item in feed(chunk):
-                if not isinstance(item, Part):
-                    if isinstance(item, PartDropped):  # too large or garbage: resynchronised
-                        _dropped(sink, spec, item.reason)
+                    samples = parse(item)
+                except PartlyRead as e:
+                    run.unreadable("part", e)  # the values that could be read still count
+                    samples = list(e.result)
+                    if not samples:
+                        continue
+                except Exception as e:  # one garbled part is skipped, the stream kept
+                    run.unreadable("part", e)
                     continue
                 got = True
-                if kind == "video":
-                    if item.body.startswith(_SOI) and item.mime in _JPEG_TYPES:
-                        sink.video(item.body)
-                    else:  # an HTML page or text is never a frame (nor served as snapshot.jpg)
-                        _dropped(sink, spec, f"not a JPEG ({item.mime[:40] or 'no Content-Type'})")
-                if parse is not None:
-                    try:
-                        samples = parse(item)
-                    except ProtocolError as e:
-                        _bad_part(sink, spec, e)  # one garbled part is skipped, the stream kept
-                        continue
+                if not run.up:
+                    run.mark_up()
+                if samples:
                     sink.samples(samples, detector)
-            if got:
-                progress.made()
+        last_at = at
+        if got and progress is not None:
+            progress.made()
 
+    # frames that are only recorded can wait for the mux's next pass; events cannot
+    urgent = not video or parse is not None
+    if progress is None:
+        await _pump(sink.http, resp, what, handle, urgent=urgent)
+    else:
         with progress.scope:
-            await _pump(http, resp, what, handle)
-        path = resp.request.url.path
+            await _pump(sink.http, resp, what, handle, urgent=urgent)
         if progress.scope.cancelled_caught:
-            raise CameraError("timeout", f"GET {path}: no complete part within {read_timeout:g}s (stalled)")
-        for item in reader.close():
-            if isinstance(item, Truncated):
-                raise CameraError(
-                    "reset", f"GET {path}: camera closed the stream mid-part ({item.size} bytes lost)"
-                )
+            raise _stalled(run, what)
+    for item in reader.close():
+        if isinstance(item, Truncated):
+            raise CameraError("reset", f"{what}: camera closed the stream mid-part ({item.size} bytes lost)")
 
 
-async def _audio(sink: StreamSink, resp: httpx.Response, ctype: str, what: str) -> None:
+async def _audio(run: _Run, resp: httpx.Response, ctype: str, what: str) -> None:
     """Seed 001/002 audio, singlepart (240-byte blocks) or multipart (a codec per part)."""
     from recorderd.protocol.audio import AudioData, open_audio_reader
 
-    reader = open_audio_reader(ctype, max_part_size=sink.max_part_size)
+    sink = run.sink
+    try:
+        reader = open_audio_reader(ctype, max_part_size=sink.max_part_size)
+    except ProtocolError:
+        raise CameraError("content_type", f"{what}: not an audio stream ({ctype[:60]})") from None
     progress = _Progress(sink.read_timeout)
 
-    def handle(chunk: bytes) -> None:  # synchronous: the engine's ReadMux may call it
+    def handle(chunk: bytes, at: float) -> None:  # synchronous: the engine's ReadMux may call it
         sink.count_bytes(len(chunk))
         for item in reader.feed(chunk):
             if isinstance(item, AudioData):
-                sink.audio(item.data, item.codec.mime)
+                if not run.up:
+                    run.mark_up()
+                sink.audio(item.data, item.codec.mime, at)  # timed by its samples in the file
                 progress.made()
 
     with progress.scope:
-        await _pump(sink.http, resp, what, handle)
+        await _pump(sink.http, resp, what, handle, urgent=False)
     if progress.scope.cancelled_caught:
-        raise CameraError(
-            "timeout", f"GET {resp.request.url.path}: no audio within {sink.read_timeout:g}s (stalled)"
-        )
+        raise _stalled(run, what)
 
 
-async def _pump(http: CameraHttp, resp: httpx.Response, what: str, handle: Callable[[bytes], None]) -> None:
+async def _pump(
+    http: CameraHttp, resp: httpx.Response, what: str, handle: Callable[[bytes, float], None], *, urgent: bool
+) -> None:
     """Every chunk of the body to `handle`, until it ends: from the engine's ReadMux (one task for
-    all cameras' sockets) when it can take the socket, else read here."""
+    all cameras' sockets; on its cadence unless `urgent`) when it can take the socket, else here."""
     body = http.body(resp, what)
     mux = http.mux
     while True:
         if mux is not None and body.followable:
-            if await body.follow(mux, handle):
+            if await body.follow(mux, handle, urgent=urgent):
                 return  # the body ended
             mux = None  # the mux stopped: read here
         chunk = await body.read()
         if not chunk:
             return
-        handle(chunk)
+        handle(chunk, trio.current_time())
 
 
 class _Progress:

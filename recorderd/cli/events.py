@@ -6,13 +6,16 @@ import argparse
 import json
 import sys
 import time
+from bisect import bisect_right
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from recorderd.cli.check_config import load_or_report
+from recorderd.cli.table import Table, span
 from recorderd.config.load import add_config_argument
-from recorderd.recording.index import IncidentRow, Index, IndexUnavailable
+from recorderd.recording.index import IncidentRow, Index, IndexUnavailable, RecordingRow
 
 
 def register(sub: Any) -> None:
@@ -56,26 +59,46 @@ def parse_since(text: str, zone: ZoneInfo, now: datetime | None = None) -> datet
     return t if t.tzinfo is not None else t.replace(tzinfo=zone)
 
 
-def row_json(r: IncidentRow) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "camera": r.camera,
-        "trigger": r.trigger,
-        "triggers": list(r.triggers),
-        "start": r.start.isoformat(),
-        "end": r.end.isoformat() if r.end else None,
-        "armed": r.armed,
-    }
+class Clips:
+    """Each camera's recordings, to find the files an incident is in (its pre- and post-trigger
+    time included): those that overlap it in time, whether event clips or continuous segments."""
+
+    def __init__(self, rows: list[RecordingRow]) -> None:
+        self._rows: dict[str, list[RecordingRow]] = {}  # by camera, by start
+        for r in rows:
+            self._rows.setdefault(r.camera, []).append(r)
+        self._starts = {cam: [r.start.timestamp() for r in rs] for cam, rs in self._rows.items()}
+
+    def of(self, inc: IncidentRow) -> list[Path]:
+        rows = self._rows.get(inc.camera, [])
+        end = inc.end.timestamp() if inc.end else float("inf")
+        out = []
+        # a camera writes one file at a time: its recordings, by start, are by end too
+        for r in reversed(rows[: bisect_right(self._starts.get(inc.camera, []), end)]):
+            if r.end is not None and r.end < inc.start:
+                break
+            out.append(r.path)
+        return out[::-1]
 
 
-def row_line(r: IncidentRow, zone: ZoneInfo) -> str:
-    start = r.start.astimezone(zone)
-    if r.end is None:
-        span = f"{start:%Y-%m-%d %H:%M:%S} ... (open)"
-    else:
-        secs = (r.end - r.start).total_seconds()
-        span = f"{start:%Y-%m-%d %H:%M:%S} - {r.end.astimezone(zone):%H:%M:%S} ({secs:.1f}s)"
-    return f"{span}  {r.camera}  {','.join(r.triggers)}  {r.id}"
+def row_json(r: IncidentRow, clips: list[Path]) -> dict[str, Any]:
+    return {**r.as_json(), "clips": [str(p) for p in clips]}
+
+
+def events_table(camera_names: list[str]) -> Table:
+    # minimum widths: lines printed one by one (--follow) still line up with the header
+    longest = max(map(len, camera_names), default=0)
+    # an incident id is "<camera>-<yyyymmddThhmmss>-<6 hex>" (recording/index.py)
+    widths = {"START": 19, "END": 8, "CAMERA": longest, "INCIDENT": longest + 23}
+    return Table(
+        ("START", "END", "LENGTH", "CAMERA", "TRIGGERS", "INCIDENT", "CLIP"), right=("LENGTH",), widths=widths
+    )
+
+
+def row_cells(r: IncidentRow, zone: ZoneInfo, clips: list[Path]) -> list[str]:
+    start, end, length = span(r.start, r.end, zone, "(open)")
+    clip = (str(clips[0]) + (f" (+{len(clips) - 1} more)" if len(clips) > 1 else "")) if clips else "-"
+    return [start, end, length, r.camera, ",".join(r.triggers), r.id, clip]
 
 
 def events(args: argparse.Namespace) -> int:
@@ -104,22 +127,30 @@ def events(args: argparse.Namespace) -> int:
     except IndexUnavailable as e:
         print(f"recorderd events: {e}", file=sys.stderr)
         return 1
+    table = events_table(list(cfg.cameras))
     with index:
         rows = index.list_incidents(args.camera, since)
-        for r in rows:
-            _print(r, args.json, zone)
+        clips = Clips(index.list_recordings(args.camera, since) if rows else [])
+        if args.json:
+            for r in rows:
+                print(json.dumps(row_json(r, clips.of(r))), flush=True)
+        else:
+            for line in table.render([row_cells(r, zone, clips.of(r)) for r in rows]):
+                print(line, flush=True)
         if not args.follow:
             return 0
+        if not args.json and not rows:
+            print(table.head(), flush=True)
         seq = max((r.seq for r in index.list_incidents(args.camera)), default=0)
         try:
             while True:
                 time.sleep(0.25)
                 for r in index.list_incidents(args.camera, after_seq=seq):
                     seq = max(seq, r.seq)
-                    _print(r, args.json, zone)
+                    of = [x.path for x in index.list_recordings(r.camera, r.start, r.end)]
+                    print(
+                        json.dumps(row_json(r, of)) if args.json else table.line(row_cells(r, zone, of)),
+                        flush=True,
+                    )
         except KeyboardInterrupt:
             return 0
-
-
-def _print(r: IncidentRow, as_json: bool, zone: ZoneInfo) -> None:
-    print(json.dumps(row_json(r)) if as_json else row_line(r, zone), flush=True)

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from recorderd.cli.check_config import load_or_report
+from recorderd.cli.table import Table, span
 from recorderd.config.load import add_config_argument
 from recorderd.recording.export import ExportError, export
 from recorderd.recording.index import INDEX_NAME, Index, IndexUnavailable, RecordingRow
@@ -78,7 +79,7 @@ def parse_time(text: str, zone: ZoneInfo, now: datetime | None = None) -> dateti
     return t if t.tzinfo is not None else t.replace(tzinfo=zone)
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
     if n < 1024:
         return f"{n} B"
     value = float(n)
@@ -89,14 +90,18 @@ def _size(n: int) -> str:
     return f"{value:.1f} {unit}"
 
 
-def row_line(r: RecordingRow, zone: ZoneInfo) -> str:
-    start = r.start.astimezone(zone)
-    if r.end is None:
-        span = f"{start:%Y-%m-%d %H:%M:%S} ... (recording)"
-    else:
-        span = f"{start:%Y-%m-%d %H:%M:%S} - {r.end.astimezone(zone):%H:%M:%S} ({(r.end - r.start).total_seconds():.1f}s)"
-    flag = "" if r.complete else "  [cut short]" if r.end is not None else ""
-    return f"{span}  {r.camera}  {r.reason}  {r.frames} frames  {_size(r.bytes)}  {r.path}{flag}"
+def recordings_table() -> Table:
+    return Table(
+        ("START", "END", "LENGTH", "CAMERA", "REASON", "FRAMES", "SIZE", "STATE", "FILE"),
+        right=("LENGTH", "FRAMES", "SIZE"),
+    )
+
+
+def row_cells(r: RecordingRow, zone: ZoneInfo) -> list[str]:
+    start, end, length = span(r.start, r.end, zone, "...")
+    # "cut short": repaired after a crash or a full disk, playable up to its last whole cluster
+    state = "recording" if r.end is None else "complete" if r.complete else "cut short"
+    return [start, end, length, r.camera, r.reason, str(r.frames), size_text(r.bytes), state, str(r.path)]
 
 
 def _open(args: argparse.Namespace, cmd: str) -> tuple[Index | None, ZoneInfo, int]:
@@ -135,8 +140,13 @@ def list_cmd(args: argparse.Namespace) -> int:
             except ValueError as e:
                 print(f"recorderd recordings list: --since: {e}", file=sys.stderr)
                 return 2
-        for r in index.list_recordings(args.camera, since):
-            print(json.dumps(r.as_json()) if args.json else row_line(r, zone), flush=True)
+        rows = index.list_recordings(args.camera, since)
+    if args.json:
+        for r in rows:
+            print(json.dumps(r.as_json()), flush=True)
+        return 0
+    for line in recordings_table().render([row_cells(r, zone) for r in rows]):
+        print(line, flush=True)
     return 0
 
 

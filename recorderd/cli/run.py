@@ -5,20 +5,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
 import trio
 
-from recorderd.actions.outbox import OutboxUnavailable
 from recorderd.cli.check_config import load_or_report
+from recorderd.config.advice import config_advice
 from recorderd.config.load import ConfigError, add_config_argument, config_path, load_config
 from recorderd.config.model import Config
 from recorderd.core.errors import expected_failure
-from recorderd.recording.index import IndexUnavailable
+from recorderd.daemon.statelock import StateDirInUse
 from recorderd.service.logs import SECRETS, setup_logging
 from recorderd.service.notify import Notifier
 from recorderd.service.watchdog import Watchdog
@@ -58,14 +56,19 @@ def run(args: argparse.Namespace) -> int:
         return 2
     setup_logging(args.log_level or cfg.daemon.log_level, args.log_format)
     register_secrets(cfg)
+    for line in config_advice(cfg, str(config_path(args.config))):
+        log.warning("%s", line)
     try:
         return trio.run(serve, cfg, config_path(args.config), args.log_level)
     except BaseException as exc:
+        # an expected failure (state_dir in use or unusable, HTTP address busy, index, outbox or
+        # MQTT set-up unusable) is one line, also from inside trio's nurseries; anything else is a bug
         found = expected_failure(exc)
-        if found is None or not isinstance(found, IndexUnavailable | OutboxUnavailable):
+        if found is None:
             raise
         log.error("%s", found)
-        return 1
+        # 2: restarting cannot help until someone acts (systemd's RestartPreventExitStatus=2)
+        return 2 if isinstance(found, StateDirInUse) else 1
 
 
 def register_secrets(cfg: Config) -> None:
@@ -94,9 +97,7 @@ async def serve(cfg: Config, path: Path, log_level: str | None = None) -> int:
     daemon = Daemon(cfg)
     dog = Watchdog(notifier)
     dog.add(daemon.recorder_watch.heart)
-    block = _debug_block()
-    wanted = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP] + ([signal.SIGUSR2] if block else [])
-    with trio.open_signal_receiver(*wanted) as signals:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async with trio.open_nursery() as outer:
             async with trio.open_nursery() as inner:
                 await inner.start(daemon.run)
@@ -108,9 +109,6 @@ async def serve(cfg: Config, path: Path, log_level: str | None = None) -> int:
                 async for signum in signals:
                     if signum == signal.SIGHUP:
                         await _reload(daemon, path, notifier, log_level)
-                    elif signum == signal.SIGUSR2 and block:
-                        log.warning("debug: blocking the event loop for %gs", block)
-                        time.sleep(block)  # deliberately blocks trio: the watchdog must notice
                     else:
                         log.info("%s: stopping", signal.Signals(signum).name)
                         notifier.stopping()
@@ -166,12 +164,3 @@ async def _report_status(daemon: Any, notifier: Notifier, every: float = 2.0) ->
         if line != last:
             notifier.status(line)
             last = line
-
-
-def _debug_block() -> float:
-    """RECORDERD_DEBUG_BLOCK_LOOP=<seconds>: SIGUSR2 then blocks the event loop that long (tests)."""
-    raw = os.environ.get("RECORDERD_DEBUG_BLOCK_LOOP", "")
-    try:
-        return max(0.0, float(raw)) if raw else 0.0
-    except ValueError:
-        return 0.0

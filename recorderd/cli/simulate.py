@@ -12,6 +12,7 @@ from typing import Any
 import trio
 
 from recorderd.config.load import ConfigError
+from recorderd.core.text import plural
 from recorderd.sim.camera import describe_camera
 from recorderd.sim.config import SimConfig, load_sim_config
 from recorderd.sim.server import open_simulator
@@ -48,7 +49,7 @@ async def _serve(cfg: SimConfig) -> None:
                 print(json.dumps(entry), flush=True)
             control = f"; control API {sim.control_url}" if sim.control_url else ""
             print(
-                f"recorderd simulate: {len(sim.cameras)} cameras serving{control}; Ctrl-C stops",
+                f"recorderd simulate: {plural(len(sim.cameras), 'camera')} serving{control}; Ctrl-C stops",
                 file=sys.stderr,
             )
             async for _ in signals:

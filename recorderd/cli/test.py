@@ -29,6 +29,7 @@ from recorderd.cli.check_config import load_or_report
 from recorderd.config.load import add_config_argument
 from recorderd.config.model import Config, EmailTarget, FtpTarget, HttpTarget
 from recorderd.core.events import IncidentEvent
+from recorderd.dialects.registry import DIALECTS
 
 TEST_FILE = "recorderd-test.txt"
 
@@ -66,6 +67,16 @@ def _link_spec(cfg: Config, target: str) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
+def _links(cfg: Config) -> list[str]:
+    """CAMERA:output:N / CAMERA:preset:N for the cameras whose dialect has a relay / preset CGI."""
+    out = []
+    for name, cam in cfg.cameras.items():
+        spec = DIALECTS[cam.dialect]
+        out += [f"{name}:output:N"] if spec.output is not None else []
+        out += [f"{name}:preset:N"] if spec.preset is not None else []
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = load_or_report(args.config)
     if cfg is None:
@@ -73,12 +84,16 @@ def run(args: argparse.Namespace) -> int:
     name: str = args.target
     if name == "mqtt" and name not in cfg.targets:
         return _probe_mqtt(cfg)
-    if name not in cfg.targets and _link_spec(cfg, name) is None:
-        known = (
-            sorted(cfg.targets)
-            + [f"{c}:output:N" for c in cfg.cameras]
-            + [f"{c}:preset:N" for c in cfg.cameras]
-        )
+    link = _link_spec(cfg, name)
+    if link is not None and name not in cfg.targets:
+        camera, op = link
+        dialect = cfg.cameras[camera].dialect
+        if (DIALECTS[dialect].output if "output" in op else DIALECTS[dialect].preset) is None:
+            what = "a relay output" if "output" in op else "PTZ presets"
+            print(f'recorderd test: camera "{camera}" ({dialect}) has no CGI for {what}', file=sys.stderr)
+            return 2
+    if name not in cfg.targets and link is None:
+        known = sorted(cfg.targets) + _links(cfg)
         print(
             f'recorderd test: unknown target "{name}" (expected one of: {", ".join(known) or "none"})',
             file=sys.stderr,

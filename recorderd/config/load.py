@@ -9,10 +9,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from recorderd.config.model import Config
+from recorderd.config.suggest import did_you_mean
 from recorderd.core.errors import RecorderdError
 
 DEFAULT_PATH = Path("/etc/recorderd/recorderd.toml")
@@ -77,7 +78,7 @@ def parse_config(text: str, *, name: str = "recorderd.toml", base_dir: Path | No
     try:
         return Config.model_validate(raw, context=context)
     except ValidationError as e:
-        raise ConfigError(format_errors(name, raw, e.errors())) from None
+        raise ConfigError(format_errors(name, raw, e.errors(), Config)) from None
 
 
 def _resolve_paths(node: Any, base: Path) -> None:
@@ -93,12 +94,18 @@ def _resolve_paths(node: Any, base: Path) -> None:
             _resolve_paths(v, base)
 
 
-def format_errors(name: str, raw: Any, errors: list[ErrorDetails]) -> list[str]:
-    """One line per key path; union alternatives on the same key merge into one line."""
+def format_errors(
+    name: str, raw: Any, errors: list[ErrorDetails], root: type[BaseModel] | None = None
+) -> list[str]:
+    """One line per key path; union alternatives on the same key merge into one line. With the
+    `root` model, an unknown key gets the allowed one closest to it ("did you mean")."""
     by_path: dict[str, list[str]] = {}
     for err in errors:
         path, value, present = _data_path(raw, err["loc"])
         msg = strip_userinfo(_message(err, path, value, present))
+        if err["type"] == "extra_forbidden" and root is not None:
+            hint = did_you_mean(err["loc"], root)
+            msg += f' (did you mean "{hint}"?)' if hint else ""
         msgs = by_path.setdefault(".".join(path) or "(top level)", [])
         if msg not in msgs:
             msgs.append(msg)

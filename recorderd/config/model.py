@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from recorderd.config.offers import loop_problem, trigger_problem
 from recorderd.config.units import Duration, Size, Usage, UsageLimit, format_duration
 from recorderd.dialects.linkage import MAX_PATTERN_S, LinkUnsupported
 from recorderd.dialects.registry import ALIASES, DIALECTS, Dialect, action_steps
@@ -340,7 +341,18 @@ ActionEntry = Annotated[
 ]
 
 
+def _dialect_of(raw: Any) -> Dialect | None:
+    name = raw.get("dialect") if isinstance(raw, dict) else None
+    if isinstance(name, str) and name.strip().lower() in ALIASES:
+        return ALIASES[name.strip().lower()]
+    return None
+
+
 class CameraConfig(Credentials):
+    """One camera. Defaults follow the dialect: where the document gives no trigger source (a plain
+    MJPEG URL), `triggers` defaults to none and `record.mode` to "continuous"; elsewhere to
+    ["motion"] and "event"."""
+
     dialect: Dialect
     enabled: bool = True
     # validate_default: "needs url" is reported even when other keys of the camera are wrong
@@ -375,6 +387,19 @@ class CameraConfig(Credentials):
     manual_duration: Annotated[Duration, Field(gt=0, le=MAX_MANUAL_S)] = 10.0
     max_part_size: Size = 4 * 1024**2
 
+    @model_validator(mode="before")
+    @classmethod
+    def _dialect_defaults(cls, raw: Any) -> Any:
+        dialect = _dialect_of(raw)
+        if dialect is None or DIALECTS[dialect].triggers:
+            return raw
+        out = dict(raw)
+        out.setdefault("triggers", [])
+        record = out.get("record", {})
+        if isinstance(record, dict) and "mode" not in record:
+            out["record"] = {**record, "mode": "continuous"}
+        return out
+
     @field_validator("dialect", mode="before")
     @classmethod
     def _alias(cls, v: Any) -> Any:
@@ -395,15 +420,52 @@ class CameraConfig(Credentials):
 
     @field_validator("triggers")
     @classmethod
-    def _triggers(cls, v: list[str]) -> list[str]:
+    def _triggers(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        dialect = info.data.get("dialect")
         for t in v:
             if not TRIGGER_RE.match(t):
                 raise PydanticCustomError(
                     "trigger",
                     'unknown trigger "{got}" (expected motion, motion:<window>, input:<n>, '
-                    "sound, tamper, face, ...)",
+                    "output:<n>, sound, tamper, face)",
                     {"got": t},
                 )
+            why = trigger_problem(DIALECTS[dialect], t) if dialect is not None else None
+            if why is not None:
+                raise PydanticCustomError("trigger", "{why}", {"why": why})
+        return v
+
+    @field_validator("audio")
+    @classmethod
+    def _audio(cls, v: bool, info: ValidationInfo) -> bool:
+        dialect = info.data.get("dialect")
+        if v and dialect is not None and not DIALECTS[dialect].audio:
+            raise PydanticCustomError(
+                "audio", "{d} offers no audio stream (its document describes none)", {"d": dialect}
+            )
+        return v
+
+    @field_validator("schedule", "privacy")
+    @classmethod
+    def _camera_kept(cls, v: Any, info: ValidationInfo) -> Any:
+        dialect = info.data.get("dialect")
+        if v != "camera" or dialect is None:
+            return v
+        spec = DIALECTS[dialect]
+        readable = spec.camera_schedule if info.field_name == "schedule" else spec.camera_privacy
+        if not readable:
+            other = spec.camera_privacy if info.field_name == "schedule" else spec.camera_schedule
+            raise PydanticCustomError(
+                "camera_schedule",
+                '"camera": {d} cameras keep no {what} a client can read{only}',
+                {
+                    "d": dialect,
+                    "what": "arming schedule" if info.field_name == "schedule" else "privacy schedule",
+                    "only": f' (only {"privacy" if info.field_name == "schedule" else "schedule"} = "camera")'
+                    if other
+                    else "",
+                },
+            )
         return v
 
     @field_validator("actions")
@@ -427,6 +489,11 @@ class CameraConfig(Credentials):
                         raise PydanticCustomError(
                             "action", '"{got}": {why}', {"got": name, "why": str(e)}
                         ) from None
+                    loop = name.startswith("output:") and loop_problem(
+                        DIALECTS[dialect], info.data.get("triggers", ()), int(name[7:])
+                    )
+                    if loop:
+                        raise PydanticCustomError("action_loop", "{why}", {"why": loop})
             elif name != "mqtt" and name not in targets:
                 raise PydanticCustomError(
                     "action",

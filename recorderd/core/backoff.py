@@ -27,13 +27,15 @@ class BackoffPolicy:
         if self.base <= 0 or self.cap < self.base or self.factor < 1.0 or not 0.0 <= self.jitter <= 1.0:
             raise ValueError("backoff needs 0 < base <= cap, factor >= 1 and 0 <= jitter <= 1")
 
-    def ceiling(self, n: int) -> float:
+    def ceiling(self, n: int, cap: float | None = None) -> float:
         # past 2**64 the float would only overflow toward the cap anyway
-        return min(self.cap, self.base * math.pow(self.factor, min(max(n, 0), 64)))
+        limit = self.cap if cap is None else cap
+        return min(limit, self.base * math.pow(self.factor, min(max(n, 0), 64)))
 
-    def delay(self, n: int, rand: float) -> float:
-        """The delay after the n-th failure in a row (from 0); `rand` uniform in [0, 1)."""
-        return self.ceiling(n) * (1.0 - self.jitter + self.jitter * rand)
+    def delay(self, n: int, rand: float, cap: float | None = None) -> float:
+        """The delay after the n-th failure in a row (from 0); `rand` uniform in [0, 1); `cap`
+        instead of the policy's for this delay only."""
+        return self.ceiling(n, cap) * (1.0 - self.jitter + self.jitter * rand)
 
 
 class Backoff:
@@ -57,9 +59,10 @@ class Backoff:
         """The upper bound of the next delay."""
         return self.policy.ceiling(self.attempt)
 
-    def next_delay(self) -> float:
-        """The delay before the next attempt; then the ceiling doubles."""
-        delay = self.policy.delay(self.attempt, self._rng())
+    def next_delay(self, cap: float | None = None) -> float:
+        """The delay before the next attempt; then the ceiling doubles. `cap` bounds this delay
+        below the policy's cap (a camera that was up recently is tried again sooner)."""
+        delay = self.policy.delay(self.attempt, self._rng(), cap)
         self.attempt += 1
         return delay
 

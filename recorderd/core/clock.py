@@ -4,8 +4,8 @@ what people read.
 `now()` is trio's clock (the one every deadline and sleep uses), so tests that run under
 `trio.testing.MockClock` or `autojump_clock` move both deadlines and the times the code reads. Wall
 time is asked only through `wall()`; `wall_at(mono)` maps an earlier instant of the monotonic clock
-onto the wall clock (a debounced trigger starts before it is confirmed). A test clock
-(`TrioWallClock`) derives the wall from trio's clock, so virtual time moves it too.
+onto the wall clock (a debounced trigger starts before it is confirmed). Tests pass a subclass whose
+wall follows trio's clock (tests/support/clocks.py), so virtual time moves it too.
 """
 
 from __future__ import annotations
@@ -31,17 +31,6 @@ class Clock:
 
     def utc(self) -> datetime:
         return datetime.fromtimestamp(self.wall(), UTC)
-
-
-class TrioWallClock(Clock):
-    """Wall time that follows trio's clock from `epoch` (seconds) at trio time 0: for tests under a
-    MockClock, where virtual seconds must pass on the wall too."""
-
-    def __init__(self, epoch: float) -> None:
-        self.epoch = epoch
-
-    def wall(self) -> float:
-        return self.epoch + trio.current_time()
 
 
 SYSTEM_CLOCK = Clock()

@@ -234,4 +234,5 @@ async def open_alarms(
         try:
             yield stage
         finally:
+            log.info("stopping: actions")
             bus.end("actions")  # the session commits what the bus holds, then returns

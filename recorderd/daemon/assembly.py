@@ -3,6 +3,8 @@
 Each stage is an async context manager that runs its own tasks and ends them in its own way when
 it is left, and each gets the few things it needs in its constructor. The nesting is the order:
 
+    state_dir lock             taken before anything else (statelock.py), released last
+    HTTP listening socket      bound next: a busy address stops the start before anything runs
     index                      opened first, closed last
       MQTT                     leaves: says `offline`, disconnects
         alarms                 leaves: commits what the bus still holds, MQTT events go out
@@ -18,8 +20,9 @@ files, the outbox takes the last events, MQTT says goodbye, the index closes (as
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 import trio
@@ -31,12 +34,14 @@ from recorderd.core import events as ev
 from recorderd.core.bus import Bus
 from recorderd.core.clock import Clock
 from recorderd.daemon.alarms import AlarmStage, open_alarms
+from recorderd.daemon.control import Endpoint
 from recorderd.daemon.endpoint import HttpStage, open_http
 from recorderd.daemon.mqtt_state import MqttStage, open_mqtt
 from recorderd.daemon.recording_stage import RecordingStage, open_recording
+from recorderd.daemon.statelock import hold_state_dir
 from recorderd.mqtt.client import Tuning
 from recorderd.recording.index import Index
-from recorderd.service.http import Control
+from recorderd.service.listen import bind_listener
 
 log = logging.getLogger("recorderd.daemon")
 
@@ -83,37 +88,51 @@ async def open_engine(engine: Engine) -> AsyncIterator[Engine]:
             nursery.cancel_scope.cancel()  # each camera ends its open incident, shielded
 
 
+@contextmanager
+def bound_listener(listen: str) -> Iterator[socket.socket | None]:
+    """The HTTP endpoint's socket, bound now (None when it is off); closed here unless taken over."""
+    sock = bind_listener(listen) if listen else None
+    try:
+        yield sock
+    finally:
+        if sock is not None:
+            sock.close()  # a no-op once the server took it over (detached)
+
+
 @asynccontextmanager
 async def open_stages(
     config: Callable[[], Config],
     bus: Bus[ev.BusEvent],
     clock: Clock,
-    endpoint: Callable[[Stages], Control],
+    endpoint: Callable[[Stages], Endpoint],
     *,
     index: Index | None = None,
     recorder_for: RecorderFor | None = None,
     mqtt_tuning: Tuning | None = None,
 ) -> AsyncIterator[Stages]:
     """Every stage of the daemon, started in order; left from the inside out (module doc)."""
-    queue = config().daemon.event_queue
-    async with open_index(config, index, clock) as idx:
-        engine = Engine(config(), bus=bus, index=idx, clock=clock)
-        sender = MqttSender()
+    daemon = config().daemon
+    async with hold_state_dir(daemon.state_dir):
+        with bound_listener(daemon.http_listen) as listener:
+            async with open_index(config, index, clock) as idx:
+                engine = Engine(config(), bus=bus, index=idx, clock=clock)
+                sender = MqttSender()
 
-        async def snapshot(camera: str) -> bytes | None:
-            try:
-                return engine.snapshot(camera)
-            except LookupError:
-                return None
+                async def snapshot(camera: str) -> bytes | None:
+                    try:
+                        return await engine.snapshot(camera)
+                    except LookupError:
+                        return None
 
-        async with (
-            open_mqtt(config, bus, engine, sender, queue=queue, tuning=mqtt_tuning) as mqtt,
-            open_alarms(config, bus, sender, snapshot, queue=queue) as alarms,
-            open_recording(config, idx, clock) as recording,
-        ):
-            engine.recorder_for = recorder_for or recording.inlet_for
-            async with open_engine(engine):
-                stages = Stages(config, idx, engine, recording, alarms, mqtt)
-                async with open_http(config, endpoint(stages)) as http:
-                    stages.http = http
-                    yield stages
+                queue = daemon.event_queue
+                async with (
+                    open_mqtt(config, bus, engine, sender, queue=queue, tuning=mqtt_tuning) as mqtt,
+                    open_alarms(config, bus, sender, snapshot, queue=queue) as alarms,
+                    open_recording(config, idx, clock) as recording,
+                ):
+                    engine.recorder_for = recorder_for or recording.inlet_for
+                    async with open_engine(engine):
+                        stages = Stages(config, idx, engine, recording, alarms, mqtt)
+                        async with open_http(config, endpoint(stages), listener) as http:
+                            stages.http = http
+                            yield stages

@@ -16,6 +16,7 @@ from typing import Protocol
 
 import trio
 
+from recorderd.core.text import plural
 from recorderd.service.watchdog import Heartbeat
 
 
@@ -80,13 +81,9 @@ def status_line(
     cameras: int, connected: int, incidents: int, pending: int | None = None, lagging: int = 0
 ) -> str:
     """'5 cameras, 5 connected, 2 incidents open' (+ actions pending, recorders lagging)."""
-    parts = [
-        f"{cameras} camera{'s' if cameras != 1 else ''}",
-        f"{connected} connected",
-        f"{incidents} incident{'s' if incidents != 1 else ''} open",
-    ]
+    parts = [plural(cameras, "camera"), f"{connected} connected", f"{plural(incidents, 'incident')} open"]
     if pending:
-        parts.append(f"{pending} action{'s' if pending != 1 else ''} pending")
+        parts.append(f"{plural(pending, 'action')} pending")
     if lagging:
-        parts.append(f"{lagging} recorder{'s' if lagging != 1 else ''} lagging")
+        parts.append(f"{plural(lagging, 'recorder')} lagging")
     return ", ".join(parts)

@@ -30,7 +30,6 @@ from recorderd.daemon.reload import ConfigDiff, diff
 from recorderd.daemon.status import DaemonStatus, DiskFigures
 from recorderd.mqtt.client import Tuning
 from recorderd.recording.index import Index
-from recorderd.service.http import Control
 from recorderd.service.httpserve import raise_fd_limit
 
 log = logging.getLogger("recorderd.daemon")
@@ -78,10 +77,10 @@ class Daemon:
         http = self.stages.http if self.stages is not None else None
         return http.addresses if http is not None else []
 
-    def _endpoint(self, stages: Stages) -> Control:
+    def _endpoint(self, stages: Stages) -> Endpoint:
         self.control = CameraControl(stages.engine)
         self.view = DaemonStatus(stages, self.recorder_watch, self.disk, lambda: self.started)
-        return Endpoint(self.control, self.view)
+        return Endpoint(self.control, self.view, stages)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -158,6 +157,7 @@ class Daemon:
                 await st.engine.start_camera(name, new.cameras[name])
             except Exception as e:  # e.g. its password_file became unreadable
                 log.error("reload: camera %s not started: %s", name, e)
+        st.engine.retry_now()  # refused and failing streams ask again: the cameras may have changed
         if d.mqtt_changed:
             st.mqtt.runner.restart()
         st.alarms.apply(new, d)

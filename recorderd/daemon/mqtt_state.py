@@ -28,7 +28,7 @@ from recorderd.core.bus import Bus, Receiver
 from recorderd.core.errors import UnknownCamera
 from recorderd.daemon.reload import mqtt_cameras
 from recorderd.daemon.restart import Restartable
-from recorderd.mqtt.client import DEFAULT_TUNING, Tuning
+from recorderd.mqtt.client import DEFAULT_TUNING, MqttSetupError, Tuning
 from recorderd.mqtt.publisher import MqttPublisher
 from recorderd.mqtt.topics import ArmCommand
 
@@ -62,6 +62,7 @@ class MqttStage:
         # camera -> latest trigger JPEG, to seed a new publisher; bound: one per camera
         self.snapshots: dict[str, bytes] = {}
         self.runner = Restartable("mqtt", self.session)
+        self._first = True
 
     @property
     def connected(self) -> bool:
@@ -71,9 +72,8 @@ class MqttStage:
         """A publisher for the current `[mqtt]` (none while it is absent) until a restart."""
         cfg = self._config()
         async with trio.open_nursery() as nursery:
-            pub = None
-            if cfg.mqtt is not None:
-                pub = MqttPublisher(cfg.mqtt, mqtt_cameras(cfg), on_armed=self._on_armed, tuning=self._tuning)
+            pub = self._publisher(cfg)
+            if pub is not None:
                 await nursery.start(pub.run)
                 self._seed(pub)
             self._use(pub)
@@ -86,6 +86,20 @@ class MqttStage:
                 with trio.move_on_after(CLOSE_TIMEOUT):
                     await pub.aclose()  # `offline`, DISCONNECT: the next one starts clean
             nursery.cancel_scope.cancel()
+
+    def _publisher(self, cfg: Config) -> MqttPublisher | None:
+        """A publisher for `[mqtt]`, if any. One that cannot be set up (an unreadable TLS file) stops
+        the start; at a reload it leaves MQTT off until the next reload (the cameras keep running)."""
+        first, self._first = self._first, False
+        if cfg.mqtt is None:
+            return None
+        try:
+            return MqttPublisher(cfg.mqtt, mqtt_cameras(cfg), on_armed=self._on_armed, tuning=self._tuning)
+        except MqttSetupError as e:
+            if first:
+                raise  # one line by `recorderd run`, as every expected start-up failure
+            log.error("mqtt off until the next reload: %s", e)
+            return None
 
     def _use(self, pub: MqttPublisher | None) -> None:
         self.publisher = pub
@@ -143,5 +157,7 @@ async def open_mqtt(
         try:
             yield stage
         finally:
+            if stage.publisher is not None:
+                log.info("stopping: MQTT")
             bus.end("mqtt")  # the state consumer ends
             stage.runner.stop()  # the publisher says `offline` and disconnects (bounded)

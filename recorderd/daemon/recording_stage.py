@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import trio
@@ -80,9 +81,9 @@ class RecordingStage:
     def status(self) -> dict[str, Any] | None:
         return self.service.status() if self.service is not None else None
 
-    def active_bytes(self) -> int:
-        """Bytes of the files being written (the index counts the finished ones)."""
-        return sum(self.service.storage.active.values()) if self.service is not None else 0
+    def active_sizes(self) -> Mapping[Path, int]:
+        """The files being written and their sizes so far (the index counts the finished ones)."""
+        return dict(self.service.storage.active) if self.service is not None else {}
 
 
 @asynccontextmanager

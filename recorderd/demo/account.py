@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from recorderd.core import events as ev
+from recorderd.core.text import plural
 from recorderd.recording.index import RecordingRow
 
 
@@ -31,17 +32,13 @@ class Tally:
 
 def size_text(n: int) -> str:
     if n >= 1024**2:
-        return f"{n / 1024**2:.1f} MB"
-    return f"{n / 1024:.0f} KB"
+        return f"{n / 1024**2:.1f} MiB"
+    return f"{n / 1024:.0f} KiB"
 
 
 def short_id(incident: str) -> str:
     """The random tail of an incident id ("<camera>-<time>-<hex>"): enough to match lines up."""
     return incident.rsplit("-", 1)[-1]
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def mqtt_text(topic: str, payload: bytes) -> str:

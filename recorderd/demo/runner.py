@@ -183,6 +183,7 @@ async def run_demo(opts: Options, out: TextIO = sys.stdout) -> int:
                     if daemon.http_addresses:  # bound by the daemon on port 0: the real one
                         url = daemon.http_addresses[0].rstrip("/")
                         account.say(f"status:  {url}/api/status  (also /metrics and /healthz)")
+                        account.say(f"web UI:  {url}/ui/")
                     else:
                         account.say("status:  the HTTP endpoint is off (its error is above)")
                     account.say("")

@@ -86,14 +86,13 @@ def pattern_seconds(pulses: Sequence[tuple[int, int]]) -> float:
     return (total - (pulses[-1][1] if pulses else 0)) / 1000
 
 
-def check_pulses(output: int, pulses: Sequence[tuple[int, int]]) -> None:
-    """What every dialect's relay refuses alike; LinkUnsupported."""
+def check_pulses(pulses: Sequence[tuple[int, int]]) -> None:
+    """What every dialect's relay refuses alike; LinkUnsupported. Output and preset numbers are
+    checked against the dialect registry's ranges (recorderd.dialects.registry)."""
     if not pulses or any(on <= 0 or off < 0 for on, off in pulses):
         raise LinkUnsupported("a pulse needs an active time > 0 ms")
     if pattern_seconds(pulses) > MAX_PATTERN_S:
         raise LinkUnsupported(f"a pulse pattern may last at most {MAX_PATTERN_S:g}s")
-    if output < 1:
-        raise LinkUnsupported(f"no output {output}")
 
 
 # -- one function per dialect and operation (the registry's `output` and `preset` columns) ----------
@@ -114,24 +113,18 @@ def move_output(output: int, pulses: Sequence[tuple[int, int]]) -> list[LinkStep
 
 
 def foscam_output(output: int, pulses: Sequence[tuple[int, int]]) -> list[LinkStep]:
-    if output != 1:
-        raise LinkUnsupported("foscam cameras have one output (output:1)")
     on = LinkRequest("decoder_control.cgi", (("command", "94"),))
     off = LinkRequest("decoder_control.cgi", (("command", "95"),))
     return _toggled(on, off, pulses)
 
 
 def ipcamcgi_output(output: int, pulses: Sequence[tuple[int, int]]) -> list[LinkStep]:
-    if output > 2:
-        raise LinkUnsupported("ipcamcgi cameras have outputs 1 and 2 (Trigger1, Trigger2)")
     on = LinkRequest("iocontrol.cgi", ((f"Trigger{output}", "1"),))
     off = LinkRequest("iocontrol.cgi", ((f"Trigger{output}", "0"),))
     return _toggled(on, off, pulses)
 
 
 def _server_preset(path: str, preset: int) -> list[LinkStep]:
-    if preset < 1:
-        raise LinkUnsupported(f"no preset {preset} (presets start at 1)")
     return [LinkRequest(path, (("gotoserverpresetno", str(preset)),))]
 
 
@@ -148,14 +141,10 @@ def move_preset(preset: int) -> list[LinkStep]:
 
 
 def foscam_preset(preset: int) -> list[LinkStep]:
-    if not 1 <= preset <= 32:
-        raise LinkUnsupported("foscam presets are 1 to 32")
     return [LinkRequest("decoder_control.cgi", (("command", str(29 + 2 * preset)),))]
 
 
 def ipcamcgi_preset(preset: int) -> list[LinkStep]:
-    if not 0 <= preset <= 24:
-        raise LinkUnsupported("ipcamcgi presets are 0 (home) to 24")
     return [LinkRequest("pantiltcontrol.cgi", (("PanTiltPresetPositionMove", str(preset)),))]
 
 

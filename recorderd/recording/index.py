@@ -145,6 +145,17 @@ class IncidentRow:
     def open(self) -> bool:
         return self.end is None
 
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "camera": self.camera,
+            "trigger": self.trigger,
+            "triggers": list(self.triggers),
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat() if self.end else None,
+            "armed": self.armed,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class RecordingRow:
@@ -275,8 +286,9 @@ class Index:
         The engine passes its own id so that the alarm can leave before this row's fsync.
         """
         s, s_ts = _iso(start, "start")
-        iid = incident_id or new_incident_id(camera, start)
         with self._tx() as c:
+            # without the engine's id: one above every id this index holds (unique by construction)
+            iid = incident_id or IncidentIds(self._last_stamp(c)).new(camera, start)
             c.execute(
                 "INSERT INTO incidents (id, camera, triggers, start, start_ts, armed, data, seq)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -324,13 +336,17 @@ class Index:
         return len(ids)
 
     def last_incident_stamp(self) -> int:
-        """The highest id stamp (IncidentIds) the index holds: ids of the last minute of starts
-        are read (a stamp runs ahead of its start only by the ids given out in one burst), and no
-        stamp is below its start's second."""
-        rows = self._query(
-            "SELECT id, start_ts FROM incidents WHERE start_ts >= (SELECT MAX(start_ts) FROM incidents) - 60",
-            (),
-        )
+        """The highest id stamp (IncidentIds) the index holds."""
+        with self._lock:
+            return self._last_stamp(self._conn)
+
+    @staticmethod
+    def _last_stamp(conn: sqlite3.Connection) -> int:
+        # ids of the last minute of starts are read (a stamp runs ahead of its start only by the
+        # ids given out in one burst), and no stamp is below its start's second
+        rows = conn.execute(
+            "SELECT id, start_ts FROM incidents WHERE start_ts >= (SELECT MAX(start_ts) FROM incidents) - 60"
+        ).fetchall()
         best = 0
         for iid, start_ts in rows:
             best = max(best, incident_stamp(iid) or 0, (int(start_ts) + 1) * 1_000_000 - 1)
@@ -363,6 +379,14 @@ class Index:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [_incident(r) for r in self._query(sql, args)]
+
+    def recent_incidents(
+        self, camera: str | None = None, until: datetime | None = None, *, limit: int = 200
+    ) -> list[IncidentRow]:
+        """The newest incidents that started at or before `until`, newest first."""
+        where, args = _overlapping(camera, None, until)
+        sql = f"SELECT {_INC_COLS} FROM incidents WHERE {' AND '.join(where)} ORDER BY start_ts DESC, id DESC"
+        return [_incident(r) for r in self._query(sql + f" LIMIT {int(limit)}", args)]
 
     # ---- recordings (written by the recorder) ----
 
@@ -423,12 +447,21 @@ class Index:
             if cur.rowcount == 0:
                 raise KeyError(recording_id)
 
+    def finished_bytes(self) -> int:
+        """Bytes of the finished recordings (rows with an end)."""
+        rows = self._query('SELECT COALESCE(SUM(bytes), 0) FROM recordings WHERE "end" IS NOT NULL', ())
+        return int(rows[0][0])
+
     def remove_recording(self, path: Path) -> bool:
         with self._tx() as c:
             return c.execute("DELETE FROM recordings WHERE path = ?", (self._rel(path),)).rowcount > 0
 
     def recording_by_path(self, path: Path) -> RecordingRow | None:
         rows = self._query(f"SELECT {_REC_COLS} FROM recordings WHERE path = ?", (self._rel(path),))
+        return self._recording(rows[0]) if rows else None
+
+    def get_recording(self, recording_id: int) -> RecordingRow | None:
+        rows = self._query(f"SELECT {_REC_COLS} FROM recordings WHERE id = ?", (recording_id,))
         return self._recording(rows[0]) if rows else None
 
     def list_recordings(

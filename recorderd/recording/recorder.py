@@ -642,7 +642,7 @@ class RecorderInlet:
             self._send.send_nowait(value)
 
     async def send(self, value: RecorderInput, /) -> None:
-        """send_nowait that waits while the channel is full (drills: recording.feeder)."""
+        """send_nowait that waits while the channel is full (drills: tests/support/feeder.py)."""
         if self._muxed_here(value):
             await trio.lowlevel.checkpoint()  # a checkpoint, as a channel's send is
         else:

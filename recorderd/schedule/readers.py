@@ -80,13 +80,26 @@ def from_foscam_params(
         raise ScheduleError(f"{prefix}_{e}") from None
 
 
-def from_ipcamcgi_params(params: Mapping[str, str], zone: tzinfo, prefix: str = "FTPSchedule") -> Schedule:
-    """Seed 000's schedule: `<prefix>Enable` (0 = never), `<prefix>Mode` (0 = always, 1 = by
-    schedule), `<prefix>Day` (bit 0 = Sunday), `<prefix>TimeStart`, `<prefix>TimeStop` (hh:mm:ss)."""
+def from_ipcamcgi_params(
+    params: Mapping[str, str],
+    zone: tzinfo,
+    prefix: str = "FTPSchedule",
+    *,
+    if_disabled: Schedule | None = None,
+) -> Schedule:
+    """Seed 000's schedule: `<prefix>Enable`, `<prefix>Mode` (0 = always, 1 = by schedule),
+    `<prefix>Day` (bit 0 = Sunday), `<prefix>TimeStart`, `<prefix>TimeStop` (hh:mm:ss).
+
+    §3.5.1: `<prefix>Enable` switches the scheduled upload (or mail) feature itself, and
+    `<prefix>Mode` says when it runs. With the feature off (0, what cameras ship with) the camera
+    keeps no time window at all, so the answer is `if_disabled`: by default "always" (read as an
+    arming schedule, the camera does not limit arming by the clock), as seed 003's
+    `alarm_schedule_enable=0` is read.
+    """
     p = _clean(params)
     enable_key, mode_key = f"{prefix}Enable", f"{prefix}Mode"
     if enable_key in p and _int(p, enable_key) == 0:
-        return Schedule(week.EMPTY, zone)
+        return (if_disabled or Schedule(week.FULL, zone)).in_zone(zone)
     if mode_key in p and _int(p, mode_key) == 0:
         return Schedule(week.FULL, zone)
     keys = [f"{prefix}Day", f"{prefix}TimeStart", f"{prefix}TimeStop"]

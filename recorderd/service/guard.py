@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 CSRF_HEADER = "x-recorderd-csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
-OPEN_PATHS = frozenset({"/healthz"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})  # probes carry no token
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
+import socket
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -21,7 +22,7 @@ from pydantic_core import PydanticCustomError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recorderd.config.model import MAX_MANUAL_S
@@ -31,6 +32,15 @@ from recorderd.service.httpserve import DEFAULT_MAX_CONNECTIONS, serve_capped
 
 log = logging.getLogger(__name__)
 ArmedMode = Literal["on", "off", "auto"]
+
+
+@dataclass
+class StreamMetrics:
+    up: bool = False
+    refused: bool = False
+    failures: dict[str, int] = field(default_factory=dict)  # failed attempts by reason
+    unreadable: int = 0  # parts or answers skipped as unreadable
+    last_success: float = 0.0  # unix time the stream last worked (now while up; 0: never)
 
 
 @dataclass
@@ -45,6 +55,8 @@ class CameraMetrics:
     parts_dropped: int = 0
     flapping: bool = False
     storms: int = 0
+    clock_skew: float | None = None  # seconds the camera's clock is ahead (None: not read)
+    streams: dict[str, StreamMetrics] = field(default_factory=dict)
 
 
 @dataclass
@@ -60,12 +72,25 @@ class Control(Protocol):
     """What the daemon offers the endpoint."""
 
     def healthy(self) -> bool: ...
+    def not_ready(self) -> list[str]: ...
     def status(self) -> dict[str, Any]: ...
     def metrics(self) -> MetricsSnapshot: ...
     def cameras(self) -> Collection[str]: ...
-    def snapshot(self, camera: str) -> bytes | None: ...
+    async def snapshot(self, camera: str) -> bytes | None: ...
     async def trigger(self, camera: str, duration: float | None = None) -> str: ...
     def set_armed(self, camera: str, mode: ArmedMode) -> None: ...
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class Extension(Protocol):
+    """More routes on the same endpoint (the web UI, recorderd/web): `routes(guard)` wraps the ones
+    that need authorization in the endpoint's guard; `authorized` admits a request by the
+    extension's own means (a session cookie with its CSRF token) where no bearer token is given."""
+
+    def routes(self, guard: Callable[[Handler], Handler]) -> Sequence[BaseRoute]: ...
+    def authorized(self, request: Request) -> bool: ...
 
 
 class _Collector(Collector):
@@ -110,6 +135,16 @@ class _Collector(Collector):
             for cam, m in sorted(snap.cameras.items()):
                 fam.add_metric([cam], get(m))
             yield fam
+        skew = GaugeMetricFamily(
+            "recorderd_camera_clock_skew_seconds",
+            "the camera's clock minus this host's, at its last reading",
+            labels=["camera"],
+        )
+        for cam, m in sorted(snap.cameras.items()):
+            if m.clock_skew is not None:
+                skew.add_metric([cam], m.clock_skew)
+        yield skew
+        yield from _stream_families(snap)
         depth = GaugeMetricFamily("recorderd_outbox_depth", "actions waiting per target", labels=["target"])
         for target, n in sorted(snap.outbox_depth.items()):
             depth.add_metric([target], n)
@@ -123,6 +158,35 @@ class _Collector(Collector):
         yield GaugeMetricFamily(
             "recorderd_recordings_bytes", "bytes of recordings kept", value=snap.recordings_bytes
         )
+
+
+def _stream_families(snap: MetricsSnapshot) -> Iterator[Metric]:
+    """Per camera stream: up, refused, failed attempts by reason, unreadable input, last success."""
+    labels = ["camera", "stream"]
+    up = GaugeMetricFamily("recorderd_camera_stream_up", "1 while the stream delivers", labels=labels)
+    refused = GaugeMetricFamily(
+        "recorderd_camera_stream_refused", "1 while the camera refuses the stream as asked", labels=labels
+    )
+    failures = CounterMetricFamily(
+        "recorderd_camera_stream_failures", "failed attempts by reason", labels=[*labels, "reason"]
+    )
+    unreadable = CounterMetricFamily(
+        "recorderd_camera_stream_unreadable", "parts or answers skipped as unreadable", labels=labels
+    )
+    last = GaugeMetricFamily(
+        "recorderd_camera_stream_last_success_seconds",
+        "unix time the stream last worked (0: never)",
+        labels=labels,
+    )
+    for cam, m in sorted(snap.cameras.items()):
+        for name, st in sorted(m.streams.items()):
+            up.add_metric([cam, name], float(st.up))
+            refused.add_metric([cam, name], float(st.refused))
+            for reason, n in sorted(st.failures.items()):
+                failures.add_metric([cam, name, reason], n)
+            unreadable.add_metric([cam, name], st.unreadable)
+            last.add_metric([cam, name], st.last_success)
+    yield from (up, refused, failures, unreadable, last)
 
 
 # bound: a request body (armed, trigger) is a few bytes; more is refused with 413
@@ -190,15 +254,23 @@ def _error(status: int, reason: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": reason}, status_code=status, headers=headers or None)
 
 
-def build_app(control: Control, token: str | None = None) -> ASGIApp:
+def build_app(control: Control, token: str | None = None, ui: Extension | None = None) -> ASGIApp:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Collector(control))
     guard = Guard(token)
 
-    def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Any]:
+    def guarded(handler: Handler) -> Handler:
         async def wrapped(request: Request) -> Response:
             headers = {k.lower(): v for k, v in request.headers.items()}
             denied = guard.check(request.method, request.url.path, request.url.scheme, headers)
+            if (
+                denied is not None
+                and denied.status == 401
+                and not headers.get("authorization")
+                and ui is not None
+                and ui.authorized(request)  # the web UI's session cookie (and CSRF token for changes)
+            ):
+                denied = None
             if denied is not None:
                 extra = {"WWW-Authenticate": "Bearer"} if denied.status == 401 else {}
                 return _error(denied.status, denied.reason, **extra)
@@ -216,6 +288,13 @@ def build_app(control: Control, token: str | None = None) -> ASGIApp:
         ok = control.healthy()
         return PlainTextResponse("ok\n" if ok else "unhealthy\n", status_code=200 if ok else 503)
 
+    async def readyz(request: Request) -> Response:
+        # no token, as /healthz: probes carry none; the reasons give counts, never names
+        waiting = control.not_ready()
+        if waiting:
+            return PlainTextResponse(f"not ready: {'; '.join(waiting)}\n", status_code=503)
+        return PlainTextResponse("ready\n")
+
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
@@ -223,9 +302,9 @@ def build_app(control: Control, token: str | None = None) -> ASGIApp:
         return JSONResponse(control.status())
 
     async def snapshot(request: Request) -> Response:
-        jpeg = control.snapshot(request.path_params["camera"])
+        jpeg = await control.snapshot(request.path_params["camera"])
         if jpeg is None or not jpeg.startswith(b"\xff\xd8"):
-            return _error(404, "no frame received yet")
+            return _error(404, "no picture: no video frame and no snapshot from the camera")
         return Response(jpeg, media_type="image/jpeg")
 
     async def trigger(request: Request) -> Response:
@@ -251,19 +330,23 @@ def build_app(control: Control, token: str | None = None) -> ASGIApp:
         control.set_armed(request.path_params["camera"], mode)  # type: ignore[arg-type]
         return JSONResponse({"camera": request.path_params["camera"], "armed": mode})
 
-    routes = [
-        Route("/healthz", guarded(healthz)),
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
         Route("/metrics", guarded(metrics)),
         Route("/api/status", guarded(status)),
         Route("/api/cameras/{camera}/snapshot.jpg", guarded(snapshot)),
         Route("/api/cameras/{camera}/trigger", guarded(trigger), methods=["POST"]),
         Route("/api/cameras/{camera}/armed", guarded(armed), methods=["POST", "PUT"]),
     ]
+    if ui is not None:
+        routes += ui.routes(guarded)
     return _with_headers(Starlette(routes=routes), SECURITY_HEADERS)
 
 
 def _with_headers(app: ASGIApp, extra: Mapping[str, str]) -> ASGIApp:
-    """Every HTTP answer of `app` with `extra` headers (404s and 405s of the router included)."""
+    """Every HTTP answer of `app` with the `extra` headers it does not set itself (the router's 404s
+    and 405s included; the web UI's pages keep their own policy)."""
     raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
 
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
@@ -273,7 +356,9 @@ def _with_headers(app: ASGIApp, extra: Mapping[str, str]) -> ASGIApp:
 
         async def send_with(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *raw]}
+                headers = list(message.get("headers", []))
+                have = {bytes(k).lower() for k, _ in headers}
+                message = {**message, "headers": headers + [(k, v) for k, v in raw if k not in have]}
             await send(message)
 
         await app(scope, receive, send_with)
@@ -286,20 +371,24 @@ async def serve_http(
     listen: str,
     token: str | None = None,
     *,
+    ui: Extension | None = None,
+    sock: socket.socket | None = None,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until cancelled; `nursery.start()` returns the bound addresses (useful with port 0).
+    `sock`: a socket bound to `listen` already (service/listen.py), which the server takes over.
     At most `max_connections` are open at once (recorderd/service/httpserve.py)."""
     config = HypercornConfig()
-    config.bind = [listen]
+    config.bind = [f"fd://{sock.detach()}"] if sock is not None else [listen]
     config.accesslog = None
     config.errorlog = logging.getLogger("recorderd.http")
     config.graceful_timeout = 1.0
-    # a request's headers must be complete within keep_alive_timeout (the connection counts as
-    # idle until they are), every read of a body within read_timeout; bodies: read_body
+    # a request's head must be complete within keep_alive_timeout (the connection counts as
+    # idle until it is), every read of a body within read_timeout; bodies: read_body
     config.keep_alive_timeout = 5.0
     config.read_timeout = 10
     config.h11_max_incomplete_size = 16 * 1024  # bound: one request's head
     config.include_server_header = False
-    await serve_capped(build_app(control, token), config, max_connections, task_status=task_status)
+    app = build_app(control, token, ui)
+    await serve_capped(app, config, max_connections, task_status=task_status)

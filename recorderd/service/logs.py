@@ -1,9 +1,10 @@
-"""Logging: readable lines on stderr (journald adds the time) or JSON lines; secrets masked."""
+"""Logging: readable lines on stderr (with the time, unless journald adds it) or JSON lines; secrets masked."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable
 from typing import Literal, TextIO
@@ -63,18 +64,49 @@ class JsonFormatter(logging.Formatter):
 SECRETS = SecretFilter()
 
 
-def setup_logging(level: str = "info", fmt: LogFormat = "text", stream: TextIO | None = None) -> None:
-    handler = logging.StreamHandler(stream or sys.stderr)
+TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"
+# local time, as the recordings' names and `recordings list` show it
+TIMED_FORMAT = "%(asctime)s.%(msecs)03d " + TEXT_FORMAT
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def to_journal(stream: TextIO) -> bool:
+    """True when `stream` is connected to journald, which stamps every line itself: systemd then
+    sets JOURNAL_STREAM to the stream's "device:inode" (systemd.exec(5))."""
+    wanted = os.environ.get("JOURNAL_STREAM")
+    if not wanted:
+        return False
+    try:
+        st = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is an OSError
+        return False
+    return wanted == f"{st.st_dev}:{st.st_ino}"
+
+
+def setup_logging(
+    level: str = "info",
+    fmt: LogFormat = "text",
+    stream: TextIO | None = None,
+    *,
+    timestamps: bool | None = None,
+) -> None:
+    """Log lines to `stream` (stderr). Text lines carry the time unless `timestamps` is False, or
+    it is None (the default) and the stream goes to journald."""
+    stream = stream or sys.stderr
+    handler = logging.StreamHandler(stream)
     handler.addFilter(SECRETS)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
+    elif timestamps or (timestamps is None and not to_journal(stream)):
+        handler.setFormatter(logging.Formatter(TIMED_FORMAT, TIME_FORMAT))
     else:
-        # No timestamp: journald (and most terminals' scrollback) already has one.
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "hpack", "aioftp", "aiosmtplib", "hypercorn.access"):
+    # recorderd.http is hypercorn's own log: its "Running on ... (CTRL + C to quit)" repeats the
+    # daemon's "HTTP endpoint on ..."; its warnings and errors still show
+    for noisy in ("httpx", "httpcore", "hpack", "aioftp", "aiosmtplib", "hypercorn.access", "recorderd.http"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

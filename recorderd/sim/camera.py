@@ -25,7 +25,7 @@ from recorderd.sim.card import CardFrames, frame_comment
 from recorderd.sim.config import EVENT_TRIGGERS, Faults, SimCameraConfig
 from recorderd.sim.framing import LENGTH, Framing
 from recorderd.sim.logs import FrameLog, SeqRuns
-from recorderd.sim.params import ParamTree, axis_tree, foscam_vars, ipcam_tables, move_tree
+from recorderd.sim.params import ParamTree, axis_tree, foscam_forbidden, foscam_vars, ipcam_tables, move_tree
 from recorderd.sim.render import ipcam_date
 
 # the documents' paths (the dialect registry); a plain MJPEG camera has none, so it gets the usual ones
@@ -64,23 +64,30 @@ class Effect:
 @dataclass
 class EventState:
     """Motion windows, inputs, outputs and flags; event streams keep a copy and replay Effects on it,
-    so a pulse shorter than a scheduling pass still reaches every stream."""
+    so a pulse shorter than a scheduling pass still reaches every stream.
+
+    `linked_io`: input n and output n are one line (seed 000's Trigger1/Trigger2: switched through
+    iocontrol.cgi, §5.1.2, and reported in every frame header, §4.1.2)."""
 
     motion: dict[int, bool]
     inputs: list[bool]
     outputs: list[bool]
     flags: dict[str, bool]
+    linked_io: bool = False
 
     def copy(self) -> EventState:
-        return EventState(dict(self.motion), list(self.inputs), list(self.outputs), dict(self.flags))
+        return EventState(
+            dict(self.motion), list(self.inputs), list(self.outputs), dict(self.flags), self.linked_io
+        )
 
     def apply(self, kind: str, index: int, on: bool) -> None:
         if kind == "motion":
             self.motion[index] = on
-        elif kind == "input":
-            self.inputs[index - 1] = on
-        elif kind == "output":
-            self.outputs[index - 1] = on
+        elif kind in ("input", "output"):
+            if kind == "input" or self.linked_io:
+                self.inputs[index - 1] = on
+            if kind == "output" or self.linked_io:
+                self.outputs[index - 1] = on
         else:
             self.flags[kind] = on
 
@@ -196,12 +203,15 @@ class SimCamera:
             secret=secrets.token_bytes(32),
         )
         self.tz = ZoneInfo(config.timezone)
-        # event state
+        self.clock_skew = config.clock_skew  # camera time - true time (settable while running)
+        # event state; seed 000 has exactly its two Trigger lines, inputs and outputs alike
+        linked = config.dialect == "ipcamcgi"
         self.state = EventState(
             dict.fromkeys(config.motion_windows, False),
-            [False] * config.inputs,
-            [False] * config.outputs,
+            [False] * (2 if linked else config.inputs),
+            [False] * (2 if linked else config.outputs),
             {"sound": False, "tamper": False, "face": False, "email": False},
+            linked,
         )
         self.pan, self.tilt, self.zoom, self.preset = 0, 0, 1, 0
         # settings the CGIs report and accept
@@ -209,6 +219,7 @@ class SimCamera:
             move_tree(config, name) if config.dialect == "move" else axis_tree(config, name)
         )
         self.fvars = foscam_vars(config, name)
+        self.forbidden = foscam_forbidden(config)
         self.tables = ipcam_tables(config, name)
         # what happened
         self.changes: list[Effect] = []
@@ -284,6 +295,8 @@ class SimCamera:
             )
         if kind == "motion":
             motion = self.state.motion
+            if not motion:
+                raise ValueError(f"camera {self.name} has no motion windows defined")
             window = int(arg) if arg.isdigit() else next(iter(motion))
             if (sep and not arg.isdigit()) or window not in motion:
                 raise ValueError(f"camera {self.name} has no motion window {arg!r} (has {list(motion)})")
@@ -340,8 +353,19 @@ class SimCamera:
             return 2
         return 3 if st.flags["sound"] else 0
 
+    # ----- the camera's clock -----
+    def clock(self, wall: float | None = None) -> float:
+        """The camera's time (UNIX seconds) at true time `wall` (now): true time plus its skew."""
+        return (time.time() if wall is None else wall) + self.clock_skew
+
     def local_now(self, wall: float | None = None) -> datetime:
-        return datetime.fromtimestamp(time.time() if wall is None else wall, self.tz)
+        """The camera's clock in its zone, at true time `wall` (now)."""
+        return datetime.fromtimestamp(self.clock(wall), self.tz)
+
+    def utc_offset(self, wall: float | None = None) -> int:
+        """Seconds east of UTC the camera's zone has now."""
+        offset = self.local_now(wall).utcoffset()
+        return int(offset.total_seconds()) if offset else 0
 
     # ----- faults -----
     def set_faults(self, **changes: Any) -> Faults:

@@ -43,6 +43,18 @@ def _seconds(value: Any) -> float:
 
 
 Duration = Annotated[float, BeforeValidator(_seconds)]
+
+
+def _signed_seconds(value: Any) -> float:
+    """A duration that may be negative: "-90s", "2m", or plain seconds from Python."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -parse_duration(value.strip()[1:])
+    return parse_duration(value)
+
+
+SignedDuration = Annotated[float, BeforeValidator(_signed_seconds)]
 AuthMode = Literal["auto", "basic", "digest", "query", "none"]
 
 # What "auto" means per dialect: what these cameras ship with (seed 003 documents both query and Basic).
@@ -195,15 +207,29 @@ class SimCameraConfig(Strict):
     # events
     inputs: Annotated[int, Field(ge=0, le=8)] = 2
     outputs: Annotated[int, Field(ge=0, le=8)] = 1
-    motion_windows: Annotated[list[Annotated[int, Field(ge=0, le=99)]], Field(min_length=1, max_length=8)] = [
-        0
-    ]
+    # [] is a camera with no windows defined: VAPIX motiondata.cgi answers 204 (param.cgi API §5.4.5)
+    motion_windows: Annotated[list[Annotated[int, Field(ge=0, le=99)]], Field(max_length=8)] = [0]
     motion_threshold: Annotated[int, Field(ge=0, le=100)] = 45
     motion_level: Annotated[int, Field(ge=0, le=100)] = 70  # reported while a window is triggered
-    event_interval: Duration = 1.0  # monitors repeat the state this often (and send at once on change)
-    timezone: str = "UTC"  # for the clock the camera reports (seed 000 Date header, seed 003 tz)
+    event_interval: Duration = 1.0  # motion-level streams send the levels this often (and at once on change)
+    # IO and eventdata monitors speak at connect and on change only (VAPIX §5.5.1.1, Open API §5.2,
+    # MOVE eventdata.cgi); a convenience: repeat the whole state this often as well
+    monitor_repeat: Duration | None = None
+    # the camera's own clock: its zone and how far it is off (camera time - true time, + is ahead),
+    # as every time CGI and the seed 000 frame header tell it
+    timezone: str = "UTC"
+    clock_skew: SignedDuration = 0.0
+    # frame timing: where in its frame period this camera's frames fall (0..1); None: as
+    # [simulator].frame_phase says (a random phase, or the shared ticker's instant)
+    phase: Annotated[float, Field(ge=0, lt=1)] | None = None
+    # each frame written in bursts: "off" (one write), "link" (as a link of `link_rate` bit/s
+    # delivers it: one burst per `burst_gap` of transfer time), or that many equal bursts
+    frame_bursts: Literal["off", "link"] | Annotated[int, Field(ge=1, le=64)] = "off"
+    link_rate: Annotated[float, Field(gt=0)] = 100e6
+    burst_gap: Duration = 0.001
     schedule: CameraSchedule | None = None  # reported by the camera's own schedule CGIs
     schedule_enable: bool = True
+    privacy: WordsSpec | None = None  # foscam: what get_forbidden.cgi reports (seed 003 set_forbidden)
     test_mail_result: Annotated[int, Field(ge=0, le=13)] = 0
     test_ftp_result: Annotated[int, Field(ge=0, le=9)] = 0
     faults: Faults = Faults()
@@ -242,6 +268,10 @@ class SimCameraConfig(Strict):
                 "a {dialect} camera reports its schedule as {want}",
                 {"dialect": self.dialect, "want": want if form else "nothing (no schedule CGI)"},
             )
+        if self.privacy is not None and self.dialect != "foscam":
+            raise PydanticCustomError(
+                "privacy", "only a foscam camera keeps a privacy schedule (get_forbidden.cgi)", {}
+            )
         if self.dialect == "move" and not set(self.motion_windows) <= {0, 1, 2, 3}:
             raise PydanticCustomError(
                 "windows", "a move camera has motion windows 0-3 (Motion, Motion1..3)", {}
@@ -258,12 +288,25 @@ class SimCameraConfig(Strict):
     def has_audio(self) -> bool:
         return self.audio != "none" and self.dialect in AUDIO_DIALECTS
 
+    def burst_count(self, size: int) -> int:
+        """How many bursts a part of `size` bytes is written in."""
+        if self.frame_bursts == "off":
+            return 1
+        if self.frame_bursts == "link":
+            per_burst = self.link_rate / 8 * self.burst_gap
+            return max(1, min(64, -(-size // max(1, int(per_burst)))))
+        return self.frame_bursts
+
 
 class SimulatorSettings(Strict):
     host: str = "127.0.0.1"
     control_port: Port | None = None  # all cameras' /_sim/<camera>/... on one port (None: off)
     base_port: Port | None = None  # cameras with port 0 get base_port + their index, in file order
     frame_log: Annotated[int, Field(ge=0)] = 200_000  # frames remembered per camera for frame_bytes()
+    # "random": each camera's frames at its own random phase of the frame period, as unsynchronised
+    # cameras send them; "shared": every camera of a frame rate at the same instant (a what-if)
+    frame_phase: Literal["random", "shared"] = "random"
+    seed: int | None = None  # for the random phases (None: different every run)
 
     @field_validator("host")
     @classmethod

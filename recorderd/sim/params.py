@@ -9,6 +9,8 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from recorderd.schedule.spec import FOSCAM_DAYS, DayMaskSpec, WeekdaysSpec, WordsSpec
 from recorderd.sim.config import SimCameraConfig
@@ -155,6 +157,13 @@ def axis_tree(cfg: SimCameraConfig, name: str) -> ParamTree:
     return ParamTree(items)
 
 
+def move_zone(cfg: SimCameraConfig) -> str:
+    """Seed 004 Time.TimeZone (`GMT-12` ... `GMT+13`, whole hours): the zone's offset now."""
+    offset = datetime.now(ZoneInfo(cfg.timezone)).utcoffset()
+    hours = round(offset.total_seconds() / 3600) if offset else 0
+    return f"GMT{hours:+d}"
+
+
 def move_tree(cfg: SimCameraConfig, name: str) -> ParamTree:
     """The parameters of a seed 004 camera (cgi-bin/admin/param.cgi, printed with `root.`)."""
     items = [
@@ -163,7 +172,7 @@ def move_tree(cfg: SimCameraConfig, name: str) -> ParamTree:
         ("Network.IPAddress", "127.0.0.1"),
         ("Network.HTTPPort", "80"),
         ("Network.RTSP.Stream1", "h264"),
-        ("Time.TimeZone", "GMT+0"),
+        ("Time.TimeZone", move_zone(cfg)),
         ("Image.I0.Resolution", f"{cfg.width}x{cfg.height}"),
         ("Image.I0.FPS", f"{cfg.fps:g}"),
     ]
@@ -178,6 +187,15 @@ def foscam_words(cfg: SimCameraConfig) -> dict[str, int]:
     if isinstance(cfg.schedule, WordsSpec):
         return cfg.schedule.foscam.words()
     return {f"{d}_{i}": 0 for d in FOSCAM_DAYS for i in range(3)}
+
+
+def foscam_forbidden(cfg: SimCameraConfig) -> dict[str, int | str]:
+    """get_forbidden.cgi: "return: see set_forbidden.cgi", i.e. schedule_enable and the 21
+    schedule_<day>_<n> words (bit set: video/audio forbidden in that 15-minute slot)."""
+    words = cfg.privacy.foscam.words() if cfg.privacy is not None else {}
+    out: dict[str, int | str] = {"schedule_enable": int(cfg.privacy is not None)}
+    out.update({f"schedule_{d}_{i}": words.get(f"{d}_{i}", 0) for d in FOSCAM_DAYS for i in range(3)})
+    return out
 
 
 def foscam_vars(cfg: SimCameraConfig, name: str) -> dict[str, int | str]:

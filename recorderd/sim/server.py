@@ -4,14 +4,16 @@
         cam = sim["vapix"]
         effect = await cam.set_trigger("motion", True)
 
-One ticker per frame rate drives every camera at that rate (one sleep loop, not one per stream);
-each camera's listener can be closed and reopened on the same port to refuse connections.
+One ticker per frame rate drives every camera at that rate, each camera at its own phase of the
+frame period (one sleep loop, not one per stream); each camera's listener can be closed and reopened on the same port to refuse connections.
 """
 
 from __future__ import annotations
 
 import functools
+import heapq
 import json
+import random
 import sys
 import time
 import traceback
@@ -35,27 +37,46 @@ class SimulatorError(Exception):
     """A handler of the simulator itself failed (a bug here, not a camera fault)."""
 
 
+PHASE_GRID = 0.001  # seconds: cameras' phases are this far apart at the least
+
+
 class Ticker:
-    """Ticks every camera at one frame rate from a single absolute-deadline loop."""
+    """Ticks every camera of one frame rate from a single absolute-deadline loop.
+
+    Each camera ticks at its own phase of the frame period (unsynchronised cameras: a random phase
+    by default), so the frames of N cameras reach a client at N instants per period; cameras of one
+    phase (all of them with `frame_phase = "shared"`) tick together in one wake-up.
+    """
 
     def __init__(self, fps: float) -> None:
         self.period = 1.0 / fps
         self.cameras: list[SimCamera] = []
+        self._phases: dict[float, list[SimCamera]] = {}  # offset in seconds -> its cameras
         self.late = 0  # ticks skipped because the loop ran late
 
+    def add(self, cam: SimCamera, phase: float) -> None:
+        """`phase`: where in the period (0..1) the camera's frames fall, on a PHASE_GRID grid (so
+        hundreds of cameras cost at most one wake-up per grid step, not one each)."""
+        self.cameras.append(cam)
+        offset = round(phase * self.period / PHASE_GRID) * PHASE_GRID % self.period
+        self._phases.setdefault(offset, []).append(cam)
+
     async def run(self) -> None:
-        deadline = trio.current_time()
+        start = trio.current_time()
+        groups = list(self._phases.values())
+        due = [(start + offset + self.period, i) for i, offset in enumerate(self._phases)]
+        heapq.heapify(due)
         while True:
-            deadline += self.period
-            await trio.sleep_until(deadline)
-            behind = trio.current_time() - deadline
-            if behind > self.period:
-                skipped = int(behind / self.period)
-                self.late += skipped
-                deadline += skipped * self.period
+            await trio.sleep_until(due[0][0])
+            now = trio.current_time()
             mono, wall = time.monotonic(), time.time()
-            for cam in self.cameras:
-                cam._tick(mono, wall)
+            while due[0][0] <= now:
+                deadline, i = due[0]
+                for cam in groups[i]:
+                    cam._tick(mono, wall)
+                behind = int((now - deadline) / self.period)  # whole periods missed: skipped
+                self.late += behind
+                heapq.heapreplace(due, (deadline + (behind + 1) * self.period, i))
 
 
 class Simulator:
@@ -67,11 +88,14 @@ class Simulator:
         self.host = s.host
         self.cameras: dict[str, SimCamera] = {}
         self.tickers: dict[float, Ticker] = {}
+        rng = random.Random(s.seed)
         for name, cc in config.cameras.items():
             frames = card_frames(cc.width, cc.height, cc.frames, cc.quality, cc.fps)
             cam = SimCamera(name, cc, frames, host=s.host, frame_log=s.frame_log)
             self.cameras[name] = cam
-            self.tickers.setdefault(cc.fps, Ticker(cc.fps)).cameras.append(cam)
+            drawn = rng.random()  # drawn for every camera: a phase given to one moves no other
+            phase = cc.phase if cc.phase is not None else drawn if s.frame_phase == "random" else 0.0
+            self.tickers.setdefault(cc.fps, Ticker(cc.fps)).add(cam, phase)
         self.control_port: int | None = None
         self.started_mono = 0.0
         self.started_wall = 0.0

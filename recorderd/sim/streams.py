@@ -2,8 +2,9 @@
 
 Video streams park on their camera's frame lot and send the part the ticker's tick built (one write
 of prebuilt bytes); a stream still busy writing when the next tick comes misses that frame, as a
-camera drops frames for a slow client. Event streams send at once on a state change and repeat the
-state every `event_interval`. Audio streams pace 240-byte blocks at the codec's byte rate.
+camera drops frames for a slow client. Event streams send the state at connect and at once on a
+change; motion-level streams repeat it every `event_interval`, IO and eventdata monitors only when
+`monitor_repeat` is set. Audio streams pace 240-byte blocks at the codec's byte rate.
 """
 
 from __future__ import annotations
@@ -144,13 +145,28 @@ async def video(ctx: Ctx, framing: Framing) -> None:
             part = cam.video_part(framing)
             if await ctx.conn.cut(stats.parts, part):
                 return
-            await ctx.conn.send(part)
+            bursts = cam.config.burst_count(len(part))
+            if bursts == 1:
+                await ctx.conn.send(part)
+            else:
+                await send_bursts(ctx.conn, part, bursts, cam.config.burst_gap)
             stats.parts += 1
             stats.bytes += len(part)
             stats.runs.append(info.seq)
     finally:
         cam.video_subscribers -= 1
         cam._close_stream(stats)
+
+
+async def send_bursts(conn: Conn, data: bytes, bursts: int, gap: float) -> None:
+    """`data` in `bursts` slices `gap` seconds apart, as a frame reaches a client over a real link
+    in several TCP bursts rather than in one piece."""
+    view = memoryview(data)
+    step = -(-len(data) // bursts)
+    for i in range(0, len(data), step):
+        if i:
+            await trio.sleep(gap)
+        await conn.send(bytes(view[i : i + step]))
 
 
 Render = Callable[[EventState, Effect | None], bytes | None]

@@ -10,6 +10,7 @@ import pytest
 import trio
 
 from recorderd.actions.bridge import BridgeClosed, open_asyncio_bridge
+from tests.support.wait import wait_until
 
 
 async def test_result_and_exception_cross_the_bridge() -> None:
@@ -59,8 +60,8 @@ async def test_cancellation_reaches_asyncio_and_waits_for_unwinding() -> None:
             with trio.CancelScope() as scope:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(bridge.run, wait_forever)
-                    while not started.is_set():  # the asyncio side is waiting: now cancel
-                        await trio.sleep(0.01)
+                    # the asyncio side is waiting: now cancel
+                    await wait_until(started.is_set, 5, "the asyncio side waiting")
                     scope.cancel()
             assert scope.cancelled_caught
             assert unwound.is_set(), "run() returned before the asyncio task finished cancelling"
@@ -103,10 +104,12 @@ async def test_cancellation_closes_a_real_connection_to_a_slow_server() -> None:
 
 async def test_exit_cancels_leftovers_and_stops_the_thread() -> None:
     before = {t.ident for t in threading.enumerate()}
+    entered = threading.Event()
     cancelled = threading.Event()
     outcome: list[BaseException] = []
 
     async def forever() -> None:
+        entered.set()
         try:
             await asyncio.Event().wait()
         except asyncio.CancelledError:
@@ -124,7 +127,7 @@ async def test_exit_cancels_leftovers_and_stops_the_thread() -> None:
                         outcome.append(e)
 
                 nursery.start_soon(caller)
-                await trio.sleep(0.05)
+                await wait_until(entered.is_set, 5, "the call running on the asyncio side")
             # the context is gone: the left-over call was cancelled and the thread joined
             assert cancelled.is_set()
     assert outcome and isinstance(outcome[0], BridgeClosed)

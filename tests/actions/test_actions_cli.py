@@ -42,6 +42,11 @@ timeout = "5s"
 [cameras.gate]
 dialect = "vapix"
 url = "{http}"
+
+[cameras.door]
+dialect = "mjpeg"
+video_url = "{http}video"
+triggers = []
 """
     )
     return p
@@ -102,5 +107,8 @@ def test_config_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     bad.write_text("[targets.x]\nkind = 'pigeon'\n")
     assert main(["test", "-c", str(bad), "x"]) == 2
     err = capsys.readouterr().err
-    assert 'unknown target "nope"' in err and "gate:output:N" in err
+    assert 'unknown target "nope"' in err and "gate:output:N" in err and "gate:preset:N" in err
+    assert "door:" not in err  # a plain MJPEG URL has no relay or preset CGI: not offered
     assert "targets.x" in err
+    assert main(["test", "-c", str(cfg), "door:output:1"]) == 2
+    assert 'camera "door" (mjpeg) has no CGI for a relay output' in capsys.readouterr().err

@@ -16,7 +16,8 @@ from recorderd.actions.outbox import Action, Attachment, DeliveryError
 from recorderd.actions.runtime import open_actions
 from recorderd.config.model import FtpTarget
 from recorderd.core.backoff import BackoffPolicy
-from tests.support.targets import FAST, JPEG_A, JPEG_B, FtpServer, Reports, config, event, wait_until
+from tests.support.targets import FAST, JPEG_A, JPEG_B, FtpServer, Reports, config, event
+from tests.support.wait import wait_until
 
 
 def ftp_config(tmp_path: Path, port: int, extra: str = "") -> str:

@@ -22,8 +22,8 @@ from tests.support.targets import (
     SmtpServer,
     config,
     event,
-    wait_until,
 )
+from tests.support.wait import wait_until
 
 
 def mail_config(tmp_path: Path, port: int, extra: str = "") -> str:

@@ -19,10 +19,11 @@ from recorderd.actions.outbox import (
     FixedTimeoutSender,
     Outbox,
     OutboxStore,
-    Report,
     open_outbox,
 )
 from recorderd.core.backoff import BackoffPolicy
+from tests.support.targets import Reports
+from tests.support.wait import wait_until
 
 FAST = BackoffPolicy(base=0.05, factor=2.0, cap=0.2, jitter=0.0)
 
@@ -56,26 +57,6 @@ class FakeSender(FixedTimeoutSender):
             self.delivered.append((action.id, action.payload, list(attachments)))
         finally:
             self.active -= 1
-
-
-class Reports:
-    def __init__(self) -> None:
-        self.items: list[Report] = []
-        self.changed = trio.Event()
-
-    def __call__(self, r: Report) -> None:
-        self.items.append(r)
-        self.changed.set()
-        self.changed = trio.Event()
-
-    async def wait_for(self, pred: object, timeout: float = 5.0) -> None:
-        assert callable(pred)
-        with trio.fail_after(timeout):
-            while not pred():
-                await self.changed.wait()
-
-    def states(self, state: str) -> list[int]:
-        return [r.action.id for r in self.items if r.state == state]
 
 
 def test_retries_back_off_from_5s_to_10min_up_to_a_fifth_early() -> None:
@@ -158,7 +139,7 @@ async def test_retries_until_success(tmp_path: Path) -> None:
     reports = Reports()
     async with open_outbox(tmp_path / "o.sqlite", {"t": sender}, policy=FAST, observer=reports) as ob:
         aid = await ob.enqueue("t", "http", {"events": [{"id": "e"}]}, expire=60)
-        await reports.wait_for(lambda: reports.states("done"))
+        await reports.wait("done")
         row = await ob.get(aid)
         assert row is not None and row.state == "done" and row.attempts == 3
     assert reports.states("retry") == [aid, aid]
@@ -171,7 +152,7 @@ async def test_expiry_dead_letters_and_logs(tmp_path: Path, caplog: pytest.LogCa
     caplog.set_level(logging.INFO, logger="recorderd.actions")
     async with open_outbox(tmp_path / "o.sqlite", {"t": sender}, policy=FAST, observer=reports) as ob:
         aid = await ob.enqueue("t", "http", {"events": []}, expire=0.4)
-        await reports.wait_for(lambda: reports.states("dead"))
+        await reports.wait("dead")
         dead = await ob.dead_letters()
         assert [d.id for d in dead] == [aid] and dead[0].last_error == "server said no"
         status = await ob.status()
@@ -190,7 +171,7 @@ async def test_permanent_error_is_dead_at_once(tmp_path: Path) -> None:
     reports = Reports()
     async with open_outbox(tmp_path / "o.sqlite", {"t": Bad()}, policy=FAST, observer=reports) as ob:
         aid = await ob.enqueue("t", "http", {"events": []}, expire=3600)
-        await reports.wait_for(lambda: reports.states("dead"))
+        await reports.wait("dead")
     assert reports.states("dead") == [aid] and not reports.states("retry")
 
 
@@ -200,7 +181,7 @@ async def test_timeout_counts_as_failure(tmp_path: Path) -> None:
     reports = Reports()
     async with open_outbox(tmp_path / "o.sqlite", {"t": sender}, policy=FAST, observer=reports) as ob:
         await ob.enqueue("t", "http", {"events": []}, expire=3600)
-        await reports.wait_for(lambda: reports.states("retry"))
+        await reports.wait("retry")
     assert reports.items[0].error == "timed out after 0.1s"
 
 
@@ -216,7 +197,7 @@ async def test_a_sender_may_give_each_action_its_own_deadline(tmp_path: Path) ->
     reports = Reports()
     async with open_outbox(tmp_path / "o.sqlite", {"t": sender}, policy=FAST, observer=reports) as ob:
         long = await ob.enqueue("t", "link", {"length": 0.3}, expire=3600)
-        await reports.wait_for(lambda: reports.states("done"))
+        await reports.wait("done")
     assert reports.states("done") == [long] and not reports.states("retry")
 
 
@@ -229,7 +210,7 @@ async def test_slow_target_does_not_delay_others_and_limits_hold(tmp_path: Path)
             await ob.enqueue("stuck", "http", {"events": []}, expire=3600)
         with trio.fail_after(3):
             ids = [await ob.enqueue("quick", "http", {"events": [i]}, expire=3600) for i in range(9)]
-            await reports.wait_for(lambda: len(reports.states("done")) == 9)
+            await reports.wait("done", 9)
         assert stuck.max_active == 2  # its limit, not all five
         assert quick.max_active == 3
         assert sorted(d[0] for d in quick.delivered) == ids
@@ -245,13 +226,12 @@ async def test_pending_actions_survive_a_restart(tmp_path: Path) -> None:
             )
             for i in range(4)
         ]
-        with trio.fail_after(3):
-            while down.calls < 4:  # all four are being attempted when the "daemon" stops
-                await trio.sleep(0.01)
+        # all four are being attempted when the "daemon" stops
+        await wait_until(lambda: down.calls == 4, 3, "four attempts under way")
     up = FakeSender()
     reports = Reports()
     async with open_outbox(path, {"t": up}, policy=FAST, observer=reports):
-        await reports.wait_for(lambda: len(reports.states("done")) == 4)
+        await reports.wait("done", 4)
     assert sorted(d[0] for d in up.delivered) == ids
     for aid, payload, atts in up.delivered:
         i = ids.index(aid)
@@ -305,12 +285,6 @@ async def test_a_shutdown_right_after_delivery_still_records_it(tmp_path: Path) 
     assert row is not None and row.state == "done"
 
 
-async def wait_for_log(caplog: pytest.LogCaptureFixture, text: str) -> None:
-    with trio.fail_after(5):
-        while not any(text in r.getMessage() for r in caplog.records):
-            await trio.sleep(0.01)
-
-
 async def test_database_errors_are_retried_not_fatal(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -329,12 +303,13 @@ async def test_database_errors_are_retried_not_fatal(
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(outbox.run)
-            await wait_for_log(caplog, f"outbox: action {first} (http to t): cannot record its delivery")
+            line = f"outbox: action {first} (http to t): cannot record its delivery"
+            await wait_until(lambda: any(line in r.getMessage() for r in caplog.records), 5, line)
             assert sender.calls == 1 and not reports.items
             locker.execute("ROLLBACK")
-            await reports.wait_for(lambda: reports.states("done"))
+            await reports.wait("done")
             second = await outbox.enqueue("t", "http", {"n": 2}, expire=3600)
-            await reports.wait_for(lambda: len(reports.states("done")) == 2)
+            await reports.wait("done", 2)
             nursery.cancel_scope.cancel()
     finally:
         locker.close()
@@ -378,8 +353,9 @@ async def test_an_attempt_is_counted_while_it_is_under_way(tmp_path: Path) -> No
         async with trio.open_nursery() as n:
             await n.start(Outbox(store, {"t": Hangs()}, policy=FAST).run)
             await started.wait()
-            while (row := store.get(aid)) is not None and row.attempts == 0:
-                await trio.sleep(0.01)
+            await wait_until(
+                lambda: (row := store.get(aid)) is None or row.attempts > 0, what="the attempt counted"
+            )
             n.cancel_scope.cancel()  # as a kill would: no outcome is written
     store.close()
     again = OutboxStore(path)

@@ -22,8 +22,8 @@ from tests.support.targets import (
     SmtpServer,
     config,
     event,
-    wait_until,
 )
+from tests.support.wait import wait_until
 
 
 def all_config(tmp_path: Path, smtp: int, http: str, ftp: int) -> str:

@@ -12,6 +12,7 @@ from recorderd.core import events as ev
 from recorderd.daemon.lifecycle import Daemon
 from recorderd.recording.frames import ClipEnd, ClipStart, Frame, RecorderInput
 from tests.support.camfake import JPEG, FakeCam, Reply, Request, mjpeg_part
+from tests.support.simharness import Watch
 
 
 class Foscam:
@@ -61,16 +62,6 @@ read_timeout = "1s"
 """
 
 
-async def next_of(
-    recv: trio.MemoryReceiveChannel[ev.BusEvent], kind: type, timeout: float = 5.0
-) -> ev.BusEvent:
-    with trio.fail_after(timeout):
-        async for e in recv:
-            if isinstance(e, kind):
-                return e
-    raise AssertionError("bus closed")
-
-
 async def test_alarm_gives_one_incident_with_frames_to_the_recorder(
     tmp_path: Path, nursery: trio.Nursery
 ) -> None:
@@ -80,19 +71,19 @@ async def test_alarm_gives_one_incident_with_frames_to_the_recorder(
     cfg = parse_config(config(tmp_path, cam.url))
     send, recv = trio.open_memory_channel[RecorderInput](10_000)
     daemon = Daemon(cfg, recorder_for=lambda name: send)
-    events = daemon.bus.subscribe("test")
+    events = Watch(daemon.bus.subscribe("test"))
     await nursery.start(daemon.run)
-    c = await next_of(events, ev.Connected)
+    c = await events.next(ev.Connected, timeout=5)
     assert isinstance(c, ev.Connected) and c.connected
     await trio.sleep(0.3)  # quiet: no incident from connecting
     t_on = trio.current_time()
     script.alarm = 1
-    start = await next_of(events, ev.IncidentEvent)
+    start = await events.next(ev.IncidentEvent, timeout=5)
     assert isinstance(start, ev.IncidentEvent) and start.type == "start" and start.trigger == "motion"
     assert trio.current_time() - t_on < 1.0
     await trio.sleep(0.5)
     script.alarm = 0
-    end = await next_of(events, ev.IncidentEvent)
+    end = await events.next(ev.IncidentEvent, timeout=5)
     assert isinstance(end, ev.IncidentEvent) and end.type == "end" and end.id == start.id
     duration = (end.time - start.time).total_seconds()
     assert 0.35 < duration < 1.0
@@ -121,24 +112,24 @@ async def test_faults_reconnect_without_phantom_incidents(tmp_path: Path, nurser
     await nursery.start(cam.serve)
     cfg = parse_config(config(tmp_path, cam.url))
     daemon = Daemon(cfg)
-    events = daemon.bus.subscribe("test")
+    events = Watch(daemon.bus.subscribe("test"))
     await nursery.start(daemon.run)
     assert daemon.engine is not None
     yard = daemon.engine.cameras["yard"]
-    c = await next_of(events, ev.Connected)
+    c = await events.next(ev.Connected, timeout=5)
     assert isinstance(c, ev.Connected) and c.connected
     script.alarm = 1
-    start = await next_of(events, ev.IncidentEvent)
+    start = await events.next(ev.IncidentEvent, timeout=5)
     for status in (503, 401):
         script.fail_status = status
-        down = await next_of(events, ev.Connected)
+        down = await events.next(ev.Connected, timeout=5)
         assert isinstance(down, ev.Connected) and not down.connected
         script.fail_status = None
-        up = await next_of(events, ev.Connected)
+        up = await events.next(ev.Connected, timeout=5)
         assert isinstance(up, ev.Connected) and up.connected
     assert yard.machine.incident_open  # still the same incident: the outage fired nothing new
     script.alarm = 0
-    end = await next_of(events, ev.IncidentEvent)
+    end = await events.next(ev.IncidentEvent, timeout=5)
     assert isinstance(end, ev.IncidentEvent) and end.type == "end" and end.id == getattr(start, "id", None)
     assert yard.stats.incidents == 1 and yard.stats.reconnects >= 2
     nursery.cancel_scope.cancel()
@@ -170,12 +161,12 @@ async def test_a_garbled_event_part_is_skipped_not_reconnected(tmp_path: Path, n
     text = config(tmp_path, cam.url).replace('dialect = "foscam"', 'dialect = "openapi"')
     text = text.replace('auth = "query"', 'auth = "auto"') + 'record = { mode = "off" }\n'
     daemon = Daemon(parse_config(text))
-    events = daemon.bus.subscribe("test")
+    events = Watch(daemon.bus.subscribe("test"))
     await nursery.start(daemon.run)
-    c = await next_of(events, ev.Connected)
+    c = await events.next(ev.Connected, timeout=5)
     assert isinstance(c, ev.Connected) and c.connected
     go.set()
-    start = await next_of(events, ev.IncidentEvent)
+    start = await events.next(ev.IncidentEvent, timeout=5)
     assert isinstance(start, ev.IncidentEvent) and start.type == "start"
     assert daemon.engine is not None and daemon.engine.cameras["yard"].stats.reconnects == 0
     assert len([r for r in cam.requests if r.path == "/motion.cgi"]) == 1

@@ -107,15 +107,16 @@ async def test_manual_triggers_extend_and_never_cut_a_later_incident(
     """A second POST while a manual trigger runs extends it; an earlier POST's release never ends
     a later incident (it did: median incident 0.0 s under repeated POSTs)."""
     from recorderd.core import events as ev
-    from tests.cameras.test_camera_fake import Foscam, next_of
+    from tests.cameras.test_camera_fake import Foscam
+    from tests.support.simharness import Watch
 
     cam = FakeCam(Foscam(), auth="query", password="pw")
     await nursery.start(cam.serve)
     cfg = parse_config(config(tmp_path, cam.url, 'min_off = "0s"\nmanual_duration = "1s"'))
     daemon = Daemon(cfg, recorder_for=lambda name: None)
-    events = daemon.bus.subscribe("test")
+    events = Watch(daemon.bus.subscribe("test"))
     await nursery.start(daemon.run)
-    await next_of(events, ev.Connected)
+    await events.next(ev.Connected)
     assert daemon.engine is not None
     first = await daemon.engine.trigger("yard")  # the camera's manual_duration: 1 s
     await trio.sleep(0.5)
@@ -123,8 +124,8 @@ async def test_manual_triggers_extend_and_never_cut_a_later_incident(
 
     async def incident() -> tuple[ev.IncidentEvent, ev.IncidentEvent]:
         start, end = (
-            await next_of(events, ev.IncidentEvent),
-            await next_of(events, ev.IncidentEvent, timeout=5),
+            await events.next(ev.IncidentEvent),
+            await events.next(ev.IncidentEvent, timeout=5),
         )
         assert isinstance(start, ev.IncidentEvent) and isinstance(end, ev.IncidentEvent)
         return start, end

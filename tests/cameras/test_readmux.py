@@ -9,6 +9,19 @@ import trio
 import trio.testing
 
 from recorderd.cameras.readmux import ReadMux
+from tests.support.wait import wait_until
+
+
+class Got(bytearray):
+    """A handler that keeps the bytes and when they arrived."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.at: list[float] = []
+
+    def __call__(self, data: bytes, at: float) -> None:
+        self.extend(data)
+        self.at.append(at)
 
 
 def pairs(n: int) -> list[tuple[socket.socket, socket.socket]]:
@@ -20,14 +33,15 @@ def pairs(n: int) -> list[tuple[socket.socket, socket.socket]]:
     return out
 
 
-async def test_many_sockets_one_task_each_handler_gets_its_bytes_in_order() -> None:
-    mux = ReadMux()
+@pytest.mark.parametrize("urgent", [True, False], ids=["urgent", "bulk"])
+async def test_many_sockets_one_task_each_handler_gets_its_bytes_in_order(urgent: bool) -> None:
+    mux = ReadMux(cadence=0.02)
     socks = pairs(5)
-    got: dict[int, bytearray] = {i: bytearray() for i in range(5)}
+    got = {i: Got() for i in range(5)}
     ended: list[int] = []
 
     async def follow(i: int) -> None:
-        assert await mux.follow(socks[i][0].fileno(), got[i].extend)  # True: the peer closed
+        assert await mux.follow(socks[i][0].fileno(), got[i], urgent=urgent)  # True: the peer closed
         ended.append(i)
 
     with trio.fail_after(10):
@@ -39,12 +53,14 @@ async def test_many_sockets_one_task_each_handler_gets_its_bytes_in_order() -> N
             for rnd in range(20):
                 for i, (_, peer) in enumerate(socks):
                     peer.sendall(f"{i}:{rnd};".encode())
-                await trio.testing.wait_all_tasks_blocked()
+                if urgent:
+                    await trio.testing.wait_all_tasks_blocked()
+                else:  # bulk: read on the cadence, whatever arrived in between at once
+                    await trio.sleep(0.005)
             for _, peer in socks:
                 peer.close()
-            while len(ended) < 5:
-                await trio.sleep(0.01)
-            assert mux.reads >= 5 * 20 and mux.reads / mux.rounds > 1.5  # several sockets per wake-up
+            await wait_until(lambda: len(ended) == 5, what="every follower ended")
+            assert mux.reads / mux.rounds > 1.5  # several sockets per wake-up
             n.cancel_scope.cancel()
     for i in range(5):
         assert bytes(got[i]) == b"".join(f"{i}:{r};".encode() for r in range(20))
@@ -55,21 +71,20 @@ async def test_many_sockets_one_task_each_handler_gets_its_bytes_in_order() -> N
 async def test_an_error_ends_only_its_own_stream() -> None:
     mux = ReadMux()
     (a, pa), (b, pb) = pairs(2)
-    good = bytearray()
+    good = Got()
 
-    def bad(data: bytes) -> None:
+    def bad(data: bytes, at: float) -> None:
         raise ValueError(f"cannot parse {data!r}")
 
     with trio.fail_after(10):
         async with trio.open_nursery() as n:
             await n.start(mux.run)
-            n.start_soon(mux.follow, a.fileno(), good.extend)
+            n.start_soon(mux.follow, a.fileno(), good)
             with pytest.raises(ValueError, match="cannot parse b'x'"):
                 pb.sendall(b"x")
                 await mux.follow(b.fileno(), bad)
             pa.sendall(b"still here")
-            while bytes(good) != b"still here":
-                await trio.sleep(0.01)
+            await wait_until(lambda: bytes(good) == b"still here", what="the other stream's bytes")
             n.cancel_scope.cancel()
     for s in (a, pa, b, pb):
         s.close()
@@ -78,33 +93,61 @@ async def test_an_error_ends_only_its_own_stream() -> None:
 async def test_a_cancelled_follower_leaves_the_set_and_a_stopped_mux_hands_back() -> None:
     mux = ReadMux()
     (a, pa), (b, pb) = pairs(2)
-    seen = bytearray()
+    seen = Got()
     result: list[bool] = []
 
     async def follow_b() -> None:
-        result.append(await mux.follow(b.fileno(), seen.extend))
+        result.append(await mux.follow(b.fileno(), seen))
 
     with trio.fail_after(10):
         async with trio.open_nursery() as outer:
             async with trio.open_nursery() as n:
                 await n.start(mux.run)
                 with trio.move_on_after(0.05):  # a liveness deadline, say
-                    await mux.follow(a.fileno(), seen.extend)
+                    await mux.follow(a.fileno(), seen)
                 a.close()  # closed right after, as httpx does
                 c, pc = socket.socketpair()  # most likely the very descriptor number `a` had
                 c.setblocking(False)
-                other = bytearray()
+                other = Got()
                 outer.start_soon(follow_b)
-                n.start_soon(mux.follow, c.fileno(), other.extend)  # the cancelled one left the set
+                n.start_soon(mux.follow, c.fileno(), other)  # the cancelled one left the set
                 await trio.testing.wait_all_tasks_blocked()
                 pc.sendall(b"for c")
                 pb.sendall(b"ping")
-                while bytes(seen) != b"ping" or bytes(other) != b"for c":
-                    await trio.sleep(0.01)
+                await wait_until(lambda: bytes(seen) == b"ping" and bytes(other) == b"for c", what="both")
                 n.cancel_scope.cancel()  # the mux stops: b's follower is handed back
             await trio.testing.wait_all_tasks_blocked()
             assert result == [False]
             pb.sendall(b"for the stream itself")  # nothing of it was taken by the mux
             assert b.recv(100) == b"for the stream itself"
     for s in (pa, b, pb, c, pc):
+        s.close()
+
+
+async def test_bulk_bytes_keep_the_time_they_arrived_not_the_time_of_the_pass() -> None:
+    """Read on the cadence, a chunk carries the kernel's receive time of its last packet."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    peer = socket.create_connection(listener.getsockname())
+    mine, _ = listener.accept()
+    mine.setblocking(False)
+    mux = ReadMux(cadence=0.3)
+    got = Got()
+    with trio.fail_after(10):
+        async with trio.open_nursery() as n:
+            await n.start(mux.run)
+            n.start_soon(lambda: mux.follow(mine.fileno(), got, urgent=False))
+            await trio.testing.wait_all_tasks_blocked()
+            await trio.sleep(0.05)
+            sent = []
+            for i in range(3):
+                sent.append(trio.current_time())
+                peer.sendall(f"frame {i};".encode())
+                await trio.sleep(0.02)
+            await wait_until(lambda: bytes(got) == b"frame 0;frame 1;frame 2;", what="the three frames")
+            read_at = trio.current_time()
+            n.cancel_scope.cancel()
+    assert len(got.at) == 1  # one read in one pass
+    assert abs(got.at[0] - sent[-1]) < 0.015, (got.at, sent, read_at)  # the last packet's arrival
+    assert read_at - sent[-1] > 0.05  # while the pass came later
+    for s in (listener, peer, mine):
         s.close()

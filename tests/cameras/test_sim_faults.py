@@ -3,14 +3,15 @@ without a single reconnect, frames byte-identical to what the simulator sent."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import trio
 
 from recorderd.core import events as ev
-from recorderd.recording.frames import Frame
-from tests.support.simharness import Rig, rig
+from recorderd.sim import SimCamera
+from tests.support.simharness import rig
 
 QUIRKS: dict[str, dict[str, Any]] = {
     "cl_missing": {"content_length": "missing"},
@@ -35,14 +36,8 @@ FAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-async def frames(r: Rig, camera: str, n: int, timeout: float = 15.0) -> list[bytes]:
-    got: list[bytes] = []
-    with trio.fail_after(timeout):
-        while len(got) < n:
-            item = await r.recorder[camera].receive()
-            if isinstance(item, Frame) and item.kind == "video":
-                got.append(item.data)
-    return got
+def all_sent(cam: SimCamera, frames: set[bytes]) -> bool:
+    return frames <= {cam.frame_bytes(q) for q in cam.sent_seqs()}
 
 
 async def test_framing_quirks_read_cleanly(tmp_path: Path) -> None:
@@ -50,13 +45,12 @@ async def test_framing_quirks_read_cleanly(tmp_path: Path) -> None:
     cams = {n: {"triggers": ["motion"]} for n in QUIRKS}
     async with rig(tmp_path, sims, cams, recorder=True) as r:
         for name in QUIRKS:
-            got = set(await frames(r, name, 15))
+            got = set(await r.video(name, 15))
             # the simulator notes a frame as sent once its last write returned, which may be after
             # the daemon (in the same trio run) has already read and parsed it
             with trio.move_on_after(5):
-                while not got <= (sent := {r.sim[name].frame_bytes(q) for q in r.sim[name].sent_seqs()}):
-                    await trio.sleep(0.01)
-            assert got <= sent, name
+                await r.sim[name].wait_until(partial(all_sent, r.sim[name], got))
+            assert all_sent(r.sim[name], got), name
         assert r.daemon.engine is not None
         for name in QUIRKS:
             st = r.daemon.engine.cameras[name].stats
@@ -75,7 +69,7 @@ async def test_faults_reconnect_without_phantom_incidents(tmp_path: Path) -> Non
         with trio.fail_after(20):
             for name in ("stall", "close_mid_frame", "reset"):
                 while engine.cameras[name].stats.reconnects < 1:
-                    await frames(r, name, 1)
+                    await r.video(name, 1)
         assert r.watch.incidents() == []  # no phantom incident from any fault
         # a scripted trigger across the faults gives exactly one incident per camera
         for name in FAULTS:
@@ -91,6 +85,6 @@ async def test_faults_reconnect_without_phantom_incidents(tmp_path: Path) -> Non
             assert [e.type for e in r.watch.incidents(name)] == ["start", "end"], name
         # and the video kept coming after the reconnects, byte-identical
         for name in FAULTS:
-            got = await frames(r, name, 5)
+            got = await r.video(name, 5)
             sent = {r.sim[name].frame_bytes(q) for q in r.sim[name].sent_seqs()}
             assert set(got) <= sent, name

@@ -52,3 +52,10 @@ def test_policy_bounds_and_jitter() -> None:
     assert p.delay(10_000, 0.0) == 5.0  # no overflow for absurd attempt counts
     with pytest.raises(ValueError):
         BackoffPolicy(base=1.0, cap=10.0, jitter=1.5)
+
+
+def test_a_lower_cap_for_one_delay() -> None:
+    b = Backoff(0.5, 30.0, rng=lambda: 0.999999)
+    got = [round(b.next_delay(5.0), 3) for _ in range(8)]
+    assert got == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0, 5.0, 5.0]
+    assert round(b.next_delay(), 3) == 30.0  # the policy's cap again; the count went on

@@ -10,9 +10,9 @@ import pytest
 import trio
 import trio.testing
 
-from recorderd.core.clock import TrioWallClock
 from recorderd.core.errors import RecorderdError, safe_reason
 from recorderd.core.ratelog import RateLimitedLog
+from tests.support.clocks import TrioWallClock
 
 
 class Refused(RecorderdError):

@@ -1,19 +1,16 @@
-"""Fixtures for the daemon's tests: a real mosquitto behind a TCP gate (from tests/mqtt), HTTP receivers."""
+"""Fixtures for the daemon's tests: a real mosquitto behind a TCP gate, HTTP receivers."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
 import trio
 
-from tests.mqtt.conftest import Gate, Mosquitto
+from tests.support.broker import Gate, Mosquitto
+from tests.support.targets import HttpReceiver, serving
 
 
 @pytest.fixture
@@ -33,46 +30,8 @@ async def gate(broker: Mosquitto, nursery: trio.Nursery) -> AsyncIterator[Gate]:
     yield g
 
 
-@dataclass
-class Receiver:
-    """A local HTTP server that records each request's path and JSON body."""
-
-    port: int = 0
-    got: list[tuple[str, Any]] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def events(self) -> list[tuple[str, str]]:
-        return [(e["id"], e["type"]) for _, body in self.got for e in ([body] if "id" in body else [])]
-
-
 @pytest.fixture
-def receivers() -> Iterator[list[Receiver]]:
+def receivers() -> Iterator[list[HttpReceiver]]:
     """receivers[i]: four independent HTTP receivers."""
-    made: list[tuple[Receiver, ThreadingHTTPServer]] = []
-    for _ in range(4):
-        rec = Receiver()
-
-        class Handler(BaseHTTPRequestHandler):
-            sink = rec
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.sink.got.append((self.path, json.loads(body or b"{}")))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        rec.port = server.server_address[1]
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        made.append((rec, server))
-    yield [r for r, _ in made]
-    for _, server in made:
-        server.shutdown()
-        server.server_close()
+    with ExitStack() as stack:
+        yield [stack.enter_context(serving(HttpReceiver())) for _ in range(4)]

@@ -39,16 +39,35 @@ def test_lists_filters_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["events", "-c", str(cfg)]) == 0  # no index yet: nothing, no error
     assert capsys.readouterr().out == ""
     t0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    with Index.open(tmp_path / "state") as ix:
+    state = tmp_path / "state"
+    with Index.open(state) as ix:
         a = ix.start_incident("front", "motion", t0, True)
         ix.add_incident_trigger(a, "input:1")
         ix.end_incident(a, t0 + timedelta(seconds=12.5))
         b = ix.start_incident("yard", "motion", t0 + timedelta(hours=2), True)
+        # a's clip (pre-trigger before it, post-trigger after), the file before it and one being written
+        clip = state / "recordings/front/2026-03-01/125955-motion.mkv"
+        ix.add_recording(
+            "front",
+            state / "recordings/front/x.mkv",
+            t0 - timedelta(minutes=9),
+            t0 - timedelta(minutes=8),
+            10,
+            1,
+            "motion",
+        )
+        ix.add_recording(
+            "front", clip, t0 - timedelta(seconds=5), t0 + timedelta(seconds=20), 250, 1, "motion", a
+        )
+        ix.add_recording(
+            "yard", state / "recordings/yard/y.mkv.part", t0 + timedelta(hours=2), None, 0, 0, "motion"
+        )
     assert main(["events", "-c", str(cfg)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
-        f"2026-03-01 13:00:00 - 13:00:12 (12.5s)  front  motion,input:1  {a}",
-        f"2026-03-01 15:00:00 ... (open)  yard  motion  {b}",
+        "START                END       LENGTH  CAMERA  TRIGGERS        INCIDENT                      CLIP",
+        f"2026-03-01 13:00:00  13:00:12   12.5s  front   motion,input:1  {a}  {clip}",
+        f"2026-03-01 15:00:00  (open)            yard    motion          {b}   {state}/recordings/yard/y.mkv.part",
     ]
     assert main(["events", "-c", str(cfg), "--camera", "yard", "--json"]) == 0
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
@@ -61,6 +80,7 @@ def test_lists_filters_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[st
             "start": "2026-03-01T14:00:00+00:00",
             "end": None,
             "armed": True,
+            "clips": [f"{state}/recordings/yard/y.mkv.part"],
         }
     ]
     assert main(["events", "-c", str(cfg), "--since", "2026-03-01T14:00", "--json"]) == 0

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +22,9 @@ from recorderd.core import events as ev
 from recorderd.daemon.lifecycle import Daemon
 from recorderd.mqtt.client import Tuning
 from recorderd.sim import Simulator, open_simulator
-from tests.mqtt.conftest import Gate, Mosquitto, Received, Subscriber
-from tests.support.simharness import Watch, sim_config
+from tests.support.broker import Gate, Mosquitto, Received, Subscriber
+from tests.support.simharness import Watch, daemon_config, running, sim_config
+from tests.support.wait import wait_until
 
 FAST = Tuning(backoff_initial=0.05, backoff_max=0.3, connect_timeout=2.0)
 
@@ -38,7 +37,7 @@ def config(sim: Simulator, state: Path, port: int) -> Config:
         "mqtt": {"host": "127.0.0.1", "port": port, "topic": "rd", "discovery": False},
         "cameras": {"yard": table},
     }
-    return Config.model_validate(raw, context={"targets": set(), "mqtt": True})
+    return daemon_config(raw)
 
 
 def events(msgs: list[Received]) -> list[tuple[str, str]]:
@@ -54,16 +53,6 @@ def events(msgs: list[Received]) -> list[tuple[str, str]]:
 
 def publisher(daemon: Daemon) -> object:
     return daemon.stages.mqtt.publisher if daemon.stages is not None else None
-
-
-@asynccontextmanager
-async def running(cfg: Config) -> AsyncIterator[tuple[Daemon, Watch]]:
-    daemon = Daemon(cfg, mqtt_tuning=FAST)
-    watch = Watch(daemon.bus.subscribe("test", 10_000))
-    async with trio.open_nursery() as nursery:
-        await nursery.start(daemon.run)
-        yield daemon, watch
-        daemon.stop()
 
 
 async def incident(sim: Simulator, watch: Watch) -> tuple[ev.IncidentEvent, ev.IncidentEvent]:
@@ -91,7 +80,7 @@ async def test_broker_killed_mid_incident(
         await sub.wait_subscribed()
         async with open_simulator(sim_config({"yard": {"dialect": "vapix"}})) as sim:
             cfg = config(sim, tmp_path / "state", gate.port)
-            async with running(cfg) as (_daemon, watch):
+            async with running(cfg, mqtt_tuning=FAST) as (_daemon, watch):
                 await sub.wait_for(
                     lambda ms: any(m.topic == "rd/yard/connected" and m.payload == b"ON" for m in ms)
                 )
@@ -129,9 +118,9 @@ async def test_broker_killed_mid_incident(
                     lambda ms: any(m.topic == "rd/available" and m.payload == b"online" for m in ms)
                 )
                 # every row is marked done (just after its PUBACK)
-                with trio.fail_after(5):
-                    while await trio.to_thread.run_sync(pending_mqtt, cfg):
-                        await trio.sleep(0.05)
+                await wait_until(
+                    lambda: trio.to_thread.run_sync(lambda: not pending_mqtt(cfg)), 5, "every row done", 0.05
+                )
     finally:
         sub.close()
 
@@ -142,11 +131,11 @@ async def test_daemon_restart_delivers_pending_events(
     gate.is_open = False  # the first run never reaches the broker
     async with open_simulator(sim_config({"yard": {"dialect": "vapix"}})) as sim:
         cfg = config(sim, tmp_path / "state", gate.port)
-        async with running(cfg) as (_daemon, watch):
+        async with running(cfg, mqtt_tuning=FAST) as (_daemon, watch):
             start1, end1 = await incident(sim, watch)
-            with trio.fail_after(10):  # both rows committed before the stop
-                while len(await trio.to_thread.run_sync(pending_mqtt, cfg)) < 2:
-                    await trio.sleep(0.05)
+            await wait_until(  # both rows committed before the stop
+                lambda: trio.to_thread.run_sync(lambda: len(pending_mqtt(cfg)) >= 2), 10, "two rows", 0.05
+            )
         # stopped: the events wait in the outbox
         held = await trio.to_thread.run_sync(pending_mqtt, cfg)
         assert [(e["id"], e["type"]) for e in held] == [(start1.id, "start"), (end1.id, "end")]
@@ -155,7 +144,7 @@ async def test_daemon_restart_delivers_pending_events(
         try:
             await sub.wait_subscribed()
             gate.is_open = True
-            async with running(cfg) as (_daemon, watch):
+            async with running(cfg, mqtt_tuning=FAST) as (_daemon, watch):
                 await sub.wait_for(lambda ms: events(ms) == [(start1.id, "start"), (end1.id, "end")])
                 start2, end2 = await incident(sim, watch)
                 want = [(start1.id, "start"), (end1.id, "end"), (start2.id, "start"), (end2.id, "end")]
@@ -174,7 +163,7 @@ async def test_mqtt_reload_moves_the_attempt_in_flight(
         await sub.wait_subscribed()
         async with open_simulator(sim_config({"yard": {"dialect": "vapix"}})) as sim:
             cfg = config(sim, tmp_path / "state", gate.port)
-            async with running(cfg) as (daemon, watch):
+            async with running(cfg, mqtt_tuning=FAST) as (daemon, watch):
                 start1, end1 = await incident(sim, watch)
                 old = publisher(daemon)
                 assert old is not None
@@ -182,9 +171,8 @@ async def test_mqtt_reload_moves_the_attempt_in_flight(
                 new = cfg.model_copy(update={"mqtt": cfg.mqtt.model_copy(update={"keepalive": 20.0})})
                 d = await daemon.reload(new)
                 assert d.mqtt_changed and d.cameras_changed == []
-                with trio.fail_after(10):  # the old publisher closes (bounded), a new one takes over
-                    while publisher(daemon) in (None, old):
-                        await trio.sleep(0.02)
+                # the old publisher closes (bounded), a new one takes over
+                await wait_until(lambda: publisher(daemon) not in (None, old), what="a new publisher")
                 gate.is_open = True
                 want = [(start1.id, "start"), (end1.id, "end")]
                 await sub.wait_for(lambda ms: events(ms) == want, what="both events, in order")

@@ -6,21 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import trio
-
 from recorderd.config.model import Config
 from recorderd.core import events as ev
-from recorderd.daemon.lifecycle import Daemon
 from recorderd.daemon.reload import diff
 from recorderd.sim import Simulator, open_simulator
-from tests.daemon.conftest import Receiver
-from tests.support.simharness import Watch, sim_config
-
-
-def make(raw: dict[str, Any]) -> Config:
-    targets = set(raw.get("targets", {}))
-    return Config.model_validate(raw, context={"targets": targets, "mqtt": "mqtt" in raw})
-
+from tests.support.simharness import daemon_config as make
+from tests.support.simharness import running, sim_config
+from tests.support.targets import HttpReceiver
+from tests.support.wait import wait_until
 
 BASE: dict[str, Any] = {
     "daemon": {"state_dir": "/tmp/x", "timezone": "UTC", "http_listen": ""},
@@ -81,7 +74,9 @@ def test_diff_per_camera_and_target() -> None:
     assert d.mqtt_changed and d.cameras_changed == ["a"]
 
 
-def daemon_config(sim: Simulator, state: Path, hooks: dict[str, Receiver], b_extra: dict[str, Any]) -> Config:
+def daemon_config(
+    sim: Simulator, state: Path, hooks: dict[str, HttpReceiver], b_extra: dict[str, Any]
+) -> Config:
     raw: dict[str, Any] = {
         "daemon": {"state_dir": str(state), "http_listen": ""},
         "targets": {n: {"kind": "http", "url": r.url, "method": "POST"} for n, r in hooks.items()},
@@ -95,13 +90,11 @@ def daemon_config(sim: Simulator, state: Path, hooks: dict[str, Receiver], b_ext
     return make(raw)
 
 
-async def test_reload_targets_and_cameras(tmp_path: Path, receivers: list[Receiver]) -> None:
+async def test_reload_targets_and_cameras(tmp_path: Path, receivers: list[HttpReceiver]) -> None:
     r1, r2, r3, r4 = receivers
     sims = {"a": {"dialect": "vapix"}, "b": {"dialect": "openapi"}}
     async with open_simulator(sim_config(sims)) as sim:
         state = tmp_path / "state"
-        daemon = Daemon(daemon_config(sim, state, {"h1": r1, "h2": r2}, {}))
-        watch = Watch(daemon.bus.subscribe("test", 10_000))
 
         async def incident(cam: str) -> tuple[str, str]:
             await sim.set_trigger(cam, "motion", True)
@@ -110,13 +103,10 @@ async def test_reload_targets_and_cameras(tmp_path: Path, receivers: list[Receiv
             await watch.next(ev.IncidentEvent, cam, type="end")
             return start.id, start.id
 
-        async def arrived(rec: Receiver, want: list[tuple[str, str]]) -> None:
-            with trio.fail_after(10):
-                while not all(w in rec.events() for w in want):
-                    await trio.sleep(0.02)
+        async def arrived(rec: HttpReceiver, want: list[tuple[str, str]]) -> None:
+            await wait_until(lambda: all(w in rec.events() for w in want), what=f"{want} at {rec.url}")
 
-        async with trio.open_nursery() as nursery:
-            await nursery.start(daemon.run)
+        async with running(daemon_config(sim, state, {"h1": r1, "h2": r2}, {})) as (daemon, watch):
             await watch.next(ev.Connected, "a", connected=True)
             await watch.next(ev.Connected, "b", connected=True)
             assert daemon.stages is not None
@@ -146,9 +136,7 @@ async def test_reload_targets_and_cameras(tmp_path: Path, receivers: list[Receiv
                 daemon_config(sim, state, {"h1": r1, "h2": r3, "h3": r4}, {"min_on": "50ms"})
             )
             assert d.targets_added == ["h3"] and d.cameras_changed == ["b"]
-            with trio.fail_after(10):
-                while stage.outbox is None or stage.outbox is outbox:
-                    await trio.sleep(0.02)
+            await wait_until(lambda: stage.outbox not in (None, outbox), what="the outbox reopened")
             await watch.next(ev.Connected, "b", connected=True)
             assert daemon.engine is not None and daemon.engine.cameras["a"].stats.connects == connects_a
             third, _ = await incident("b")
@@ -157,4 +145,3 @@ async def test_reload_targets_and_cameras(tmp_path: Path, receivers: list[Receiv
             # every event reached h1 (through both reloads), each once here
             want = [(i, t) for i in (first, second, third) for t in ("start", "end")]
             assert [e for e in r1.events() if e in want] == want
-            daemon.stop()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import trio
 
 from recorderd.recording.index import Index
 from tests.support.camfake import JPEG, FakeCam, Reply, Request, mjpeg_part
+from tests.support.daemonharness import run_daemon
 
 SECRET = "pa55-w0rd-xyz"
 
@@ -34,21 +33,6 @@ class Cam:
         if req.path == "/get_status.cgi":
             return Reply(200, {}, f"var alarm_status={self.alarm};\n".encode())
         return Reply(404)
-
-
-async def wait_line(
-    lines: list[str], stream: trio.abc.ReceiveStream, needle: str, timeout: float = 15
-) -> None:
-    buf = b""
-    with trio.fail_after(timeout):
-        while not any(needle in x for x in lines):
-            chunk = await stream.receive_some(65536)
-            if not chunk:
-                raise AssertionError(f"daemon exited before {needle!r}; log:\n" + "\n".join(lines))
-            buf += chunk
-            *done, rest = buf.split(b"\n")
-            lines += [d.decode() for d in done]
-            buf = rest
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -74,27 +58,16 @@ poll_interval = "100ms"
 record = {{ mode = "event", pre = "1s", post = "1s" }}
 """
     )
-    proc = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "recorderd", "run", "-c", str(cfg)], stderr=subprocess.PIPE
-    )
-    assert proc.stderr is not None
-    lines: list[str] = []
-    try:
-        await wait_line(lines, proc.stderr, "yard: connected")
+    async with run_daemon(cfg) as d:
+        await d.wait_line("yard: connected")
         script.alarm = 1
-        await wait_line(lines, proc.stderr, "started by motion")
+        await d.wait_line("started by motion")
         script.alarm = 0
-        await wait_line(lines, proc.stderr, "ended (ended)")
-        proc.send_signal(sig)
-        with trio.fail_after(10):
-            code = await proc.wait()
-        await wait_line(lines, proc.stderr, "stopped", timeout=2)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert code == 0, "\n".join(lines)
-    log = "\n".join(lines)
+        await d.wait_line("ended (ended)")
+        code = await d.stop(sig, timeout=10)
+        await d.wait_line("stopped", timeout=2)
+    assert code == 0, d.log
+    log = d.log
     assert SECRET not in log  # nor in any URL httpx might have logged
     assert "Traceback" not in log
     with Index.open(tmp_path / "state") as ix:
@@ -116,35 +89,12 @@ http_listen = ""
 log_level = "warning"
 """
     )
-    proc = await trio.lowlevel.open_process(
-        [
-            sys.executable,
-            "-m",
-            "recorderd",
-            "run",
-            "-c",
-            str(cfg),
-            "--log-format",
-            "json",
-            "--log-level",
-            "info",
-        ],
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stderr is not None
-    lines: list[str] = []
-    try:
-        await wait_line(lines, proc.stderr, "running with")
-        proc.send_signal(signal.SIGINT)
-        with trio.fail_after(10):
-            code = await proc.wait()
-        await wait_line(lines, proc.stderr, '"stopped"', timeout=2)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+    async with run_daemon(cfg, args=["--log-format", "json", "--log-level", "info"]) as d:
+        await d.wait_line("running with")
+        code = await d.stop(signal.SIGINT, timeout=10)
+        await d.wait_line('"stopped"', timeout=2)
     assert code == 0
-    records = [json.loads(x) for x in lines if x.strip()]
+    records = [json.loads(x) for x in d.lines if x.strip()]
     running = next(r for r in records if r["message"].startswith("running with"))
     assert running["level"] == "info" and running["logger"] == "recorderd.daemon"  # --log-level wins
     assert running["message"].endswith("0 cameras, 0 connected, 0 incidents open")

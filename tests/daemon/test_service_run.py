@@ -14,10 +14,13 @@ from typing import Any
 import httpx
 import trio
 
+from recorderd.recording.mkv import MkvError, scan_file
 from recorderd.sim import Simulator, open_simulator
+from tests.support.blocking_run import BLOCKING
 from tests.support.daemonharness import NotifyListener, run_daemon, toml
 from tests.support.ffprobe import check_recordings, ffprobe
 from tests.support.simharness import sim_config
+from tests.support.wait import wait_until
 
 TOKEN = "t0ken-for-the-endpoint"
 
@@ -56,9 +59,8 @@ async def test_run_under_a_service_manager(tmp_path: Path, nursery: trio.Nursery
         env = {
             "NOTIFY_SOCKET": listener.address,
             "WATCHDOG_USEC": "300000",  # a ping every 150 ms
-            "RECORDERD_DEBUG_BLOCK_LOOP": "1.5",
         }
-        async with run_daemon(cfg, env) as d:
+        async with run_daemon(cfg, env, block_loop=1.5) as d:
             # READY once the cameras are started, with the one-line status
             ready = await listener.wait_for(lambda m: m.get("READY") == "1", timeout=30)
             assert listener.messages[ready][1]["STATUS"].startswith("3 cameras, ")
@@ -70,7 +72,7 @@ async def test_run_under_a_service_manager(tmp_path: Path, nursery: trio.Nursery
             first = await listener.wait_for(lambda m: "WATCHDOG" in m, after=ready)
             await listener.wait_for(lambda m: "WATCHDOG" in m, after=first + 3)
             d.send(signal.SIGUSR2)
-            await d.wait_line("debug: blocking the event loop")
+            await d.wait_line(BLOCKING)
             resumed = await listener.wait_for(lambda m: "WATCHDOG" in m, after=len(listener.messages))
             pings = [t for t, m in listener.messages[first : resumed + 1] if "WATCHDOG" in m]
             gaps = [b - a for a, b in itertools.pairwise(pings)]
@@ -134,10 +136,16 @@ async def test_run_under_a_service_manager(tmp_path: Path, nursery: trio.Nursery
             # SIGTERM during recording: a's clip (incident open) and c's segment are finished
             await sim.set_trigger("a", "motion", True)
             await d.wait_line("started by motion")
-            with trio.fail_after(10):
-                while len(list(state.glob("recordings/a/*/*.part"))) < 1:
-                    await trio.sleep(0.1)
-            await trio.sleep(1.0)  # a second of clusters in the clip
+
+            def clip_frames() -> int:
+                parts = list(state.glob("recordings/a/*/*.part"))
+                try:
+                    return scan_file(parts[0]).video_frames if parts else 0
+                except MkvError:  # not even its header written yet
+                    return 0
+
+            # the pre-trigger second and a second more (10 fps) in the clip's clusters, on disk
+            await wait_until(lambda: clip_frames() >= 20, 15, "two seconds of clusters in the clip", 0.1)
             mark = len(listener.messages)
             t0 = trio.current_time()
             code = await d.stop(signal.SIGTERM, timeout=25)

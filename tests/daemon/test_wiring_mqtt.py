@@ -5,14 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import trio
-
-from recorderd.config.model import Config
 from recorderd.core import events as ev
-from recorderd.daemon.lifecycle import Daemon
 from recorderd.sim import open_simulator
-from tests.mqtt.conftest import Mosquitto, Subscriber
-from tests.support.simharness import Watch, sim_config
+from tests.support.broker import Mosquitto, Subscriber
+from tests.support.simharness import daemon_config, running, sim_config
 
 
 async def test_states_events_and_armed_commands_over_mqtt(tmp_path: Path) -> None:
@@ -29,11 +25,8 @@ async def test_states_events_and_armed_commands_over_mqtt(tmp_path: Path) -> Non
                 "mqtt": {"host": "127.0.0.1", "port": broker.port, "topic": "rd", "discovery": False},
                 "cameras": {"yard": table},
             }
-            cfg = Config.model_validate(raw, context={"targets": set(), "mqtt": True})
-            daemon = Daemon(cfg)
-            watch = Watch(daemon.bus.subscribe("test"))
-            async with trio.open_nursery() as nursery:
-                await nursery.start(daemon.run)
+            cfg = daemon_config(raw)
+            async with running(cfg) as (daemon, watch):
                 await sub.wait_for(
                     lambda ms: any(m.topic == "rd/yard/connected" and m.payload == b"ON" for m in ms)
                 )
@@ -59,7 +52,6 @@ async def test_states_events_and_armed_commands_over_mqtt(tmp_path: Path) -> Non
                 await watch.next(ev.ArmedChanged, "yard", armed=False)
                 await sub.wait_for(lambda ms: ms[-1].topic == "rd/yard/armed" and ms[-1].payload == b"OFF")
                 assert daemon.engine is not None and not daemon.engine.cameras["yard"].machine.armed
-                nursery.cancel_scope.cancel()
     finally:
         sub.close()
         broker.stop(kill=True)

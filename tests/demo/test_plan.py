@@ -11,7 +11,7 @@ import pytest
 from recorderd.cli.demo import find_mosquitto
 from recorderd.config.load import parse_config
 from recorderd.demo import plan
-from recorderd.demo.account import mqtt_text, short_id
+from recorderd.demo.account import mqtt_text, short_id, size_text
 
 
 def sim_tables() -> dict[str, dict[str, object]]:
@@ -74,9 +74,10 @@ def test_scenario_is_staggered_and_fits_twenty_seconds() -> None:
 def test_mqtt_lines() -> None:
     event = {"id": "vapix-20260101T000000-abc123", "type": "start", "trigger": "motion"}
     assert mqtt_text("recorderd/vapix/events", json.dumps(event).encode()) == "event start motion #abc123"
-    assert mqtt_text("recorderd/vapix/snapshot", b"\xff" * 2048) == "JPEG snapshot, 2 KB"
+    assert mqtt_text("recorderd/vapix/snapshot", b"\xff" * 2048) == "JPEG snapshot, 2 KiB"
     assert mqtt_text("recorderd/vapix/motion", b"ON") == "ON"
     assert len(mqtt_text("recorderd/x", b"y" * 500)) == 60
+    assert size_text(3 * 1024**2 // 2) == "1.5 MiB"  # binary units, named as such
     assert short_id("move-20260101T000000-0f0f0f") == "0f0f0f"
 
 

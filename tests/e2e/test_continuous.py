@@ -19,8 +19,11 @@ import trio
 
 from recorderd.core import events as ev
 from recorderd.recording.index import Index
-from tests.support.e2eharness import raw_audio, running, seqs_of, toml_text, until
+from tests.support.daemonharness import toml
+from tests.support.e2eharness import E2E, raw_audio, seqs_of
 from tests.support.ffprobe import ffprobe, packets
+from tests.support.simharness import rig
+from tests.support.wait import wait_until
 
 FPS = 5.0
 SEGMENT = 2.0
@@ -30,7 +33,7 @@ FULL = 5  # whole segments at least (plus the partial first and last)
 async def test_continuous_segments_hold_every_frame_once(tmp_path: Path) -> None:
     sims = {"cam": {"dialect": "vapix", "fps": FPS, "audio": "mulaw"}}
     cams = {"cam": {"audio": True, "record": {"mode": "continuous", "segment": f"{SEGMENT:g}s"}}}
-    async with running(tmp_path, sims, cams) as r:
+    async with rig(tmp_path, sims, cams, **E2E) as r:
         cam = r.sim["cam"]
         assert r.daemon.index is not None and r.daemon.engine is not None
         index, stats = r.daemon.index, r.daemon.engine.cameras["cam"].stats
@@ -42,15 +45,15 @@ async def test_continuous_segments_hold_every_frame_once(tmp_path: Path) -> None
         def closed_files() -> int:
             return sum(row.complete for row in index.list_recordings("cam"))
 
-        await until(
-            lambda: closed_files() >= FULL + 1, (FULL + 2) * SEGMENT + 15, f"{FULL + 1} closed segments"
+        await wait_until(
+            lambda: closed_files() >= FULL + 1, (FULL + 2) * SEGMENT + 15, f"{FULL + 1} closed segments", 0.1
         )
         # the end of the run: the camera cuts its streams mid-frame and refuses to reconnect, so
         # what it sent whole is final; stop once the daemon has received all of it
         cam.set_faults(refuse=True, close_after=0)
         with trio.fail_after(5):
             await cam.wait_until(lambda: video.closed is not None and audio.closed is not None)
-        await until(lambda: stats.frames == video.parts, 5, "the daemon to receive every frame sent")
+        await wait_until(lambda: stats.frames == video.parts, 5, "the daemon to receive every frame sent")
         assert [s.id for s in cam.streams if s.kind == "video"] == [video.id], "the daemon reconnected"
         sent = video.seqs
     assert len(sent) == stats.frames
@@ -88,7 +91,7 @@ async def test_continuous_segments_hold_every_frame_once(tmp_path: Path) -> None
 
     # `recorderd recordings export` over the whole run: one file, the same frames and audio
     config, out = tmp_path / "recorderd.toml", tmp_path / "export.mkv"
-    config.write_text(toml_text(r.raw))
+    config.write_text(toml(r.raw))
     first, last = rows[0].start, rows[-1].end
     assert last is not None
     cmd = ["recordings", "export", "-c", str(config), "--camera", "cam"]

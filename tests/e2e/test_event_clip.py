@@ -15,8 +15,10 @@ import trio
 from recorderd.core import events as ev
 from recorderd.recording.index import Index
 from recorderd.recording.layout import recordings_root
-from tests.support.e2eharness import mid_interval, raw_audio, running, seqs_of, until
+from tests.support.e2eharness import E2E, mid_interval, raw_audio, seqs_of
 from tests.support.ffprobe import ffprobe, packets
+from tests.support.simharness import rig
+from tests.support.wait import wait_until
 
 FPS = 5.0  # a slow rate keeps the test light; pre/post are the 5 s and 10 s
 PRE, POST, HOLD = 5.0, 10.0, 2.0
@@ -31,7 +33,7 @@ async def test_event_clip_pre_post_identical_frames_and_audio(tmp_path: Path) ->
             "record": {"mode": "event", "pre": f"{PRE:g}s", "post": f"{POST:g}s"},
         }
     }
-    async with running(tmp_path, sims, cams) as r:
+    async with rig(tmp_path, sims, cams, **E2E) as r:
         cam = r.sim["cam"]
         assert r.daemon.index is not None
         index = r.daemon.index
@@ -54,7 +56,7 @@ async def test_event_clip_pre_post_identical_frames_and_audio(tmp_path: Path) ->
         def closed() -> bool:
             return any(row.complete for row in index.list_recordings("cam"))
 
-        await until(closed, POST + 15, "the clip to be closed")
+        await wait_until(closed, POST + 15, "the clip to be closed", 0.1)
         closed_after = time.monotonic() - t_end
         assert video.closed is None and audio.closed is None, "a stream was reconnected meanwhile"
         sent = video.seqs  # every frame sent whole on the daemon's video stream so far

@@ -1,6 +1,6 @@
 """Issue 7, proof 4: the real daemon's state_dir on a real 4 MiB tmpfs fills up while it records.
 
-The daemon runs in a private mount namespace (`unshare -rm`, tests/e2e/fulldisk_child.py) with its
+The daemon runs in a private mount namespace (`unshare -rm`, tests/support/fulldisk_child.py) with its
 whole state_dir (index, recordings) on the tmpfs; the simulator serves from this process over
 loopback. The retention rules are set so that only ENOSPC can make room. Expected: the disk fills
 up (ENOSPC, more than once), the oldest recordings are pruned, recording goes on with new files,
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,30 +19,22 @@ import pytest
 import trio
 
 from recorderd.sim import open_simulator
-from tests.support.e2eharness import daemon_raw, sim_config, toml_text
+from tests.support.daemonharness import toml
+from tests.support.e2eharness import e2e_raw, e2e_sim_config
+from tests.support.tmpfs import cannot_mount, on_tmpfs
 
-CHILD = Path(__file__).with_name("fulldisk_child.py")
-
-
-def _can_mount(tmp: Path) -> str | None:
-    r = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=1m tmpfs {tmp}"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    return None if r.returncode == 0 else (r.stderr.strip() or f"exit {r.returncode}")
+CHILD = Path(__file__).parents[1] / "support" / "fulldisk_child.py"
 
 
 async def test_daemon_full_disk_prunes_oldest_and_keeps_recording(tmp_path: Path) -> None:
-    why = _can_mount(tmp_path)
+    why = cannot_mount(tmp_path)
     if why is not None:
         pytest.skip(f"cannot mount a small tmpfs here (unshare -rm): {why}")
     state = tmp_path / "state"
     state.mkdir()
     config = tmp_path / "recorderd.toml"
     motion = {"at": "1s", "trigger": "motion", "on": True, "duration": "1s"}
-    sims = sim_config(
+    sims = e2e_sim_config(
         {
             # ~37 KB frames at 12 fps: ~0.45 MB/s, the 4 MiB fill up in seconds
             "cont": {"dialect": "vapix", "fps": 12, "width": 640, "height": 480, "quality": 90},
@@ -51,34 +42,18 @@ async def test_daemon_full_disk_prunes_oldest_and_keeps_recording(tmp_path: Path
         }
     )
     async with open_simulator(sims) as sim:
-        raw = daemon_raw(
+        raw = e2e_raw(
             sim,
             state,
             {
                 "cont": {"audio": True, "record": {"mode": "continuous", "segment": "1s"}},
-                "evt": {
-                    "triggers": ["motion"],
-                    "min_off": "0s",  # one incident per scripted motion (on 1 s, off 2 s)
-                    "record": {"mode": "event", "pre": "1s", "post": "1s"},
-                },
+                "evt": {"triggers": ["motion"], "record": {"mode": "event", "pre": "1s", "post": "1s"}},
             },
         )
         # only a full disk may prune: no usage limit, no free-space floor, no periodic check
         raw["storage"] = {"max_usage": "100%", "min_free": "0B", "check_interval": "1h"}
-        config.write_text(toml_text(raw))
-        mount = 'mount -t tmpfs -o size=4m tmpfs "$0" && exec "$@"'
-        cmd = [
-            "unshare",
-            "-rm",
-            "sh",
-            "-c",
-            mount,
-            str(state),
-            sys.executable,
-            str(CHILD),
-            str(config),
-            str(state),
-        ]
+        config.write_text(toml(raw))
+        cmd = on_tmpfs(state, "4m", [sys.executable, str(CHILD), str(config), str(state)])
         with trio.fail_after(150):
             r = await trio.run_process(cmd, capture_stdout=True, capture_stderr=True, check=False)
         assert r.returncode == 0, r.stderr.decode(errors="replace")[-3000:]

@@ -12,8 +12,10 @@ import struct
 import subprocess
 from pathlib import Path
 
-from tests.support.e2eharness import running, until
+from tests.support.e2eharness import E2E
 from tests.support.ffprobe import ffprobe
+from tests.support.simharness import rig
+from tests.support.wait import wait_until
 
 TONE_HZ = 1000
 
@@ -36,7 +38,7 @@ def _tone_snr_db(pcm: bytes, rate: int = 8000) -> float:
 async def test_g726_recording_decodes_to_the_tone(tmp_path: Path) -> None:
     sims = {"cam": {"dialect": "vapix", "fps": 5.0, "audio": "g726", "tone_hz": TONE_HZ}}
     cams = {"cam": {"triggers": ["motion"], "audio": True, "record": {"mode": "continuous", "segment": "2s"}}}
-    async with running(tmp_path, sims, cams) as r:
+    async with rig(tmp_path, sims, cams, **E2E) as r:
         index = r.daemon.index
         assert index is not None
 
@@ -44,7 +46,7 @@ async def test_g726_recording_decodes_to_the_tone(tmp_path: Path) -> None:
         def complete() -> list[str]:
             return [str(row.path) for row in index.list_recordings("cam") if row.complete]
 
-        await until(lambda: len(complete()) >= 2, 30, "two closed segments")
+        await wait_until(lambda: len(complete()) >= 2, 30, "two closed segments", 0.1)
         path = complete()[1]
     codecs = [st["codec_name"] for st in ffprobe(Path(path))["streams"] if st["codec_type"] == "audio"]
     assert codecs == ["adpcm_g726"], codecs

@@ -1,4 +1,4 @@
-"""Issue 7, proof 3: kill -9 of the real daemon while it records, 20 times (see tests/e2e/kill9.py;
+"""Issue 7, proof 3: kill -9 of the real daemon while it records, 20 times (see tests/support/kill9.py;
 bench/drill_kill9_daemon.py runs 100)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from recorderd.sim import open_simulator
-from tests.e2e.kill9 import drill, drill_sim_config
+from tests.support.kill9 import drill, drill_sim_config
 
 RUNS = 20
 

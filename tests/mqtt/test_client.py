@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 from recorderd.config.model import MqttConfig, MqttTls
-from recorderd.mqtt.client import MqttClient, MqttError, MqttSetupError, Tuning
+from recorderd.mqtt.client import ClientClosed, MqttClient, MqttError, MqttSetupError, Tuning
 from recorderd.mqtt.probe import probe
 from recorderd.mqtt.publisher import open_publisher
 
@@ -66,17 +67,18 @@ async def test_protocol_versions(mosquitto: Any, subscriber: Any, protocol: str,
     sub = subscriber(mosquitto.port, ["rd/#"])
     await sub.wait_subscribed()
     got: list[str] = []
+    commanded = trio.Event()
 
     async def on_armed(camera: str, command: str) -> None:
         got.append(command)
+        commanded.set()
 
     async with open_publisher(config, {"cam": ["motion"]}, on_armed=on_armed, tuning=FAST) as pub:
         await pub.publish_event(Ev("cam", 1))
         await sub.wait_for(lambda ms: any(m.topic == "rd/cam/events" for m in ms), what="event")
         sub.client.publish("rd/cam/armed/set", b"AUTO", qos=1)
         with trio.fail_after(10):
-            while not got:
-                await trio.sleep(0.01)
+            await commanded.wait()
     assert got == ["AUTO"]
     # mosquitto's own word on the protocol level: p2 is 3.1.1, p5 is 5
     assert f"as {client_id} ({level}," in mosquitto.log
@@ -269,3 +271,71 @@ def test_tls_setup_errors_name_the_file(tmp_path: Path) -> None:
     junk.write_text("not a certificate\n")
     with pytest.raises(MqttSetupError, match=re.escape("mqtt.tls.cert_file")):
         MqttClient(MqttConfig(tls=MqttTls(cert_file=junk)))
+
+
+async def test_a_cancelled_publish_never_sent_is_withdrawn(
+    mosquitto: Any, subscriber: Any, gate_factory: Any
+) -> None:
+    """Cancelled while still queued (broker unreachable): it never goes out; later ones do."""
+    gate = await gate_factory(mosquitto)
+    gate.is_open = False
+    sub = subscriber(mosquitto.port, ["rd/#"])
+    await sub.wait_subscribed()
+    client = MqttClient(MqttConfig(port=gate.port, topic="rd", client_id="rd-withdraw"), tuning=FAST)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(client.run)
+        async with trio.open_nursery() as inner:
+            inner.start_soon(client.publish, "rd/seq", "cancelled")
+            await trio.testing.wait_all_tasks_blocked()
+            inner.cancel_scope.cancel()
+        kept = client.publish_nowait("rd/seq", "kept")
+        gate.is_open = True
+        with trio.fail_after(10):
+            await client.publish("rd/seq", "end")
+        assert kept.acknowledged
+        nursery.cancel_scope.cancel()
+    await sub.marker("rd/zz-marker")
+    assert [m.payload for m in sub.on("rd/seq")] == [b"kept", b"end"]
+
+
+async def test_the_brokers_receive_maximum_caps_the_window(
+    mosquitto_factory: Any, subscriber: Any, gate_factory: Any
+) -> None:
+    broker = mosquitto_factory(extra=["max_inflight_messages 3"])
+    gate = await gate_factory(broker)
+    sub = subscriber(broker.port, ["rd/#"])
+    await sub.wait_subscribed()
+    config = MqttConfig(port=gate.port, topic="rd", client_id="rd-rm", protocol="5")
+    client = MqttClient(config, tuning=FAST)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(client.run)
+        await client.wait_connected()
+        gate.swallow = True
+        handles = [client.publish_nowait("rd/seq", str(i)) for i in range(20)]
+        await sub.wait_for(lambda ms: len(sub.on("rd/seq")) >= 3, what="the first window")
+        # everything handed over goes out in one write: had more than 3 been allowed, they
+        # would be at the broker before our marker, which goes in behind them
+        gate.is_open = False
+        await sub.marker("rd/zz-marker")
+        assert [m.payload for m in sub.on("rd/seq")] == [b"0", b"1", b"2"]
+        assert not any(h.done.is_set() for h in handles)
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_closed_client_fails_what_it_holds_and_refuses_more() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = MqttClient(MqttConfig(port=port), tuning=FAST)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(client.run)
+        held = client.publish_nowait("rd/x", "never")
+        await client.wait_attempt()
+        assert client.last_failure is not None and client.last_failure.kind == "connect"
+        with trio.fail_after(5):
+            await client.aclose()
+    assert isinstance(held.error, ClientClosed)
+    with pytest.raises(ClientClosed):
+        await client.publish("rd/x", "late")
+    with pytest.raises(ClientClosed):
+        await client.wait_connected()

@@ -211,11 +211,18 @@ async def test_broker_restart_mid_incident(mosquitto: Any, subscriber: Any, gate
 
 async def test_armed_commands(mosquitto: Any, subscriber: Any) -> None:
     got: list[tuple[str, ArmCommand]] = []
-    counts = {n: trio.Event() for n in range(1, 8)}
+    changed = trio.Event()
 
     async def on_armed(camera: str, command: ArmCommand) -> None:
+        nonlocal changed
         got.append((camera, command))
-        counts[len(got)].set()
+        changed.set()
+        changed = trio.Event()
+
+    async def until_last_is(want: tuple[str, ArmCommand], n: int) -> None:
+        with trio.fail_after(10):
+            while not (len(got) >= n and got[-1] == want):
+                await changed.wait()
 
     sub = subscriber(mosquitto.port, ["rd/#"])
     await sub.wait_subscribed()
@@ -230,15 +237,19 @@ async def test_armed_commands(mosquitto: Any, subscriber: Any) -> None:
             ("rd/front/armed/set", b" off\n", False),
             ("rd/front/armed/set", b"maybe", False),  # not a command
             ("rd/back/armed/set", b"ON", False),  # not a camera
-            ("rd/front/armed/set", b"AUTO", False),
             ("rd/front/armed/set", b"on", False),
+            ("rd/front/armed/set", b"AUTO", False),
         ]:
             infos.append(sub.client.publish(topic, payload, qos=1, retain=retain))
-        with trio.fail_after(10):
-            await counts[4].wait()
+        await until_last_is(("front", "AUTO"), 1)
         # acknowledged, so the subscriber's paho will not resend them after the restart below
         await trio.to_thread.run_sync(lambda: [i.wait_for_publish(5) for i in infos])
-        assert got == [("front", "ON"), ("front", "OFF"), ("front", "AUTO"), ("front", "ON")]
+        # in order; a command may be superseded by a later one on its topic before it is handled
+        # (commands are states: test_a_burst_of_armed_commands_ends_in_the_last_one)
+        sent = [("front", "ON"), ("front", "OFF"), ("front", "ON"), ("front", "AUTO")]
+        it = iter(sent)
+        assert all(c in it for c in got) and got[-1] == sent[-1], got
+        handled = len(got)
 
         # subscriptions come back after a broker restart
         await trio.to_thread.run_sync(mosquitto.restart)
@@ -247,9 +258,8 @@ async def test_armed_commands(mosquitto: Any, subscriber: Any) -> None:
         # `online` is sent after SUBSCRIBE on the new connection, so once it is here so is that
         await fresh.wait_for(lambda ms: payloads(fresh, "rd/available") == [b"online"], what="online")
         fresh.client.publish("rd/front/armed/set", b"OFF", qos=1)
-        with trio.fail_after(10):
-            await counts[5].wait()
-        assert got[4] == ("front", "OFF")
+        await until_last_is(("front", "OFF"), handled + 1)
+        assert got[handled:] == [("front", "OFF")]
         assert pub.connected
 
 
@@ -276,3 +286,28 @@ async def test_home_assistant_birth_gets_everything_again(mosquitto: Any, subscr
         sub.client.publish("homeassistant/status", b"online", qos=1)
         await sub.wait_for(lambda ms: payloads(sub, "rd/front/armed") == [b"OFF", b"OFF"], what="again")
         await sub.wait_for(lambda ms: all(len(sub.on(t)) == 2 for t in DISCOVERY), what="discovery twice")
+
+
+async def test_a_burst_of_armed_commands_ends_in_the_last_one(mosquitto: Any, subscriber: Any) -> None:
+    """1000 commands faster than they are handled: the camera ends in the last command's state
+    (commands are states: older ones on the same topic are superseded, never the newest dropped)."""
+    got: list[ArmCommand] = []
+    last = trio.Event()
+
+    async def on_armed(camera: str, command: ArmCommand) -> None:
+        await trio.sleep(0.005)  # a handler slower than the burst
+        got.append(command)
+        if command == "AUTO":
+            last.set()
+
+    sub = subscriber(mosquitto.port, ["rd/#"])
+    await sub.wait_subscribed()
+    async with open_publisher(cfg(mosquitto.port), CAMERAS, on_armed=on_armed, tuning=FAST) as pub:
+        await sub.wait_for(lambda ms: payloads(sub, "rd/available") == [b"online"], what="online")
+        burst = [b"ON" if i % 2 else b"OFF" for i in range(999)] + [b"AUTO"]
+        for payload in burst:
+            sub.client.publish("rd/front/armed/set", payload, qos=1)
+        with trio.fail_after(20):
+            await last.wait()
+        assert got[-1] == "AUTO" and len(got) < len(burst)
+        assert pub.client.incoming.superseded + len(got) == len(burst)

@@ -55,7 +55,12 @@ def test_list_json_and_text(state: tuple[Path, Path]) -> None:
         assert row["bytes"] == Path(row["path"]).stat().st_size
     assert sum(r["frames"] for r in rows) == 250
     text = run("recordings", "list", "-c", str(cfg))
-    assert text.returncode == 0 and len(text.stdout.splitlines()) == len(rows) and "continuous" in text.stdout
+    head, *lines = text.stdout.splitlines()
+    assert text.returncode == 0 and len(lines) == len(rows)
+    assert head.split() == ["START", "END", "LENGTH", "CAMERA", "REASON", "FRAMES", "SIZE", "STATE", "FILE"]
+    # a table: every line's file starts where the header's FILE does, sizes in binary units
+    assert {line.index(str(state_dir)) for line in lines} == {head.index("FILE")}
+    assert all(" continuous " in x and " complete " in x and "iB " in x for x in lines)
     since = run("recordings", "list", "-c", str(cfg), "--json", "--since", rows[-1]["start"])
     assert len(since.stdout.splitlines()) in (1, 2)  # the last (and one ending exactly then)
     assert run("recordings", "list", "-c", str(cfg), "--camera", "nope").returncode == 2

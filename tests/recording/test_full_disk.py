@@ -14,39 +14,18 @@ from pathlib import Path
 
 import pytest
 
-
-def _can_mount(tmp: Path) -> str | None:
-    r = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=1m tmpfs {tmp}"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    return None if r.returncode == 0 else (r.stderr.strip() or f"exit {r.returncode}")
+from tests.support.tmpfs import cannot_mount, on_tmpfs
 
 
 def test_full_disk_prunes_oldest_and_keeps_recording(tmp_path: Path) -> None:
-    why = _can_mount(tmp_path)
+    why = cannot_mount(tmp_path)
     if why is not None:
         pytest.skip(f"cannot mount a small tmpfs here (unshare -rm): {why}")
     feeder = [
         sys.executable, "-m", "tests.support.feeder", "--state-dir", str(tmp_path), "--fast", "--check",
         "--seconds", "40", "--segment", "2s", "--size", "640x480", "--noise", "0.06", "--distinct", "10",
     ]  # fmt: skip
-    r = subprocess.run(
-        [
-            "unshare",
-            "-rm",
-            "sh",
-            "-c",
-            'mount -t tmpfs -o size=4m tmpfs "$0" && exec "$@"',
-            str(tmp_path),
-            *feeder,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    r = subprocess.run(on_tmpfs(tmp_path, "4m", feeder), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "No space left on device" in r.stderr or "disk full" in r.stderr  # it really filled up
     out = json.loads(r.stdout.splitlines()[-1])

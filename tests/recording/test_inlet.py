@@ -17,6 +17,7 @@ from recorderd.recording.index import Index
 from recorderd.recording.layout import recordings_root
 from recorderd.recording.mkv import read_file
 from recorderd.recording.recorder import CameraRecorder, RecorderInlet, _Work
+from tests.support.wait import wait_until
 
 WALL0 = 1_750_003_200.0
 
@@ -135,8 +136,7 @@ async def test_batch_stopped_while_its_hop_waits_for_a_thread_still_runs_the_cal
                 async with trio.open_nursery() as n:
                     await n.start(batch.run)
                     outer.start_soon(batch.run_sync, done.append, 1)
-                    while limiter.statistics().tasks_waiting == 0:  # the hop waits for a thread
-                        await trio.sleep(0.005)
+                    await wait_until(lambda: limiter.statistics().tasks_waiting > 0, what="the hop waiting")
                     n.cancel_scope.cancel()
                     release.set()
     finally:

@@ -101,7 +101,10 @@ def test_ipcamcgi_upload_and_email_schedules() -> None:
     s = from_ipcamcgi_params(params, BERLIN)
     assert s == compile_schedule({"mon-fri": "06:12:35-18:12:35"}, BERLIN)
     assert from_ipcamcgi_params(params, BERLIN, prefix="EmailSchedule") == ALWAYS
-    assert from_ipcamcgi_params(params | {"FTPScheduleEnable": "0"}, BERLIN) == NEVER
+    # §3.5.1: Enable=0 switches the scheduled feature off: no time window, so arming is not limited
+    # by the clock (it was read as "never armed", the common case making schedule = "camera" dead)
+    assert from_ipcamcgi_params(params | {"FTPScheduleEnable": "0"}, BERLIN) == ALWAYS
+    assert from_ipcamcgi_params(params | {"FTPScheduleEnable": "0"}, BERLIN, if_disabled=NEVER) == NEVER
     night = params | {
         "FTPScheduleDay": "1",
         "FTPScheduleTimeStart": "22:00:00",

@@ -27,6 +27,9 @@ class Core:
     def healthy(self) -> bool:
         return self.ok
 
+    def not_ready(self) -> list[str]:
+        return [] if self.ok else ["1 of 2 cameras not connected"]
+
     def status(self) -> dict[str, Any]:
         return {"cameras": {c: {"armed": a} for c, a in self.armed.items()}}
 
@@ -44,7 +47,7 @@ class Core:
     def cameras(self) -> Collection[str]:
         return self.armed.keys()
 
-    def snapshot(self, camera: str) -> bytes | None:
+    async def snapshot(self, camera: str) -> bytes | None:
         return JPEG if camera == "front" else None
 
     async def trigger(self, camera: str, duration: float | None = None) -> str:
@@ -69,8 +72,11 @@ async def test_endpoints(served: tuple[Core, str]) -> None:
     auth = {"Authorization": "Bearer tok3n-value"}
     async with httpx.AsyncClient(base_url=base, timeout=5) as c:
         assert (await c.get("/healthz")).text == "ok\n"  # no token needed for liveness probes
+        assert (await c.get("/readyz")).text == "ready\n"  # nor for readiness probes
         core.ok = False
         assert (await c.get("/healthz")).status_code == 503
+        r = await c.get("/readyz")
+        assert r.status_code == 503 and r.text == "not ready: 1 of 2 cameras not connected\n"
         assert (await c.get("/metrics")).status_code == 401
         assert (await c.get("/metrics", headers={"Authorization": "Bearer wrong"})).status_code == 401
         text = (await c.get("/metrics", headers=auth)).text

@@ -82,7 +82,7 @@ def test_watchdog_for_another_pid_is_ignored() -> None:
 
 def test_logging_text_masks_secrets() -> None:
     out = io.StringIO()
-    setup_logging("info", "text", out)
+    setup_logging("info", "text", out, timestamps=False)
     SECRETS.add(["hunter2-secret"])
     logging.getLogger("recorderd.test").warning("login with %s failed", "hunter2-secret")
     logging.getLogger("recorderd.test").debug("not shown")

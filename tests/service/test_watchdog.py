@@ -1,4 +1,5 @@
-"""Watchdog pings over a real datagram socket: they flow, stop while the loop is blocked or a part is stuck."""
+"""Watchdog pings over a real datagram socket: they flow, stop while the loop is blocked (real
+time) or a part is stuck (virtual time)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from pathlib import Path
 
 import trio
+import trio.testing
 
 from recorderd.service.notify import Notifier
 from recorderd.service.watchdog import Heartbeat, Watchdog
@@ -55,7 +57,10 @@ async def test_pings_flow_and_stop_while_blocked(tmp_path: Path, nursery: trio.N
     srv.close()
 
 
-async def test_stuck_part_stops_pings(tmp_path: Path, nursery: trio.Nursery) -> None:
+async def test_stuck_part_stops_pings(
+    tmp_path: Path, nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    # virtual time: the datagrams are sent synchronously, so each is there when the clock jumps
     srv, notifier = _listener(tmp_path, 100_000)
     dog = Watchdog(notifier)
     busy = True

@@ -54,9 +54,18 @@ async def test_ipcamcgi_iocontrol_and_pantilt(sim: Simulator, client: httpx.Asyn
     )
     r = await client.post(cam.url("/iocontrol.cgi"), data={"Trigger1": "1"}, auth=auth_for(cam))
     assert r.status_code == 204  # 5.1.2: No response (204 No Content)
-    assert cam.trigger("input:1") and cam.calls("iocontrol")[-1].params == {"Trigger1": "1"}
+    assert cam.calls("iocontrol")[-1].params == {"Trigger1": "1"}
+    # 5.1.2 controls the I/O trigger line: the relay (output:1), the same bit the frame header and
+    # 5.1.1 report (so a client reading Trigger1 as an input sees its own pulse)
+    effect = cam.changes[-1]
+    assert (effect.kind, effect.index, effect.on, effect.source) == ("output", 1, True, "control")
+    assert cam.trigger("output:1") and cam.trigger("input:1")
     r = await get(client, cam, "/iocontrol.cgi")
     assert r.text.startswith("Trigger1=1&")
+    r = await get(client, cam, "/iocontrol.cgi?Trigger2=1")  # 2.1: any value may be set by GET too
+    assert r.status_code == 204 and cam.trigger("output:2") and cam.ipcam_bits()[:2] == [True, True]
+    r = await client.post(cam.url("/iocontrol.cgi"), data={"Trigger1": "on"}, auth=auth_for(cam))
+    assert r.status_code == 400 and cam.trigger("output:1")  # 2.3: an invalid value changes nothing
     data = {"PanTiltHorizontal": "120", "PanTiltVertical": "45", "PanTiltPositionMove": "true"}
     r = await client.post(cam.url("/pantiltcontrol.cgi"), data=data, auth=auth_for(cam))
     assert r.status_code == 204 and (cam.pan, cam.tilt) == (120, 45)

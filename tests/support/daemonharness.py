@@ -19,6 +19,8 @@ from typing import Any
 
 import trio
 
+from tests.support.wait import Changes
+
 # ---- TOML for test configs ------------------------------------------------------------------------
 
 
@@ -37,12 +39,16 @@ def _value(v: Any) -> str:
 
 
 def toml(doc: dict[str, dict[str, Any]]) -> str:
-    """Tables (`daemon`, `mqtt`, `cameras.NAME`, `targets.NAME`) of plain values; nested dicts inline."""
+    """Tables of plain values, nested dicts inline. A table is named as written (`daemon`,
+    `cameras.yard`); `cameras` and `targets` may also hold one table per name, as a config's data
+    does (`{"cameras": {"yard": {...}}}`)."""
     out = []
     for table, values in doc.items():
-        out.append(f"[{table}]")
-        out += [f"{k} = {_value(v)}" for k, v in values.items()]
-        out.append("")
+        nested = table in ("cameras", "targets") and all(isinstance(v, dict) for v in values.values())
+        for name, body in values.items() if nested else [(None, values)]:
+            out.append(f"[{table}.{name}]" if name is not None else f"[{table}]")
+            out += [f"{k} = {_value(v)}" for k, v in body.items()]
+            out.append("")
     return "\n".join(out)
 
 
@@ -60,7 +66,7 @@ class NotifyListener:
         raw = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         raw.bind(b"\0" + self.name.encode())
         self.sock = trio.socket.from_stdlib_socket(raw)
-        self._changed = trio.Event()
+        self.changes = Changes()
 
     @property
     def address(self) -> str:
@@ -71,19 +77,20 @@ class NotifyListener:
             data = await self.sock.recv(65536)
             fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
             self.messages.append((time.monotonic(), fields))
-            self._changed.set()
-            self._changed = trio.Event()
+            self.changes.notify()
 
     async def wait_for(
         self, pred: Callable[[dict[str, str]], bool], *, after: int = 0, timeout: float = 15.0
     ) -> int:
         """Index of the first message at or after `after` that satisfies `pred`."""
-        with trio.fail_after(timeout):
-            while True:
-                for i in range(after, len(self.messages)):
-                    if pred(self.messages[i][1]):
-                        return i
-                await self._changed.wait()
+
+        def first() -> int | None:
+            return next((i for i in range(after, len(self.messages)) if pred(self.messages[i][1])), None)
+
+        await self.changes.until(lambda: first() is not None, timeout, f"a datagram after #{after}")
+        found = first()
+        assert found is not None
+        return found
 
     def since(self, i: int) -> list[dict[str, str]]:
         return [m for _, m in self.messages[i:]]
@@ -99,7 +106,7 @@ class NotifyListener:
 class DaemonProcess:
     proc: trio.Process
     lines: list[str] = field(default_factory=list)
-    _changed: trio.Event = field(default_factory=trio.Event)
+    changes: Changes = field(default_factory=Changes)
     ended: bool = False
 
     async def pump(self) -> None:
@@ -109,20 +116,21 @@ class DaemonProcess:
             buf += chunk
             *done, buf = buf.split(b"\n")
             self.lines += [d.decode(errors="replace") for d in done]
-            self._changed.set()
-            self._changed = trio.Event()
+            self.changes.notify()
         self.ended = True
-        self._changed.set()
+        self.changes.notify()
 
     async def wait_line(self, needle: str, *, after: int = 0, timeout: float = 15.0) -> int:
-        with trio.fail_after(timeout):
-            while True:
-                for i in range(after, len(self.lines)):
-                    if needle in self.lines[i]:
-                        return i
-                if self.ended:
-                    raise AssertionError(f"daemon exited before {needle!r}; log:\n{self.log}")
-                await self._changed.wait()
+        """Index of the first log line at or after `after` that holds `needle`."""
+
+        def first() -> int | None:
+            return next((i for i in range(after, len(self.lines)) if needle in self.lines[i]), None)
+
+        await self.changes.until(lambda: first() is not None or self.ended, timeout, repr(needle))
+        found = first()
+        if found is None:
+            raise AssertionError(f"daemon exited before {needle!r}; log:\n{self.log}")
+        return found
 
     @property
     def log(self) -> str:
@@ -137,14 +145,27 @@ class DaemonProcess:
             return await self.proc.wait()
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 @asynccontextmanager
 async def run_daemon(
-    config: Path, env: dict[str, str] | None = None, args: list[str] | None = None
+    config: Path,
+    env: dict[str, str] | None = None,
+    args: list[str] | None = None,
+    *,
+    block_loop: float | None = None,
 ) -> AsyncIterator[DaemonProcess]:
+    """`recorderd run -c config [args]`, its stderr read line by line; killed on leaving the block
+    if it still runs. block_loop=S: SIGUSR2 blocks its event loop for S seconds
+    (tests/support/blocking_run.py)."""
+    cli = ["-m", "recorderd"] if block_loop is None else ["-m", "tests.support.blocking_run", f"{block_loop}"]
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     proc = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "recorderd", "run", "-c", str(config), *(args or [])],
+        [sys.executable, *cli, "run", "-c", str(config), *(args or [])],
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "PYTHONPATH": path, **(env or {})},
     )
     d = DaemonProcess(proc)
     try:

@@ -1,8 +1,13 @@
-"""Running the daemon's engine against the project's simulator, and waiting on the bus with deadlines."""
+"""The project's simulator and the daemon in this process: configs for both, the daemon's bus
+events with deadlines (`Watch`), and the running pair (`rig`, or `running` for a config of one's own).
+
+The daemon stops in order on leaving (`Daemon.stop`: cameras end their incidents, recorders finish
+their files) and the block waits for that, so a test sees the files and rows a stop leaves.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,27 +18,51 @@ import trio
 from recorderd.config.model import Config
 from recorderd.core import events as ev
 from recorderd.daemon.lifecycle import Daemon
-from recorderd.recording.frames import RecorderInput
+from recorderd.recording.frames import Frame, RecorderInput
 from recorderd.sim import SimCameraConfig, SimConfig, Simulator, open_simulator
 
-SMALL = {"width": 160, "height": 120, "frames": 10, "quality": 50, "event_interval": "200ms"}
+# small frames keep files and CPU small; the proofs are about timing and bytes
+SMALL: dict[str, Any] = {"width": 160, "height": 120, "frames": 10, "quality": 50, "event_interval": "200ms"}
+
+# what the daemon's camera tables get unless a test says otherwise: quick to notice a dead stream,
+# an incident ends with its trigger (no min_off debounce: its own tests set it)
+CAMERA: dict[str, Any] = {
+    "read_timeout": "2s",
+    "poll_interval": "100ms",
+    "alarm_timeout": "1m",
+    "min_off": "0s",
+}
+
+STOP_WAIT = 30.0  # the daemon's own stop bound is 20 s
 
 
-def sim_config(cameras: dict[str, dict[str, Any]]) -> SimConfig:
-    return SimConfig(cameras={n: SimCameraConfig(**{**SMALL, **c}) for n, c in cameras.items()})
+def sim_config(cameras: Mapping[str, Mapping[str, Any]], **common: Any) -> SimConfig:
+    """Simulated cameras: SMALL, then `common`, then each camera's own settings."""
+    return SimConfig(cameras={n: SimCameraConfig(**{**SMALL, **common, **c}) for n, c in cameras.items()})
 
 
-def daemon_config(sim: Simulator, state_dir: Path, cameras: dict[str, dict[str, Any]]) -> Config:
+def daemon_raw(
+    sim: Simulator,
+    state_dir: Path,
+    cameras: Mapping[str, Mapping[str, Any]],
+    defaults: Mapping[str, Any] = CAMERA,
+    daemon: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A daemon config (TOML-like data) watching the simulated cameras, without HTTP or MQTT
+    (`daemon` adds to its [daemon] table): each camera's table is what the simulator says, then
+    `defaults`, then the test's settings."""
     raw: dict[str, Any] = {
-        "daemon": {"state_dir": str(state_dir), "timezone": "UTC", "http_listen": ""},
+        "daemon": {"state_dir": str(state_dir), "timezone": "UTC", "http_listen": "", **(daemon or {})},
         "cameras": {},
     }
     for name, extra in cameras.items():
-        table = sim[name].recorderd_camera()
-        table.update({"read_timeout": "2s", "poll_interval": "100ms", "alarm_timeout": "1m"})
-        table.update(extra)
-        raw["cameras"][name] = table
-    return Config.model_validate(raw, context={"targets": set(), "mqtt": False})
+        raw["cameras"][name] = {**sim[name].recorderd_camera(), **defaults, **extra}
+    return raw
+
+
+def daemon_config(raw: dict[str, Any]) -> Config:
+    """`raw` validated as the daemon's config (its targets and MQTT section as written)."""
+    return Config.model_validate(raw, context={"targets": set(raw.get("targets", {})), "mqtt": "mqtt" in raw})
 
 
 @dataclass
@@ -72,34 +101,73 @@ class Watch:
                 return
 
 
+@asynccontextmanager
+async def running(cfg: Config, **daemon_kw: Any) -> AsyncIterator[tuple[Daemon, Watch]]:
+    """The daemon on `cfg` (Daemon's keywords pass through) and a Watch on its bus, from READY on."""
+    daemon = Daemon(cfg, **daemon_kw)
+    watch = Watch(daemon.bus.subscribe("test", 100_000))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(daemon.run)
+        try:
+            yield daemon, watch
+        finally:
+            daemon.stop()  # run() returns once every file is finished
+            nursery.cancel_scope.deadline = trio.current_time() + STOP_WAIT
+    assert not nursery.cancel_scope.cancelled_caught, f"the daemon did not stop within {STOP_WAIT} s"
+
+
 @dataclass
 class Rig:
     sim: Simulator
     daemon: Daemon
     watch: Watch
-    recorder: dict[str, trio.MemoryReceiveChannel[RecorderInput]]
+    state: Path
+    raw: dict[str, Any]  # the daemon's config as data (daemonharness.toml writes it for the CLI)
+    recorder: dict[str, trio.MemoryReceiveChannel[RecorderInput]]  # with recorder=True
+
+    async def video(self, camera: str, n: int, timeout: float = 15.0) -> list[bytes]:
+        """The JPEGs of the video frames `camera` handed its recorder channel: waits for `n`,
+        then takes whatever else is queued."""
+        got: list[bytes] = []
+        recv = self.recorder[camera]
+        with trio.fail_after(timeout):
+            while True:
+                try:
+                    item = recv.receive_nowait()
+                except trio.WouldBlock:
+                    if len(got) >= n:
+                        return got
+                    item = await recv.receive()
+                if isinstance(item, Frame) and item.kind == "video":
+                    got.append(item.data)
 
 
 @asynccontextmanager
 async def rig(
     tmp_path: Path,
-    sim_cams: dict[str, dict[str, Any]],
-    cam_extra: dict[str, dict[str, Any]] | None = None,
+    sim_cams: Mapping[str, Mapping[str, Any]],
+    cams: Mapping[str, Mapping[str, Any]] | None = None,
     *,
     recorder: bool = False,
     queue: int = 100_000,
+    sim_common: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] = CAMERA,
+    daemon_extra: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Rig]:
-    async with open_simulator(sim_config(sim_cams)) as sim:
-        cfg = daemon_config(sim, tmp_path / "state", {n: (cam_extra or {}).get(n, {}) for n in sim_cams})
+    """The simulator with `sim_cams` and the daemon watching each of them (`cams` adds settings,
+    `daemon_extra` to its [daemon] table). recorder=True hands the daemon a memory channel per
+    camera instead of its recorder: the test reads what the cameras send (`Rig.recorder`), no
+    files are written."""
+    state = tmp_path / "state"
+    async with open_simulator(sim_config(sim_cams, **(sim_common or {}))) as sim:
+        raw = daemon_raw(sim, state, {n: (cams or {}).get(n, {}) for n in sim_cams}, defaults, daemon_extra)
         channels: dict[str, trio.MemoryReceiveChannel[RecorderInput]] = {}
         sends: dict[str, trio.MemorySendChannel[RecorderInput]] = {}
         if recorder:
             for n in sim_cams:
-                s, r = trio.open_memory_channel[RecorderInput](queue)
-                sends[n], channels[n] = s, r
-        daemon = Daemon(cfg, recorder_for=sends.get if recorder else None)
-        watch = Watch(daemon.bus.subscribe("test", queue))
-        async with trio.open_nursery() as nursery:
-            await nursery.start(daemon.run)
-            yield Rig(sim, daemon, watch, channels)
-            nursery.cancel_scope.cancel()
+                sends[n], channels[n] = trio.open_memory_channel[RecorderInput](queue)
+        async with running(daemon_config(raw), recorder_for=sends.get if recorder else None) as (
+            daemon,
+            watch,
+        ):
+            yield Rig(sim, daemon, watch, state, raw, channels)

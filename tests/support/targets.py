@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import hashlib
@@ -10,14 +11,16 @@ import os
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
-import trio
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from pyftpdlib.authorizers import DummyAuthorizer
@@ -30,6 +33,7 @@ from recorderd.config.load import parse_config
 from recorderd.config.model import Config
 from recorderd.core.backoff import BackoffPolicy
 from recorderd.core.events import IncidentEvent
+from tests.support.wait import Changes
 
 FAST = BackoffPolicy(base=0.1, factor=2.0, cap=0.3, jitter=0.0)
 ZONE = timezone(timedelta(hours=1))
@@ -69,29 +73,26 @@ class Reports:
 
     def __init__(self) -> None:
         self.items: list[Report] = []
-        self._changed = trio.Event()
+        self.changes = Changes()
 
     def __call__(self, r: Report) -> None:
         self.items.append(r)
-        self._changed.set()
-        self._changed = trio.Event()
+        self.changes.notify()
 
     def count(self, state: str, target: str | None = None) -> int:
         return sum(
             1 for r in self.items if r.state == state and (target is None or r.action.target == target)
         )
 
+    def states(self, state: str) -> list[int]:
+        """The action ids reported in `state`, in order."""
+        return [r.action.id for r in self.items if r.state == state]
+
     async def wait(self, state: str, n: int = 1, target: str | None = None, timeout: float = 10.0) -> None:
-        with trio.fail_after(timeout):
-            while self.count(state, target) < n:
-                await self._changed.wait()
+        await self.changes.until(lambda: self.count(state, target) >= n, timeout, f"{n} {state!r} report(s)")
 
-
-async def wait_until(pred: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
-    """Poll a condition that another thread makes true, with a deadline."""
-    with trio.fail_after(timeout):
-        while not pred():
-            await trio.sleep(0.01)
+    async def wait_for(self, pred: Callable[[], bool], timeout: float = 10.0) -> None:
+        await self.changes.until(pred, timeout)
 
 
 class ReservedPort:
@@ -312,6 +313,82 @@ class HttpReceiver:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
+
+    def events(self) -> list[tuple[str, str]]:
+        """(id, type) of every incident event posted as JSON, in arrival order."""
+        out = []
+        for seen in self.requests:
+            body = seen.json() if seen.body else {}
+            if isinstance(body, dict) and "id" in body:
+                out.append((body["id"], body["type"]))
+        return out
+
+
+@contextmanager
+def serving(rec: HttpReceiver) -> Iterator[HttpReceiver]:
+    """Serve `rec` on a free loopback port (a thread) for the block: it answers as `rec` says
+    (auth, redirects, statuses) and records every request it accepts."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            auth = self.headers.get("Authorization", "")
+            if rec.basic is not None:
+                want = "Basic " + base64.b64encode(f"{rec.basic[0]}:{rec.basic[1]}".encode()).decode()
+                if auth != want:
+                    self._reply(401, b"", {"WWW-Authenticate": 'Basic realm="recorderd-test"'})
+                    return
+            if rec.digest is not None and not (
+                auth.startswith("Digest ") and _digest_ok(auth, self.command, *rec.digest)
+            ):
+                challenge = 'Digest realm="recorderd-test", nonce="abc123", qop="auth", algorithm=MD5'
+                self._reply(401, b"", {"WWW-Authenticate": challenge})
+                return
+            split = urlsplit(self.path)
+            query = dict(parse_qsl(split.query, keep_blank_values=True))
+            if rec.query_auth is not None and (query.get("user"), query.get("pwd")) != rec.query_auth:
+                self._reply(401, b"")
+                return
+            if split.path in rec.redirects:
+                self._reply(302, b"", {"Location": rec.redirects[split.path]})
+                return
+            rec.requests.append(
+                Seen(
+                    self.command,
+                    split.path,
+                    parse_qsl(split.query, keep_blank_values=True),
+                    dict(self.headers),
+                    body,
+                )
+            )
+            status = rec.statuses.pop(0) if rec.statuses else 200
+            self._reply(status, rec.body)
+
+        def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = _handle
+        do_POST = _handle
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    rec.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield rec
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 def _digest_ok(header: str, method: str, user: str, password: str) -> bool:

@@ -12,7 +12,7 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 from recorderd.cameras.drivers.base import Driver
-from recorderd.cameras.streams import PartLike, StreamSpec
+from recorderd.cameras.streams import PartLike, PartParser, StreamSpec
 from recorderd.protocol.dialects import openapi, paramcgi
 from recorderd.protocol.events import TriggerSample
 
@@ -27,6 +27,7 @@ class Paths:
     motion: str
     inputs: str
     audio: str
+    outputs: str = ""  # the outputs' monitor, where the document gives one
 
 
 def motion_part(part: PartLike) -> list[TriggerSample]:
@@ -37,9 +38,12 @@ def io_part(part: PartLike) -> list[TriggerSample]:
     return openapi.parse_io(part.body)
 
 
+def output_part(part: PartLike) -> list[TriggerSample]:
+    return openapi.parse_io(part.body, "output")
+
+
 class AxisFamilyDriver(Driver):
     paths = Paths("video.mjpg", "motion.cgi", "input.cgi", "fromserver.cgi")
-    max_inputs = 8
 
     def streams(self) -> list[StreamSpec]:
         specs: list[StreamSpec] = []
@@ -49,24 +53,31 @@ class AxisFamilyDriver(Driver):
         if self.wants("motion"):
             windows = sorted({t.split(":")[1] for t in cfg.triggers if t.startswith("motion:")})
             params = {} if "motion" in cfg.triggers or not windows else {"group": ",".join(windows)}
-            specs.append(StreamSpec("motion", "events", self.paths.motion, params, parse=motion_part))
-        if self.wants("input"):
-            numbers = self.input_numbers() or list(range(1, self.max_inputs + 1))
-            ports = ",".join(str(n) for n in numbers)
             specs.append(
                 StreamSpec(
-                    "io",
+                    "motion",
                     "events",
-                    self.paths.inputs,
-                    {"monitor": ports},
-                    parse=io_part,
-                    # the monitor may only speak on change: ask the state after each connect
-                    resync=(self.paths.inputs, {"checkactive": ports}, paramcgi.parse_port_check),
+                    self.paths.motion,
+                    params,
+                    parse=motion_part,
+                    # VAPIX §5.4.5 note 1: no (included) motion window defined
+                    no_content="no motion windows defined on the camera; motion triggers stay off",
                 )
             )
+        if self.wants("input"):
+            specs.append(self._monitor("io", "input", self.paths.inputs, io_part))
+        if self.wants("output") and self.paths.outputs:
+            specs.append(self._monitor("outputs", "output", self.paths.outputs, output_part))
         if self.wants_audio:
             specs.append(StreamSpec("audio", "audio", cfg.audio_url or self.paths.audio))
         return specs
+
+    def _monitor(self, name: str, family: str, path: str, parse: PartParser) -> StreamSpec:
+        """A port monitor (`?monitor=1,2`); it may speak only on change, so the state is asked
+        (`?checkactive=`) after each connect."""
+        ports = ",".join(str(n) for n in self.numbers(family))
+        resync = (path, {"checkactive": ports}, paramcgi.parse_port_check)
+        return StreamSpec(name, "events", path, {"monitor": ports}, parse=parse, resync=resync)
 
 
 class OpenapiDriver(AxisFamilyDriver):
@@ -75,7 +86,10 @@ class OpenapiDriver(AxisFamilyDriver):
 
 class VapixDriver(AxisFamilyDriver):
     dialect = "vapix"
-    paths = Paths("mjpg/video.mjpg", "motion/motiondata.cgi", "io/input.cgi", "audio/receive.cgi")
+    # §5.5.1.2: io/output.cgi?monitor= streams the outputs' state as the inputs' monitor does
+    paths = Paths(
+        "mjpg/video.mjpg", "motion/motiondata.cgi", "io/input.cgi", "audio/receive.cgi", "io/output.cgi"
+    )
 
     async def read_schedules(self, http: CameraHttp, zone: tzinfo) -> tuple[Schedule | None, Schedule | None]:
         """The param.cgi Event group (the first one, E0 when present) as the arming schedule."""

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
+from recorderd.cameras.clock import ClockReading
 from recorderd.cameras.streams import StreamSpec
 from recorderd.cameras.triggers import wanted
+from recorderd.dialects.registry import DIALECTS, Dialect, DialectSpec
+from recorderd.protocol.clock import parse_month_date
 
 if TYPE_CHECKING:
     from recorderd.cameras.http import CameraHttp
@@ -30,6 +33,23 @@ class Driver:
         dialect has no such schedule."""
         return None, None
 
+    @property
+    def has_clock(self) -> bool:
+        return self.spec.clock is not None
+
+    async def read_clock(self, http: CameraHttp) -> ClockReading | None:
+        """The camera's time through the dialect's time CGI (the registry's `clock`); this default
+        reads `Apr 03, 2003 15:16:04` (Open API §1.10.1, VAPIX §5.1.12.1), a local time with no zone."""
+        query = self.spec.clock
+        if query is None:
+            return None
+        text, _ = await http.get_text(query.path, dict(query.params))
+        return ClockReading(parse_month_date(text))
+
+    @property
+    def spec(self) -> DialectSpec:
+        return DIALECTS[Dialect(self.cfg.dialect)]
+
     # -- what the configuration asks for -------------------------------------------------------
 
     @property
@@ -49,7 +69,14 @@ class Driver:
         """Whether a configured trigger is of this family ("motion", "input", "sound", ...)."""
         return wanted(self.cfg.triggers, family)
 
-    def input_numbers(self) -> list[int]:
-        """The input numbers the config names (input:1 -> 1); all inputs when just "input"."""
-        nums = sorted({int(t.split(":")[1]) for t in self.cfg.triggers if t.startswith("input:")})
-        return nums
+    def numbers(self, family: str) -> list[int]:
+        """The input or output numbers the config names (input:1 -> 1); every number the dialect
+        offers when the whole family is asked for ("input")."""
+        if family in self.cfg.triggers:
+            return list(_offered(self.cfg.dialect, family))
+        return sorted({int(t.split(":")[1]) for t in self.cfg.triggers if t.startswith(family + ":")})
+
+
+def _offered(dialect: str, family: str) -> range:
+    spec = DIALECTS[Dialect(dialect)]
+    return spec.inputs if family == "input" else spec.outputs

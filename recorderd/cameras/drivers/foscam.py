@@ -6,12 +6,14 @@ full resync. Schedules: get_params.cgi alarm_schedule_* (arming), get_forbidden.
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
 
+from recorderd.cameras.clock import ClockReading, fixed_zone
 from recorderd.cameras.drivers.base import Driver
 from recorderd.cameras.streams import StreamSpec
 from recorderd.protocol.dialects.foscam import parse_status, parse_vars
+from recorderd.protocol.errors import ProtocolError
 from recorderd.schedule.readers import from_foscam_params
 
 if TYPE_CHECKING:
@@ -26,7 +28,7 @@ class FoscamDriver(Driver):
         specs: list[StreamSpec] = []
         if self.wants_video:
             # resolution/rate left to the camera's settings
-            specs.append(StreamSpec("video", "video", "videostream.cgi"))
+            specs.append(StreamSpec("video", "video", self.cfg.video_url or "videostream.cgi"))
         if any(self.wants(f) for f in ("motion", "input", "sound")):
             specs.append(
                 StreamSpec(
@@ -48,6 +50,20 @@ class FoscamDriver(Driver):
             text, _ = await http.get_text("get_forbidden.cgi")
             privacy = from_foscam_params(parse_vars(text), zone, "schedule")
         return arming, privacy
+
+    async def read_clock(self, http: CameraHttp) -> ClockReading | None:
+        """get_status.cgi: `now`, seconds since 1970 UTC, and `tz`, seconds west of GMT (the real
+        capture's 18000 is UTC-5)."""
+        text, _ = await http.get_text("get_status.cgi")
+        v = parse_vars(text)
+        try:
+            now, tz = int(v["now"]), int(v.get("tz", "0") or 0)
+        except (KeyError, ValueError):
+            raise ProtocolError("foscam: get_status.cgi without a readable now/tz") from None
+        if abs(tz) > 14 * 3600 or not 0 <= now < 2**33:
+            raise ProtocolError(f"foscam: now/tz out of range: {now}, {tz}")
+        zone = fixed_zone(-tz)
+        return ClockReading(datetime.fromtimestamp(now, UTC).astimezone(zone), zone)
 
 
 DRIVER = FoscamDriver

@@ -11,10 +11,13 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
+from recorderd.cameras.clock import ClockReading, fixed_zone
 from recorderd.cameras.drivers.base import Driver
 from recorderd.cameras.streams import PartLike, StreamSpec, TextParser
+from recorderd.dialects.tables import IPCAMCGI_ZONE_OFFSETS
+from recorderd.protocol.clock import parse_ipcamcgi_datetime
 from recorderd.protocol.dialects import ipcamcgi
-from recorderd.protocol.errors import ProtocolError
+from recorderd.protocol.errors import PartlyRead, ProtocolError
 from recorderd.protocol.events import TriggerSample
 
 if TYPE_CHECKING:
@@ -35,12 +38,13 @@ def frame_samples(part: PartLike) -> list[TriggerSample]:
 
 
 def iocontrol_samples(text: str) -> list[TriggerSample]:
-    io = ipcamcgi.parse_iocontrol(text)
-    out = []
-    for name, value in (("input:1", io.trigger1), ("input:2", io.trigger2), ("motion", io.upload)):
-        if value is not None:
-            out.append(TriggerSample(name, value))
-    return out
+    """iocontrol.cgi: Trigger1/2 as input:1/2, Image Upload as motion; a bad field is skipped
+    (PartlyRead with the others)."""
+    try:
+        io = ipcamcgi.parse_iocontrol(text)
+    except PartlyRead as e:
+        raise PartlyRead(e.problems, ipcamcgi.iocontrol_samples(e.result)) from None
+    return ipcamcgi.iocontrol_samples(io)
 
 
 class IpcamcgiDriver(Driver):
@@ -72,6 +76,21 @@ class IpcamcgiDriver(Driver):
             if sep:
                 params[k.strip()] = v.strip()
         return from_ipcamcgi_params(params, zone, "FTPSchedule"), None
+
+    async def read_clock(self, http: CameraHttp) -> ClockReading | None:
+        """§3.1.5 datetime.cgi: Date and Time in the camera's zone, which TimeZoneIndex (Table 1,
+        half-hour zones too) or else TimeZone (whole hours) tells."""
+        text, _ = await http.get_text("datetime.cgi")
+        dt = parse_ipcamcgi_datetime(text)
+        minutes = None
+        if dt.zone_index is not None and 0 < dt.zone_index < len(IPCAMCGI_ZONE_OFFSETS):
+            minutes = IPCAMCGI_ZONE_OFFSETS[dt.zone_index]
+        if minutes is None and dt.zone_hours is not None and -12 <= dt.zone_hours <= 13:
+            minutes = dt.zone_hours * 60
+        if minutes is None:
+            return ClockReading(dt.local)
+        zone = fixed_zone(minutes * 60)
+        return ClockReading(dt.local.replace(tzinfo=zone), zone)
 
 
 DRIVER = IpcamcgiDriver

@@ -3,10 +3,18 @@ MJPEG server push on its own port (`video_url`, else port 8008 of `url`, as the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from recorderd.cameras.clock import ClockReading, fixed_zone
 from recorderd.cameras.drivers.base import Driver
 from recorderd.cameras.streams import PartLike, StreamSpec
+from recorderd.protocol.clock import parse_gmt_offset
 from recorderd.protocol.dialects import move
+from recorderd.protocol.dialects.paramcgi import parse_param_list
 from recorderd.protocol.events import TriggerSample
+
+if TYPE_CHECKING:
+    from recorderd.cameras.http import CameraHttp
 
 EVENTDATA = "cgi-bin/admin/eventdata.cgi"
 
@@ -29,8 +37,8 @@ class MoveDriver(Driver):
             if "motion" in self.cfg.triggers or not windows:
                 windows = [0, 1, 2, 3]
             out += ["Motion" if w == 0 else f"Motion{w}" for w in windows]
-        if self.wants("input"):
-            out.append("IO")
+        if self.wants("input") or self.wants("output"):
+            out.append("IO")  # IO:Status: inputs and outputs alike
         if self.wants("tamper"):
             out.append("T0")
         if self.wants("face"):
@@ -57,6 +65,20 @@ class MoveDriver(Driver):
                 )
             )
         return specs
+
+    async def read_clock(self, http: CameraHttp) -> ClockReading | None:
+        """date.cgi's local time, in the zone param.cgi's Time.TimeZone gives (`GMT+8`)."""
+        reading = await super().read_clock(http)
+        query = self.spec.clock
+        if reading is None or query is None:
+            return reading
+        text, _ = await http.get_text(query.zone_path, dict(query.zone_params))
+        values = parse_param_list(text).params
+        raw = next((v for k, v in values.items() if k.removeprefix("root.") == "Time.TimeZone"), None)
+        if raw is None:
+            return reading
+        zone = fixed_zone(parse_gmt_offset(raw))
+        return ClockReading(reading.time.replace(tzinfo=zone), zone)
 
 
 DRIVER = MoveDriver

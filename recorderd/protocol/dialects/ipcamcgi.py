@@ -13,13 +13,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from recorderd.protocol.errors import ProtocolError
+from recorderd.protocol.errors import PartlyRead, ProtocolError
 from recorderd.protocol.events import TriggerSample
 from recorderd.protocol.text import decode_text
 
 __all__ = [
     "FrameInfo",
     "IoControl",
+    "iocontrol_samples",
     "parse_frame_header",
     "parse_iocontrol",
     "samples",
@@ -103,21 +104,23 @@ class IoControl:
 def parse_iocontrol(text: str | bytes) -> IoControl:
     """The iocontrol.cgi body (fields in any order, spaces after `=`, `&` or line separated).
 
-    Missing fields are None; a field with a value other than 0/1 raises ProtocolError, as does a
-    body with none of the fields.
+    Missing fields are None; a body with none of the fields raises ProtocolError. A field with a
+    value other than 0/1 is left None and reported: PartlyRead with the other fields.
     """
     fields: dict[str, str] = {}
     for item in re.split(r"[&\r\n]+", decode_text(text)):
         name, sep, value = item.partition("=")
         if sep:
             fields[name.strip().lower()] = value.strip()
+    problems: list[str] = []
 
     def flag(name: str) -> bool | None:
         v = fields.get(name)
         if v is None:
             return None
         if v not in ("0", "1"):
-            raise ProtocolError(f"ipcamcgi: iocontrol {name} is not 0/1: {v[:20]!r}")
+            problems.append(f"ipcamcgi: iocontrol {name} is not 0/1: {v[:20]!r}")
+            return None
         return v == "1"
 
     result = IoControl(
@@ -127,9 +130,20 @@ def parse_iocontrol(text: str | bytes) -> IoControl:
         email=flag("imageemail"),
         current_time=_parse_time(fields["currenttime"]) if "currenttime" in fields else None,
     )
+    if problems:
+        raise PartlyRead(problems, result)
     if result.trigger1 is None and result.trigger2 is None and result.upload is None and result.email is None:
         raise ProtocolError("ipcamcgi: iocontrol.cgi answer without Trigger/Image fields")
     return result
+
+
+def iocontrol_samples(io: IoControl) -> list[TriggerSample]:
+    """Trigger1 -> input:1, Trigger2 -> input:2, Image Upload -> motion (the fields present)."""
+    out: list[TriggerSample] = []
+    for name, value in (("input:1", io.trigger1), ("input:2", io.trigger2), ("motion", io.upload)):
+        if value is not None:
+            out.append(TriggerSample(name, value))
+    return out
 
 
 def samples(text: str | bytes) -> list[TriggerSample]:
@@ -137,10 +151,12 @@ def samples(text: str | bytes) -> list[TriggerSample]:
     body = decode_text(text)
     if "IO_" in body and "_PT_" in body:
         return samples_from_frame(parse_frame_header(body))
-    io = parse_iocontrol(body)
-    out: list[TriggerSample] = []
-    if io.trigger1 is not None:
-        out.append(TriggerSample("input:1", io.trigger1))
-    if io.trigger2 is not None:
-        out.append(TriggerSample("input:2", io.trigger2))
-    return out
+    try:
+        io = parse_iocontrol(body)
+    except PartlyRead as e:
+        raise PartlyRead(e.problems, _inputs(e.result)) from None
+    return _inputs(io)
+
+
+def _inputs(io: IoControl) -> list[TriggerSample]:
+    return [s for s in iocontrol_samples(io) if s.trigger.startswith("input:")]

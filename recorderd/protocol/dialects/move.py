@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from recorderd.protocol.errors import ProtocolError
+from recorderd.protocol.errors import PartlyRead, ProtocolError
 from recorderd.protocol.events import TriggerSample
 from recorderd.protocol.text import decode_text
 
@@ -100,43 +100,60 @@ def _faces(value: str) -> int:
 
 
 def samples(text: str | bytes) -> list[TriggerSample]:
-    """One eventdata body or monitor part -> trigger samples (see the module doc for names)."""
+    """One eventdata body or monitor part -> trigger samples (see the module doc for names).
+
+    A group with a bad value is skipped and reported: PartlyRead with the other groups' samples.
+    """
     out: list[TriggerSample] = []
     windows: list[TriggerSample] = []
+    problems: list[str] = []
     for group, fields in parse_eventdata(text).items():
-        motion = _MOTION.fullmatch(group)
-        if motion is not None:
-            name = f"motion:{int(motion.group(1) or 0)}"
-            enabled = _flag(group, fields, "Enabled")
-            triggered = _flag(group, fields, "Triggered")
-            level = _int(group, fields, "Level")
-            if enabled is False:
-                windows.append(TriggerSample(name, False, level))
-            elif triggered is not None:
-                windows.append(TriggerSample(name, triggered, level))
-        elif group.upper() == "T0":
-            enabled = _flag(group, fields, "Enabled")
-            if enabled is None:
-                enabled = _flag(group, fields, "Enable")
-            triggered = _flag(group, fields, "Triggered")
-            if enabled is False:
-                out.append(TriggerSample("tamper", False))
-            elif triggered is not None:
-                out.append(TriggerSample("tamper", triggered))
-        elif group.lower() == "face":
-            counts = [_faces(v) for k, v in fields.items() if k.lower().endswith("_face")]
-            enabled = _flag(group, fields, "Enabled")
-            if enabled is False:
-                out.append(TriggerSample("face", False, 0))
-            elif counts:
-                out.append(TriggerSample("face", max(counts) > 0, max(counts)))
-        elif group.upper() == "IO" and "Status" in fields:
-            st = decode_io_status(fields["Status"])
-            out += [TriggerSample(f"input:{n}", st.input_active(n)) for n in range(1, 9)]
-            out += [TriggerSample(f"output:{n}", st.output_active(n)) for n in range(1, 9)]
+        try:
+            _group_samples(group, fields, windows, out)
+        except ProtocolError as e:
+            problems.append(str(e))
     if windows:
         levels = [w.level for w in windows if w.level is not None]
         windows.append(
             TriggerSample("motion", any(w.active for w in windows), max(levels) if levels else None)
         )
+    if problems:
+        raise PartlyRead(problems, windows + out)
     return windows + out
+
+
+def _group_samples(
+    group: str, fields: dict[str, str], windows: list[TriggerSample], out: list[TriggerSample]
+) -> None:
+    """One group's samples, appended to `windows` (motion) or `out`; ProtocolError for a bad value
+    (nothing of the group is appended then)."""
+    motion = _MOTION.fullmatch(group)
+    if motion is not None:
+        name = f"motion:{int(motion.group(1) or 0)}"
+        enabled = _flag(group, fields, "Enabled")
+        triggered = _flag(group, fields, "Triggered")
+        level = _int(group, fields, "Level")
+        if enabled is False:
+            windows.append(TriggerSample(name, False, level))
+        elif triggered is not None:
+            windows.append(TriggerSample(name, triggered, level))
+    elif group.upper() == "T0":
+        enabled = _flag(group, fields, "Enabled")
+        if enabled is None:
+            enabled = _flag(group, fields, "Enable")
+        triggered = _flag(group, fields, "Triggered")
+        if enabled is False:
+            out.append(TriggerSample("tamper", False))
+        elif triggered is not None:
+            out.append(TriggerSample("tamper", triggered))
+    elif group.lower() == "face":
+        counts = [_faces(v) for k, v in fields.items() if k.lower().endswith("_face")]
+        enabled = _flag(group, fields, "Enabled")
+        if enabled is False:
+            out.append(TriggerSample("face", False, 0))
+        elif counts:
+            out.append(TriggerSample("face", max(counts) > 0, max(counts)))
+    elif group.upper() == "IO" and "Status" in fields:
+        st = decode_io_status(fields["Status"])
+        out += [TriggerSample(f"input:{n}", st.input_active(n)) for n in range(1, 9)]
+        out += [TriggerSample(f"output:{n}", st.output_active(n)) for n in range(1, 9)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from recorderd.protocol.errors import ProtocolError
+from recorderd.protocol.errors import PartlyRead
 from recorderd.protocol.events import TriggerSample
 from recorderd.protocol.text import decode_text
 
@@ -32,9 +32,11 @@ def parse_motion(text: str | bytes) -> list[TriggerSample]:
 
     The aggregate `motion` is active when any window is; its level and threshold are those of the
     window furthest above (or least below) its threshold. Lines that are not motion lines are
-    ignored; a motion line without a numeric level or threshold raises ProtocolError.
+    ignored; a motion line without a numeric level or threshold is skipped and reported: PartlyRead
+    with the other windows.
     """
     out: list[TriggerSample] = []
+    problems: list[str] = []
     for raw in decode_text(text).splitlines():
         line = raw.strip()
         if "group" not in line:
@@ -47,34 +49,51 @@ def parse_motion(text: str | bytes) -> list[TriggerSample]:
             try:
                 group, level, threshold = fields["group"], int(fields["level"]), int(fields["threshold"])
             except KeyError:
-                raise ProtocolError(f"openapi: motion line without level/threshold: {chunk[:60]!r}") from None
+                problems.append(f"openapi: motion line without level/threshold: {chunk[:60]!r}")
+                continue
             out.append(TriggerSample(f"motion:{int(group)}", level > threshold, level, threshold))
     if out:
         best = max(out, key=lambda s: (s.level or 0) - (s.threshold or 0))
         out.append(TriggerSample("motion", any(s.active for s in out), best.level, best.threshold))
+    if problems:
+        raise PartlyRead(problems, out)
     return out
 
 
 def parse_io(text: str | bytes, kind: str = "input") -> list[TriggerSample]:
     """I/O monitor lines -> `input:<n+1>` (or `output:<n+1>` for output.cgi?monitor=...).
 
-    Blank lines and other text are ignored; an `IO<n>:` line with an unknown state character
-    raises ProtocolError.
+    Blank lines and other text are ignored; an `IO<n>:` line with an unknown state character is
+    skipped and reported: PartlyRead with the other ports.
     """
     if kind not in ("input", "output"):
         raise ValueError(f"kind must be 'input' or 'output', not {kind!r}")
     out: list[TriggerSample] = []
+    problems: list[str] = []
     for raw in decode_text(text).splitlines():
         m = _IO.match(raw.strip())
         if m is None:
             continue
         state = _ACTIVE.get(m.group(2))
         if state is None:
-            raise ProtocolError(f"openapi: unknown I/O state {m.group(2)!r} in {raw.strip()[:40]!r}")
+            problems.append(f"openapi: unknown I/O state {m.group(2)!r} in {raw.strip()[:40]!r}")
+            continue
         out.append(TriggerSample(f"{kind}:{int(m.group(1)) + 1}", state))
+    if problems:
+        raise PartlyRead(problems, out)
     return out
 
 
 def samples(text: str | bytes) -> list[TriggerSample]:
     """One text part of either stream -> samples (motion lines and input monitor lines)."""
-    return parse_motion(text) + parse_io(text)
+    problems: list[str] = []
+    out: list[TriggerSample] = []
+    for parse in (parse_motion, parse_io):
+        try:
+            out += parse(text)
+        except PartlyRead as e:
+            problems += e.problems
+            out += e.result
+    if problems:
+        raise PartlyRead(problems, out)
+    return out

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from recorderd.protocol.errors import ProtocolError
+from recorderd.protocol.errors import PartlyRead, ProtocolError
 from recorderd.protocol.events import TriggerSample
 from recorderd.protocol.text import decode_text
 
@@ -106,18 +106,23 @@ def parse_port_check(text: str | bytes) -> list[TriggerSample]:
 
     The ids are the request's ids, which count from 1 (input1 = input:1). `checkactive` is what
     the engine should ask: `check` reports the raw 1/0 which is read here as active/inactive.
-    Other lines are ignored; an unknown state raises ProtocolError.
+    Other lines are ignored; a port with an unknown state is skipped and reported: PartlyRead with
+    the other ports.
     """
     out: list[TriggerSample] = []
+    problems: list[str] = []
     for raw in decode_text(text).splitlines():
         m = _CHECK.match(raw)
         if m is None:
             continue
         state = _STATES.get(m.group(3).lower())
         if state is None:
-            raise ProtocolError(f"paramcgi: unknown port state {m.group(3)[:20]!r}")
+            problems.append(f"paramcgi: unknown port state {m.group(3)[:20]!r}")
+            continue
         kind = "input" if m.group(1).lower().startswith("in") else "output"
         out.append(TriggerSample(f"{kind}:{int(m.group(2))}", state))
+    if problems:
+        raise PartlyRead(problems, out)
     return out
 
 

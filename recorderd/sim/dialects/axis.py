@@ -35,7 +35,7 @@ async def motion(ctx: Ctx) -> None:
     cam = ctx.cam
     groups = ids(ctx.params.get("group"), list(cam.state.motion))
     groups = [g for g in groups if g in cam.state.motion]
-    if not groups:  # seed 002: no (included) windows defined
+    if not groups:  # no (included) windows defined: 204 No Content (param.cgi API §5.4.5, note 1)
         await ctx.no_content()
         return
     framing = make_framing("mdb", "plain", cam.faults)
@@ -61,7 +61,8 @@ async def io_cgi(ctx: Ctx, kind: str) -> None:
         ports = [x for x in ids(p["monitor"], list(range(1, n + 1))) if 1 <= x <= n]
         framing = make_framing("ioboundary", "plain", cam.faults, space_after_semicolon=True)
         part = io_monitor_render(framing, kind, ports, cam.faults.io_blank_lines)
-        await streams.monitor(ctx, framing, part, cam.config.event_interval)
+        # the state at connect, then a part per change only (unless monitor_repeat is set)
+        await streams.monitor(ctx, framing, part, cam.config.monitor_repeat or 0.0)
     elif "action" in p and kind == "output":
         if await output_action(ctx, p["action"]):
             await ctx.text("OK\r\n")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import re
-import time
 
 from recorderd.sim import render, streams
 from recorderd.sim.camera import SimCamera
@@ -27,7 +26,7 @@ STATUS_EXTRA: list[tuple[str, int | str]] = [
     ("msn_status", 0),
 ]
 _AUTH = ("user", "pwd", "cam_user", "cam_pwd", "next_url")
-_WORD = re.compile(r"(alarm|ftp)_schedule_[a-z]{3}_[0-2]$")
+_WORD = re.compile(r"((alarm|ftp)_)?schedule_[a-z]{3}_[0-2]$")
 
 
 def js(cam: SimCamera, pairs: list[tuple[str, int | str]]) -> str:
@@ -38,10 +37,9 @@ def js(cam: SimCamera, pairs: list[tuple[str, int | str]]) -> str:
 
 
 def clock(cam: SimCamera) -> list[tuple[str, int | str]]:
-    """`now` in UTC seconds and `tz` as seconds west of GMT (the real capture: tz=18000 for UTC-5)."""
-    now = time.time()
-    offset = cam.local_now(now).utcoffset()
-    return [("now", int(now)), ("tz", -int(offset.total_seconds()) if offset else 0)]
+    """`now`: the camera's clock in UTC seconds ("the lapse second from 1970-1-1 0:0:0 to device
+    current time"); `tz` as seconds west of GMT (the real capture: tz=18000 for UTC-5)."""
+    return [("now", int(cam.clock())), ("tz", -cam.utc_offset())]
 
 
 async def video(ctx: Ctx) -> None:
@@ -83,20 +81,17 @@ async def get_camera_params(ctx: Ctx) -> None:
     await ctx.text(js(ctx.cam, pairs))
 
 
-async def get_schedule_page(ctx: Ctx, prefix: str) -> None:
-    """get_forbidden.cgi / get_misc.cgi: a few variables (nothing forbidden, no patrol)."""
-    cam = ctx.cam
-    if prefix == "forbidden":
-        pairs: list[tuple[str, int | str]] = [("forbidden_enable", 0)]
-        pairs += [
-            (f"forbidden_{d}_{i}", 0)
-            for d in ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-            for i in range(3)
-        ]
-    else:
-        pairs = [("led_mode", 0), ("ptz_center_onstart", 0), ("ptz_auto_patrol_interval", 0)]
-        pairs += [("ptz_auto_patrol_type", 0), ("ptz_patrol_h_rounds", 0), ("ptz_patrol_v_rounds", 0)]
-    await ctx.text(js(cam, pairs))
+async def get_forbidden(ctx: Ctx) -> None:
+    """get_forbidden.cgi: "return: see set_forbidden.cgi", so the names set_forbidden.cgi takes."""
+    await ctx.text(js(ctx.cam, list(ctx.cam.forbidden.items())))
+
+
+async def get_misc(ctx: Ctx) -> None:
+    """get_misc.cgi: the set_misc.cgi names (no patrol)."""
+    pairs: list[tuple[str, int | str]] = [("led_mode", 0), ("ptz_center_onstart", 0)]
+    pairs += [("ptz_auto_patrol_interval", 0), ("ptz_auto_patrol_type", 0)]
+    pairs += [("ptz_patrol_h_rounds", 0), ("ptz_patrol_v_rounds", 0)]
+    await ctx.text(js(ctx.cam, pairs))
 
 
 async def decoder_control(ctx: Ctx) -> None:
@@ -121,28 +116,46 @@ async def decoder_control(ctx: Ctx) -> None:
     await ctx.text(OK)
 
 
-async def set_alarm(ctx: Ctx) -> None:
-    """set_alarm.cgi: `motion_armed=1` sets alarm_motion_armed, `schedule_sun_1=...` the words.
-    All or nothing: one unknown name or non-number and nothing changes (`error: illegal params.`)."""
-    cam, p = ctx.cam, ctx.params
+def _settings(
+    params: dict[str, str], store: dict[str, int | str], prefix: str
+) -> dict[str, int | str] | None:
+    """The changes a set_*.cgi asks for, as `store`'s names (`prefix` + name); None when one name
+    is unknown or a number is not one (the camera then changes nothing)."""
     new: dict[str, int | str] = {}
-    for name, value in p.items():
+    for name, value in params.items():
         if name in _AUTH:
             continue
-        k = "alarm_sounddetect_armed" if name == "sounddetect_enabled" else f"alarm_{name}"
-        if k not in cam.fvars:
-            await ctx.text("error: illegal params.\n")
-            return
-        if isinstance(cam.fvars[k], int):
+        k = "alarm_sounddetect_armed" if name == "sounddetect_enabled" else f"{prefix}{name}"
+        if k not in store:
+            return None
+        if isinstance(store[k], int):
             try:
                 new[k] = int(value) & 0xFFFFFFFF if _WORD.match(k) else int(value)
             except ValueError:
-                await ctx.text("error: illegal params.\n")
-                return
+                return None
         else:
             new[k] = value
-    cam._record_control("alarm", ctx.req.path, p)
-    cam.fvars.update(new)
+    return new
+
+
+async def set_alarm(ctx: Ctx) -> None:
+    """set_alarm.cgi: `motion_armed=1` sets alarm_motion_armed, `schedule_sun_1=...` the words.
+    All or nothing: one unknown name or non-number and nothing changes (`error: illegal params.`)."""
+    await _set(ctx, "alarm", ctx.cam.fvars, "alarm_")
+
+
+async def set_forbidden(ctx: Ctx) -> None:
+    """set_forbidden.cgi: schedule_enable and the schedule_<day>_<n> words get_forbidden.cgi reports."""
+    await _set(ctx, "forbidden", ctx.cam.forbidden, "")
+
+
+async def _set(ctx: Ctx, kind: str, store: dict[str, int | str], prefix: str) -> None:
+    new = _settings(ctx.params, store, prefix)
+    if new is None:
+        await ctx.text("error: illegal params.\n")
+        return
+    ctx.cam._record_control(kind, ctx.req.path, ctx.params)
+    store.update(new)
     await ctx.text(OK)
 
 
@@ -172,10 +185,11 @@ def routes(dialect: str) -> Routes:
         "/get_status.cgi": get_status,
         "/get_params.cgi": get_params,
         "/get_camera_params.cgi": get_camera_params,
-        "/get_forbidden.cgi": functools.partial(get_schedule_page, prefix="forbidden"),
-        "/get_misc.cgi": functools.partial(get_schedule_page, prefix="misc"),
+        "/get_forbidden.cgi": get_forbidden,
+        "/get_misc.cgi": get_misc,
         "/decoder_control.cgi": decoder_control,
         "/set_alarm.cgi": set_alarm,
+        "/set_forbidden.cgi": set_forbidden,
         "/test_mail.cgi": functools.partial(test_result, which="mail"),
         "/test_ftp.cgi": functools.partial(test_result, which="ftp"),
         "/check_user.cgi": check_user,
@@ -185,7 +199,6 @@ def routes(dialect: str) -> Routes:
         "set_extra_io",
         "reboot",
         "restore_factory",
-        "set_forbidden",
         "set_misc",
         "set_mail",
         "set_ftp",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 
+from recorderd.dialects.tables import IPCAMCGI_ZONE_OFFSETS
 from recorderd.sim import render, streams
 from recorderd.sim.dialects.common import Routes, snapshot
 from recorderd.sim.framing import make_framing
@@ -12,7 +13,10 @@ from recorderd.sim.streams import Ctx
 
 # 2.2: responses are text/html name=value lines
 HTML = "text/html"
-IO_NAMES = {"Trigger1": "input:1", "Trigger2": "input:2", "ImageUpload": "motion", "ImageEmail": "email"}
+# §5.1.2-5.1.4: what a POST to iocontrol.cgi switches. Trigger1/Trigger2 are the camera's I/O
+# trigger lines, the relay a client drives (the simulator's output:1/2; a wired input on the same
+# line is its input:1/2); Image Upload is the simulator's `motion`, Image Email its `email`.
+IO_NAMES = {"Trigger1": "output:1", "Trigger2": "output:2", "ImageUpload": "motion", "ImageEmail": "email"}
 
 
 async def video(ctx: Ctx) -> None:
@@ -29,12 +33,12 @@ async def iocontrol(ctx: Ctx) -> None:
         bits = cam.ipcam_bits()
         await ctx.text(render.ipcam_iocontrol(bits, cam.local_now()) + "\r\n", HTML)
         return
+    if any(v.strip() not in ("0", "1") for v in sets.values()):
+        await ctx.error(400, "expected 0 or 1")  # 2.3: invalid values
+        return
     cam._record_control("iocontrol", ctx.req.path, p)
     for name, value in sets.items():
-        trigger = IO_NAMES[name]
-        if trigger.startswith("input:") and int(trigger[6:]) > len(cam.state.inputs):
-            continue
-        await cam.set_trigger(trigger, value.strip() == "1", source="control")
+        await cam.set_trigger(IO_NAMES[name], value.strip() == "1", source="control")
     await ctx.no_content()
 
 
@@ -76,12 +80,24 @@ async def table(ctx: Ctx, cgi: str) -> None:
     await ctx.text(render.kv_lines(values.items()), HTML)
 
 
+def zone_fields(offset_s: int) -> dict[str, str]:
+    """§3.1.5 TimeZone (whole hours, -12..+13) and TimeZoneIndex (Table 1's first zone with this
+    offset; 0, "unused", when none has it)."""
+    minutes = offset_s // 60
+    index = next((i for i, m in enumerate(IPCAMCGI_ZONE_OFFSETS) if m == minutes), 0)
+    hours = round(minutes / 60)
+    return {"TimeZone": f"{hours:+d}" if hours else "0", "TimeZoneIndex": str(index)}
+
+
 async def datetime_cgi(ctx: Ctx) -> None:
-    now = ctx.cam.local_now()
-    values = {"DateTimeMode": "1", "TimeServerIPAddress": "", "TimeServerProtocol": "0", "TimeZone": "0"}
-    values.update({"TimeZoneIndex": "31", "Date": f"{now:%Y-%m-%d}", "Time": f"{now:%H:%M:%S}"})
+    """§3.1.5: the camera's clock (with its skew) and zone; parameters given are recorded."""
+    cam = ctx.cam
+    now = cam.local_now()
+    values = {"DateTimeMode": "1", "TimeServerIPAddress": "", "TimeServerProtocol": "0"}
+    values.update(zone_fields(cam.utc_offset()))
+    values.update({"Date": f"{now:%Y-%m-%d}", "Time": f"{now:%H:%M:%S}"})
     if ctx.params:
-        ctx.cam._record_control("config", ctx.req.path, ctx.params)
+        cam._record_control("config", ctx.req.path, ctx.params)
     await ctx.text(render.kv_lines(values.items()), HTML)
 
 

@@ -59,7 +59,8 @@ def _groups(ctx: Ctx) -> list[str] | None:
 
 
 async def eventdata(ctx: Ctx) -> None:
-    """action=get (one answer) or action=monitor (a part per change and every event_interval)."""
+    """action=get (one answer) or action=monitor (the state at connect, then a part per change;
+    every `monitor_repeat` too when set)."""
     cam, p = ctx.cam, ctx.params
     groups = _groups(ctx)
     if groups is None:
@@ -92,7 +93,7 @@ async def eventdata(ctx: Ctx) -> None:
         # the document's parts: Content-Type, Content-Length, blank line, lines, then CRLF
         return framing.part(body, ("Content-Type: text/plain", LENGTH), b"\r\n")
 
-    await streams.monitor(ctx, framing, part, cam.config.event_interval)
+    await streams.monitor(ctx, framing, part, cam.config.monitor_repeat or 0.0)
 
 
 async def io_cgi(ctx: Ctx, kind: str) -> None:

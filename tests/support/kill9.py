@@ -1,6 +1,8 @@
-"""kill -9 of the real daemon (`python -m recorderd run`) while it records from the simulator.
+"""kill -9 while recording: of the recorder alone (`tests.support.feeder`, `kill_feeder`), and of
+the real daemon (`python -m recorderd run`) recording from the simulator (`drill`).
 
-Shared by tests/e2e/test_kill9_daemon.py (a short loop) and bench/drill_kill9_daemon.py (100 runs).
+`kill_feeder` and `check_cut` serve tests/recording/test_kill9.py and bench/drill_kill9.py; `drill`
+serves tests/e2e/test_kill9_daemon.py (a short loop) and bench/drill_kill9_daemon.py (100 runs).
 Two simulated cameras, served by this process: `cont` records continuously (3 s segments, mu-law
 audio), `evt` records event clips (pre/post 1 s) for a motion trigger the simulator raises for 1 s
 every 2.5 s. Each run starts the daemon, waits (on its log) until its start-up recovery is done
@@ -39,7 +41,8 @@ from recorderd.recording.index import Index
 from recorderd.recording.layout import final_of, is_part, part_of, recordings_root
 from recorderd.recording.mkv import MkvError, scan_file
 from recorderd.sim import SimConfig, Simulator
-from tests.support.e2eharness import daemon_raw, sim_config, toml_text
+from tests.support.daemonharness import DaemonProcess, run_daemon, toml
+from tests.support.e2eharness import e2e_raw, e2e_sim_config
 from tests.support.ffprobe import ProbeError, check_recordings, ffprobe
 
 START_TIMEOUT = 30.0  # a loaded 2-core machine: python start-up, imports, recovery, connect
@@ -47,7 +50,7 @@ START_TIMEOUT = 30.0  # a loaded 2-core machine: python start-up, imports, recov
 
 def drill_sim_config(fps: float = 10.0) -> SimConfig:
     motion = {"at": "1s", "trigger": "motion", "on": True, "duration": "1s"}
-    return sim_config(
+    return e2e_sim_config(
         {
             "cont": {"dialect": "vapix", "fps": fps, "audio": "mulaw"},
             "evt": {"dialect": "vapix", "fps": fps, "audio": "none", "scenario": [motion], "repeat": "2.5s"},
@@ -56,7 +59,7 @@ def drill_sim_config(fps: float = 10.0) -> SimConfig:
 
 
 def write_config(sim: Simulator, state: Path, path: Path) -> None:
-    raw = daemon_raw(
+    raw = e2e_raw(
         sim,
         state,
         {
@@ -64,36 +67,14 @@ def write_config(sim: Simulator, state: Path, path: Path) -> None:
             "evt": {"triggers": ["motion"], "record": {"mode": "event", "pre": "1s", "post": "1s"}},
         },
     )
-    path.write_text(toml_text(raw))
+    path.write_text(toml(raw))
 
 
-class DaemonLog:
-    """The daemon's stderr, read line by line up to a wanted line, with a deadline."""
+LOG_INFO = ["--log-level", "info"]
 
-    def __init__(self, proc: trio.Process) -> None:
-        assert proc.stderr is not None
-        self.stream = proc.stderr
-        self.lines: list[str] = []
-        self.pos = 0  # lines before this were looked at by an earlier wait
-        self._buf = b""
 
-    async def wait_for(self, needle: str, timeout: float) -> str:
-        with trio.fail_after(timeout):
-            while True:
-                while self.pos < len(self.lines):
-                    line = self.lines[self.pos]
-                    self.pos += 1
-                    if needle in line:
-                        return line
-                chunk = await self.stream.receive_some(65536)
-                if not chunk:
-                    raise AssertionError(f"the daemon exited before {needle!r}:\n" + self.text())
-                self._buf += chunk
-                *done, self._buf = self._buf.split(b"\n")
-                self.lines += [d.decode(errors="replace") for d in done]
-
-    def text(self) -> str:
-        return "\n".join(self.lines[-40:])
+def tail(d: DaemonProcess) -> str:
+    return "\n".join(d.lines[-40:])
 
 
 @dataclass
@@ -119,15 +100,25 @@ class Report:
         )
 
 
-def daemon_cmd(config: Path) -> list[str]:
-    return [sys.executable, "-m", "recorderd", "run", "-c", str(config), "--log-level", "info"]
-
-
-async def start_daemon(config: Path) -> tuple[trio.Process, DaemonLog]:
-    proc = await trio.lowlevel.open_process(
-        daemon_cmd(config), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+def kill_feeder(state: Path, mode: str, hold: float, segment: str = "5s") -> dict[str, Any]:
+    """Record with `tests.support.feeder` in real time (an incident every 2 s in event mode), wait
+    for its READY (start-up recovery done), let it record `hold` seconds, then SIGKILL it. Returns
+    what READY reported (the recovery of the previous run's leftovers)."""
+    args = ["--state-dir", str(state), "--mode", mode, "--segment", segment, "--seconds", "600",
+            "--incident-every", "2", "--incident-length", "1", "--pre", "1s", "--post", "1s"]  # fmt: skip
+    p = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.feeder", *args], stdout=subprocess.PIPE, text=True
     )
-    return proc, DaemonLog(proc)
+    try:
+        assert p.stdout is not None
+        line = p.stdout.readline()  # READY comes after start-up recovery: seconds, not minutes
+        if not line.startswith("READY"):
+            raise AssertionError(f"the feeder did not start: {line!r}")
+        time.sleep(hold)  # the moment of the crash, not a wait for a condition
+    finally:
+        p.kill()
+        p.wait(timeout=30)
+    return json.loads(line[len("READY") :])  # type: ignore[no-any-return]
 
 
 def check_cut(state: Path) -> tuple[dict[Path, int], int, list[str]]:
@@ -232,18 +223,14 @@ async def drill(
     t0 = time.monotonic()
     previous: dict[Path, int] = {}
     for run in range(1, runs + 1):
-        proc, log = await start_daemon(config)
-        try:
-            await log.wait_for("recording recovery:", START_TIMEOUT)
+        async with run_daemon(config, args=LOG_INFO) as d:  # killed (SIGKILL) on leaving the block
+            at = await d.wait_line("recording recovery:", timeout=START_TIMEOUT)
             # recovery is done: what the last kill cut off must now be closed out and indexed
             repaired, found = await trio.to_thread.run_sync(check_recovered, state, previous)
             report.repaired += repaired
             report.problems += [f"run {run}: {x}" for x in found]
-            await log.wait_for("cont: recording", START_TIMEOUT)
+            await d.wait_line("cont: recording", after=at, timeout=START_TIMEOUT)
             await trio.sleep(rng.uniform(*hold))  # the moment of the crash, not a wait for something
-        finally:
-            proc.kill()
-            await proc.wait()
         previous, empty, found = await trio.to_thread.run_sync(check_cut, state)
         report.cut_files += sum(1 for n in previous.values() if n)
         report.empty_parts += empty
@@ -253,22 +240,15 @@ async def drill(
         say(f"run {run}/{runs}: {len(previous)} file(s) cut off; {len(report.problems)} problem(s) so far")
 
     # a last run, stopped cleanly: recovery of the last kill, then every file closed
-    proc, log = await start_daemon(config)
-    try:
-        await log.wait_for("recording recovery:", START_TIMEOUT)
+    async with run_daemon(config, args=LOG_INFO) as d:
+        at = await d.wait_line("recording recovery:", timeout=START_TIMEOUT)
         repaired, found = await trio.to_thread.run_sync(check_recovered, state, previous)
         report.repaired += repaired
         report.problems += [f"final run: {x}" for x in found]
-        await log.wait_for("cont: recording", START_TIMEOUT)
-        proc.send_signal(signal.SIGTERM)
-        with trio.fail_after(30):
-            code = await proc.wait()
+        await d.wait_line("cont: recording", after=at, timeout=START_TIMEOUT)
+        code = await d.stop(signal.SIGTERM, timeout=30)
         if code != 0:
-            report.problems.append(f"final run: exit {code}:\n{log.text()}")
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+            report.problems.append(f"final run: exit {code}:\n{tail(d)}")
     report.seconds = time.monotonic() - t0
 
     # the index as the CLI lists it == the files on disk, frame for frame; all closed, all play

@@ -1,6 +1,6 @@
 """Runs inside `unshare -rm` with the daemon's state_dir on a small tmpfs (test_full_disk_daemon.py).
 
-    python tests/e2e/fulldisk_child.py CONFIG STATE_DIR
+    python tests/support/fulldisk_child.py CONFIG STATE_DIR
 
 Starts `python -m recorderd run -c CONFIG`, follows its log until the disk has filled up (ENOSPC)
 `--fills` times and `--after` more files were closed since the first time, stops it with SIGTERM,
@@ -32,6 +32,12 @@ from tests.support.ffprobe import check_recordings, packets
 CLOSED = re.compile(r"(\w+): closed (\S+) \(")
 DELETED = re.compile(r"retention: deleted (\S+) ")
 FULL = "disk full"
+LEVEL = re.compile(r"^(?:\S+ \S+ )?(DEBUG|INFO|WARNING|ERROR|CRITICAL) ")  # after the time, if any
+
+
+def level(line: str) -> str:
+    m = LEVEL.match(line)
+    return m[1] if m else ""
 
 
 def main() -> int:
@@ -109,8 +115,8 @@ def main() -> int:
         "md5s": {r.path.name: [pk.md5 for pk in packets(r.path, "v")] for r in rows if r.path.exists()},
         "files": sorted(p.name for p in recordings_root(args.state).glob("*/*/*") if p.is_file()),
         "problems": problems,
-        "errors": [x for x in log if x.startswith(("ERROR", "CRITICAL")) or "Traceback" in x],
-        "warnings": [x for x in log if x.startswith("WARNING")],
+        "errors": [x for x in log if level(x) in ("ERROR", "CRITICAL") or "Traceback" in x],
+        "warnings": [x for x in log if level(x) == "WARNING"],
         "tail": log[-30:],
     }
     print(json.dumps(out))

@@ -1,0 +1,254 @@
+"""Playback without transcoding: a recording's frame table, its JPEGs by number, its audio as WAV.
+
+A file's blocks are found once by our Matroska reader (`walk`, headers only, memory-mapped) and
+kept as arrays of (timestamp, offset, end); a frame is then one `pread` of the bytes stored, sent
+as they came from the camera. Audio is decoded to 16-bit PCM for the range asked (recording/pcm.py).
+A file still being written is read up to its last whole cluster and read again when it has grown.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from array import array
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from recorderd.recording import ebml
+from recorderd.recording.ebml import Truncated
+from recorderd.recording.frames import AudioFormat
+from recorderd.recording.index import Index, RecordingRow
+from recorderd.recording.layout import final_of, is_part, part_of
+from recorderd.recording.mkv import AUDIO, VIDEO, MkvError, Scan, walk
+from recorderd.recording.mkv.spec import ID_CLUSTER
+from recorderd.recording.pcm import PcmDecoder, wav_header
+
+MAX_FILES = 16  # bound: frame tables kept (a 1 h file at 10 fps: ~1 MB of arrays)
+MAX_AUDIO_S = 60.0  # bound: seconds of audio per request (a 1 h WAV would be 57 MB)
+RESYNC_MS = 20.0  # audio blocks closer than this to where the last one ended are laid end to end
+G726_LEAD_MS = 200  # an ADPCM decoder started mid-file adapts within this; decoded and dropped
+
+
+class NotFound(Exception):
+    """No such recording, or its file is gone or unreadable (message says which)."""
+
+
+@dataclass
+class FileIndex:
+    """A recording's blocks: timestamps (ms from the file's origin) and where their bytes are."""
+
+    row: RecordingRow
+    path: Path
+    size: int
+    scan: Scan
+    vts: array[int] = field(default_factory=lambda: array("q"))
+    vpos: array[int] = field(default_factory=lambda: array("q"))  # start, end pairs
+    ats: array[int] = field(default_factory=lambda: array("q"))
+    apos: array[int] = field(default_factory=lambda: array("q"))
+
+    @property
+    def origin_ms(self) -> float:
+        return self.scan.origin_wall * 1000.0
+
+    def as_json(self) -> dict[str, Any]:
+        a = self.scan.audio
+        return {
+            "id": self.row.id,
+            "camera": self.row.camera,
+            "origin": self.origin_ms,
+            "width": self.scan.width,
+            "height": self.scan.height,
+            "frames": list(self.vts),
+            "audio": None if a is None or not self.ats else {"codec": a.codec, "rate": a.rate},
+            "audio_end": self.scan.audio_end_ms,
+            "growing": is_part(self.path),
+            "reason": self.row.reason,
+        }
+
+
+def _open(path: Path) -> tuple[Path, int]:
+    """The file at `path` or its other name (.part <-> .mkv: renamed while we look), with its size."""
+    for p in (path, final_of(path) if is_part(path) else part_of(path)):
+        try:
+            return p, p.stat().st_size
+        except FileNotFoundError:
+            continue
+    raise NotFound(f"{path.name}: the file is gone (deleted by retention?)")
+
+
+def build(row: RecordingRow) -> FileIndex:
+    """Read a file's frame table (blocking: call in a worker thread)."""
+    path, size = _open(row.path)
+    fi = FileIndex(row, path, size, Scan(size=size))
+    if size == 0:
+        return fi
+    try:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) as mm:
+            for _ in walk(mm, fi.scan):  # the header (Info, Tracks, Tags) is read before a block comes
+                break
+            try:
+                _blocks_fast(mm, fi)
+            except (ValueError, IndexError, Truncated):  # not laid out as we write: the general reader
+                fi.vts, fi.vpos, fi.ats, fi.apos = array("q"), array("q"), array("q"), array("q")
+                fi.scan = Scan(size=size)
+                for track, ts, start, end in walk(mm, fi.scan):
+                    _add(fi, track, ts, start, end)
+    except MkvError as e:
+        raise NotFound(f"{path.name}: not readable: {e}") from None
+    except OSError as e:
+        raise NotFound(f"{path.name}: cannot read: {e.strerror or e}") from None
+    a = fi.scan.audio
+    if a is not None and fi.ats:
+        last = len(fi.ats) - 1
+        fi.scan.audio_end_ms = (
+            fi.ats[last] + (fi.apos[2 * last + 1] - fi.apos[2 * last]) * 1000 / a.bytes_per_second
+        )
+    return fi
+
+
+def _add(fi: FileIndex, track: int, ts: int, start: int, end: int) -> None:
+    if track == VIDEO:
+        fi.vts.append(ts)
+        fi.vpos.extend((start, end))
+    elif track == AUDIO:
+        fi.ats.append(ts)
+        fi.apos.extend((start, end))
+
+
+def _blocks_fast(mm: mmap.mmap, fi: FileIndex) -> None:
+    """Every block of the whole clusters, read with as few calls as our own layout allows (a 1 h file
+    has 72,000 blocks: the general reader takes seconds, this a few tenths)."""
+    size = len(mm)
+    seg = ebml.read_element(mm, ebml.read_element(mm, 0).end)
+    end = size if seg.size == ebml.UNKNOWN_SIZE else min(size, seg.end)
+    pos = seg.data
+    vts, vpos, ats, apos = fi.vts, fi.vpos, fi.ats, fi.apos
+    while pos < end:
+        try:
+            el = ebml.read_element(mm, pos)
+        except Truncated:
+            return
+        if el.size == ebml.UNKNOWN_SIZE or el.end > end:
+            return  # the cluster being written (or torn): up to the last whole one
+        if el.id == ID_CLUSTER:
+            # the cluster's bytes once (a copy of ~1 s of video): indexing bytes is faster than mmap
+            buf, off, base = mm[el.data : el.end], el.data, 0
+            p, stop = 0, len(buf)
+            while p < stop:
+                eid, b = buf[p], buf[p + 1]
+                if b & 0x80:
+                    n, p = b & 0x7F, p + 2
+                elif b & 0x40:
+                    n, p = ((b & 0x3F) << 8) | buf[p + 2], p + 3
+                else:
+                    k = 9 - b.bit_length()
+                    n, p = int.from_bytes(buf[p + 1 : p + 1 + k], "big") & ((1 << (7 * k)) - 1), p + 1 + k
+                if eid == 0xA3:  # SimpleBlock: track (1 byte below 128), 16-bit relative time, flags
+                    track = buf[p] & 0x7F
+                    ts = base + int.from_bytes(buf[p + 1 : p + 3], "big", signed=True)
+                    if track == VIDEO:
+                        vts.append(ts)
+                        vpos.extend((off + p + 4, off + p + n))
+                    elif track == AUDIO:
+                        ats.append(ts)
+                        apos.extend((off + p + 4, off + p + n))
+                    if not buf[p] & 0x80:
+                        raise ValueError("a track number of more than one byte")
+                elif eid == 0xE7:  # Timestamp
+                    base = int.from_bytes(buf[p : p + n], "big")
+                else:
+                    raise ValueError(f"unexpected element {eid:#x} in a cluster at {off + p}")
+                p += n
+        pos = el.end
+
+
+def _pread(fi: FileIndex, start: int, end: int) -> bytes:
+    path, _ = _open(fi.path)
+    with open(path, "rb") as f:
+        return os.pread(f.fileno(), end - start, start)
+
+
+def read_frame(fi: FileIndex, n: int) -> bytes:
+    """Frame `n`'s JPEG, byte for byte as recorded (blocking)."""
+    if not 0 <= n < len(fi.vts):
+        raise NotFound(f"recording {fi.row.id} has no frame {n}")
+    return _pread(fi, fi.vpos[2 * n], fi.vpos[2 * n + 1])
+
+
+def read_wav(fi: FileIndex, t0: int, t1: int) -> bytes:
+    """The audio of [t0, t1) ms (file time) as 16-bit PCM WAV: sample 0 is at t0; silence where
+    nothing was recorded. Blocks are laid end to end unless they are RESYNC_MS off (blocking)."""
+    fmt = fi.scan.audio or AudioFormat()
+    t1 = min(t1, t0 + int(MAX_AUDIO_S * 1000))
+    rate = fmt.rate
+    total = max(0, (t1 - t0) * rate // 1000)
+    pcm = bytearray(total * 2)
+    if fi.scan.audio is None or not fi.ats or total == 0:
+        return wav_header(total, rate) + bytes(pcm)
+    dec = PcmDecoder(fmt)
+    lead = G726_LEAD_MS if fmt.codec == "g726" else 0
+    cursor: int | None = None  # where the previous block ended, in samples from t0
+    path, _ = _open(fi.path)
+    with open(path, "rb") as f:
+        for i, ts in enumerate(fi.ats):
+            if ts < t0 - lead - 1000:
+                continue
+            if ts >= t1:
+                break
+            data = os.pread(f.fileno(), fi.apos[2 * i + 1] - fi.apos[2 * i], fi.apos[2 * i])
+            samples = dec.decode(data)
+            pos = (ts - t0) * rate // 1000
+            if cursor is not None and abs(pos - cursor) * 1000 < RESYNC_MS * rate:
+                pos = cursor
+            cursor = pos + len(samples) // 2
+            lo, hi = max(0, pos), min(total, cursor)
+            if lo < hi:
+                pcm[2 * lo : 2 * hi] = samples[2 * (lo - pos) : 2 * (hi - pos)]
+    return wav_header(total, rate) + bytes(pcm)
+
+
+class Media:
+    """Frame tables of the recordings being played, LRU-bounded; the index says where files are."""
+
+    def __init__(self, index: Index, max_files: int = MAX_FILES) -> None:
+        self.index = index
+        self.max_files = max_files
+        self._files: OrderedDict[int, FileIndex] = OrderedDict()
+        self._lock = trio.Lock()  # one scan at a time (two viewers opening one file scan it once)
+
+    async def file(self, recording_id: int, *, fresh: bool = False) -> FileIndex:
+        """The recording's frame table; `fresh`: read again if the file has grown."""
+        fi = self._files.get(recording_id)
+        if fi is not None and not (fresh and await self._grown(fi)):
+            self._files.move_to_end(recording_id)
+            return fi
+        async with self._lock:
+            row = await trio.to_thread.run_sync(self.index.get_recording, recording_id)
+            if row is None:
+                raise NotFound(f"no recording {recording_id}")
+            fi = await trio.to_thread.run_sync(build, row)
+            self._files[recording_id] = fi
+            while len(self._files) > self.max_files:
+                self._files.popitem(last=False)
+            return fi
+
+    async def _grown(self, fi: FileIndex) -> bool:
+        if not is_part(fi.path):
+            return False
+        try:
+            _, size = await trio.to_thread.run_sync(_open, fi.path)
+        except NotFound:
+            return True
+        return size != fi.size
+
+    async def frame(self, recording_id: int, n: int) -> bytes:
+        fi = await self.file(recording_id)
+        return await trio.to_thread.run_sync(read_frame, fi, n)
+
+    async def wav(self, recording_id: int, t0: int, t1: int) -> bytes:
+        fi = await self.file(recording_id)
+        return await trio.to_thread.run_sync(read_wav, fi, t0, t1)
