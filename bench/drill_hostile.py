@@ -359,21 +359,11 @@ def browse(urls: list[str], profile: str) -> list[str]:
     """Open each page in headless chromium (Playwright, Debian's binary) and wait for it to finish."""
     from playwright.sync_api import sync_playwright
 
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--host-resolver-rules=MAP rebound.test 127.0.0.1",
-    ]
+    from tests.support.webharness import launch
+
     titles = []
     with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(
-            profile, executable_path="/usr/bin/chromium", headless=True, args=flags
-        )
+        ctx = launch(p, Path(profile), extra_args=("--host-resolver-rules=MAP rebound.test 127.0.0.1",))
         try:
             for url in urls:
                 page = ctx.new_page()
@@ -395,22 +385,10 @@ async def fdflood(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     child = slow_connections(args.connections, args.seconds)  # before the limit: it needs more
     resource.setrlimit(resource.RLIMIT_NOFILE, (args.limit, args.limit))  # the daemon cannot raise it
     try:
-        async with (
-            open_simulator(sim_config({"yard": {"dialect": "mjpeg", "fps": 10}})) as sim,
-            trio.open_nursery() as n,
+        async with endpoint_daemon(tmp, "mjpeg", record={"mode": "continuous", "segment": "1s"}) as (
+            daemon,
+            api,
         ):
-            table = sim["yard"].recorderd_camera()
-            table.update({"record": {"mode": "continuous", "segment": "1s"}})
-            cfg = build(
-                {
-                    "daemon": {"state_dir": str(tmp / "state"), "http_listen": "127.0.0.1:0"},
-                    "cameras": {"yard": table},
-                }
-            )
-            daemon = Daemon(cfg)
-            await n.start(daemon.run)
-            await wait_until(lambda: bool(daemon.http_addresses), 10)
-            api = daemon.http_addresses[0]
             host, port = api.removeprefix("http://").rsplit(":", 1)
             engine = daemon.engine
             assert engine is not None and daemon.stages is not None
@@ -449,8 +427,6 @@ async def fdflood(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 "healthz_failed": failed,
                 "healthz_max_ms": round(max(health) * 1000, 1) if health else None,
             }
-            daemon.stop()
-            n.cancel_scope.cancel()
         return figures
     finally:
         if child.poll() is None:

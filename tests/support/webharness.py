@@ -37,12 +37,14 @@ BROWSER_ARGS = [
 CHROMIUM = "/usr/bin/chromium"
 
 
-def launch(pw: Any, profile: Path, width: int = 1280, height: int = 820) -> Any:
+def launch(
+    pw: Any, profile: Path, width: int = 1280, height: int = 820, extra_args: tuple[str, ...] = ()
+) -> Any:
     """Debian's chromium, headless, with a fresh profile: a Playwright BrowserContext."""
     return pw.chromium.launch_persistent_context(
         str(profile),
         executable_path=CHROMIUM,
-        args=BROWSER_ARGS,
+        args=[*BROWSER_ARGS, *extra_args],
         headless=True,
         viewport={"width": width, "height": height},
     )
