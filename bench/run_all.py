@@ -9,7 +9,9 @@
 Runs, in this order, each as its own process (their tables go to the terminal), letting the disk
 catch up in between (sync, then until Dirty + Writeback < 64 MiB):
   bench_latency.py   trigger in the simulator -> MQTT message at a subscriber, N = 1, 50, 200
-  bench_cost.py      N simulated cameras recorded by `recorderd run` and by N ffmpeg processes
+  bench_cost.py      N simulated cameras recorded by `recorderd run` and by N ffmpeg processes,
+                     under the realistic load (each camera at its own phase, frames in link
+                     bursts), then the old shared-ticker load as a what-if (cost-ticker.json)
   bench_protocol.py  the multipart parser per ~22 KB part (issue 4)
   bench_schedule.py  `recorderd schedule query` per line (issue 3)
 Results: bench/results/{cost,latency,micro,summary}.json, bench/results/summary.md (markdown tables
@@ -64,23 +66,30 @@ def settle(max_wait: float = 120.0) -> None:
     time.sleep(3)
 
 
-def plot(cost: dict[str, Any], out: Path) -> None:
+def plot(cost: dict[str, Any], out: Path, ticker: dict[str, Any] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     series: dict[str, dict[str, list[float]]] = {}
-    for r in cost["runs"]:
-        for client in ("recorderd", "ffmpeg"):
-            if client in r and r[client].get("cpu_us_per_frame") is not None:
-                s = series.setdefault(client, {"n": [], "cpu": [], "total": [], "pss": []})
-                s["n"].append(r["n"])
-                s["cpu"].append(r[client]["cpu_us_per_frame"])
-                s["total"].append(r[client]["cpu_pct_per_cam"] * r["n"])
-                s["pss"].append(r[client]["pss_mib"])
+    loads = [("", cost)] + ([(" (shared ticker)", ticker)] if ticker else [])
+    for suffix, data in loads:
+        for r in data["runs"]:
+            for client in ("recorderd", "ffmpeg"):
+                if client in r and r[client].get("cpu_us_per_frame") is not None:
+                    s = series.setdefault(client + suffix, {"n": [], "cpu": [], "total": [], "pss": []})
+                    s["n"].append(r["n"])
+                    s["cpu"].append(r[client]["cpu_us_per_frame"])
+                    s["total"].append(r[client]["cpu_pct_per_cam"] * r["n"])
+                    s["pss"].append(r[client]["pss_mib"])
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    style = {"recorderd": ("tab:blue", "o"), "ffmpeg": ("tab:red", "s")}
+    style = {
+        "recorderd": ("tab:blue", "o", "-"),
+        "ffmpeg": ("tab:red", "s", "-"),
+        "recorderd (shared ticker)": ("tab:blue", "o", ":"),
+        "ffmpeg (shared ticker)": ("tab:red", "s", ":"),
+    }
     panels = [
         ("cpu", "µs", "CPU per 22 KB frame", False),
         ("total", "% of one core", "CPU, all cameras", True),
@@ -88,8 +97,8 @@ def plot(cost: dict[str, Any], out: Path) -> None:
     ]
     for ax, (key, ylabel, title, logy) in zip(axes, panels, strict=True):
         for client, s in series.items():
-            colour, marker = style[client]
-            ax.plot(s["n"], s[key], marker=marker, color=colour, label=client)
+            colour, marker, line = style[client]
+            ax.plot(s["n"], s[key], marker=marker, color=colour, linestyle=line, label=client)
         ax.set_xscale("log")
         if logy:
             ax.set_yscale("log")
@@ -102,7 +111,8 @@ def plot(cost: dict[str, Any], out: Path) -> None:
         ax.legend()
     m = cost.get("machine", {})
     fig.suptitle(
-        f"recorderd vs ffmpeg -c copy, MJPEG 640x480 ~22 KB at 10 fps per camera "
+        f"recorderd vs ffmpeg -c copy, MJPEG 640x480 ~22 KB at 10 fps per camera, cameras at their "
+        f"own phases, frames in link bursts; dotted: all at one instant "
         f"({m.get('cpus', '?')} shared cores, load {str(m.get('loadavg', '?')).split()[0]})",
         fontsize=10,
     )
@@ -112,8 +122,8 @@ def plot(cost: dict[str, Any], out: Path) -> None:
     print(f"plot: {out}")
 
 
-def markdown(cost: dict[str, Any] | None, latency: dict[str, Any] | None) -> str:
-    out = []
+def markdown(cost: dict[str, Any] | None, latency: dict[str, Any] | None, title: str = "") -> str:
+    out = [f"**{title}**", ""] if title and cost else []
     if cost:
         out += [
             "| N | client | CPU µs/frame | CPU % of a core per camera | PSS MiB | PSS MiB per camera | fps per camera | frames lost | skipped by sim | disk MB/s |",
@@ -190,6 +200,21 @@ def main() -> int:
                 "--json",
                 str(res / "cost.json"),
             )
+            if not args.quick:  # the what-if the figures before December 2026 were taken under
+                settle()
+                run(
+                    "bench_cost.py",
+                    "-n",
+                    "50",
+                    "-n",
+                    "200",
+                    "--load",
+                    "ticker",
+                    "--seconds",
+                    str(args.seconds),
+                    "--json",
+                    str(res / "cost-ticker.json"),
+                )
         if "micro" not in args.skip:
             settle()
             micro = {
@@ -206,12 +231,15 @@ def main() -> int:
             }
             bl.write_results("micro", micro, res / "micro.json")
     cost = json.loads((res / "cost.json").read_text()) if (res / "cost.json").exists() else None
+    ticker = json.loads((res / "cost-ticker.json").read_text()) if (res / "cost-ticker.json").exists() else None
     latency = json.loads((res / "latency.json").read_text()) if (res / "latency.json").exists() else None
     if cost and importlib.util.find_spec("matplotlib") is None:
         print("plot skipped: matplotlib is not installed (pip install -e '.[bench]')")
     elif cost:
-        plot(cost, args.plot)
-    md = markdown(cost, latency)
+        plot(cost, args.plot, ticker)
+    md = markdown(cost, latency, "realistic load")
+    if ticker:
+        md += "\n" + markdown(ticker, None, "shared ticker (what-if)")
     (res / "summary.md").write_text(md)
     bl.write_results("summary", {"started": started, "ended": bl.machine()}, res / "summary.json")
     print("\n" + md)
