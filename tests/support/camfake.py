@@ -14,6 +14,7 @@ import socket
 import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import trio
@@ -70,10 +71,7 @@ class FakeCam:
         return f"http://127.0.0.1:{self.port}/"
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-        self.port = listeners[0].socket.getsockname()[1]
-        task_status.started()
-        await trio.serve_listeners(self._conn, listeners)
+        await serve_loopback(self, self._conn, task_status)
 
     def _authorized(self, req: Request) -> bool:
         if self.auth == "none":
@@ -128,6 +126,22 @@ class FakeCam:
             pass
         finally:
             await stream.aclose()
+
+
+class HasPort(Protocol):
+    port: int
+
+
+async def serve_loopback(
+    server: HasPort,
+    handler: Callable[[trio.SocketStream], Awaitable[None]],
+    task_status: trio.TaskStatus[None],
+) -> None:
+    """Serve `handler` on a free loopback port, set as `server.port` before started()."""
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    server.port = listeners[0].socket.getsockname()[1]
+    task_status.started()
+    await trio.serve_listeners(handler, listeners)
 
 
 async def _send(stream: trio.SocketStream, reply: Reply) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import trio
 
-from tests.support.camfake import JPEG, FakeCam
+from tests.support.camfake import JPEG, FakeCam, serve_loopback
 
 
 @dataclass
@@ -38,10 +38,7 @@ class StormCamera:
         return f"http://127.0.0.1:{self.port}/"
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-        self.port = listeners[0].socket.getsockname()[1]
-        task_status.started()
-        await trio.serve_listeners(self._conn, listeners)
+        await serve_loopback(self, self._conn, task_status)
 
     async def _conn(self, stream: trio.SocketStream) -> None:
         try:
