@@ -37,6 +37,8 @@ from collections.abc import Callable
 import trio
 
 CHUNK = 65536
+# a bulk read takes what a cadence brought at once (several frames of a fast camera: fewer reads)
+BULK_CHUNK = 262144
 _MAX_EVENTS = 1024
 CADENCE = 0.1  # seconds between two passes over the bulk sockets
 BULK_PASS_READS = 64  # reads of one bulk socket in one pass, at most (a bound on one pass's work)
@@ -103,6 +105,7 @@ class ReadMux:
 
     async def _serve_bulk(self, ep: select.epoll) -> None:
         tick = trio.current_time()
+        followers = self._followers
         while True:
             if not self._bulk_count:
                 self._bulk_came = trio.Event()
@@ -113,30 +116,51 @@ class ReadMux:
             if not ready:
                 continue
             self.rounds += 1
+            # one reading of both clocks for the pass: a kernel stamp (wall) minus this offset is
+            # the bytes' arrival on trio's clock
+            now = trio.current_time()
+            offset = time.time() - now
             for fd, _ in ready:
-                f = self._followers.get(fd)
+                f = followers.get(fd)
                 for _ in range(BULK_PASS_READS):
-                    if f is None or self._followers.get(fd) is not f or self._read(f) < CHUNK:
+                    if (
+                        f is None
+                        or followers.get(fd) is not f
+                        or self._read_bulk(f, now, offset) < BULK_CHUNK
+                    ):
                         break  # ended, or the socket is drained: the next one
 
-    def _read(self, f: _Follower) -> int:
-        """One read of up to CHUNK bytes to the stream's handler; how many bytes it read."""
+    def _read_bulk(self, f: _Follower, now: float, offset: float) -> int:
+        """One read of up to BULK_CHUNK bytes, stamped with their arrival; how many bytes it read."""
         try:
             if f.stamped is not None:
-                data, anc, _, _ = f.stamped.recvmsg(CHUNK, _ANC_SIZE)
-                at = trio.current_time()
+                data, anc, _, _ = f.stamped.recvmsg(BULK_CHUNK, _ANC_SIZE)
+                at = now
                 if anc:
-                    # the kernel's wall stamp on trio's clock: both clocks read now, side by side
                     sec, nsec = _TIMESPEC.unpack_from(anc[0][2])
-                    at -= max(0.0, time.time() - (sec + nsec * 1e-9))
+                    at = min(now, sec + nsec * 1e-9 - offset)
             else:
-                data = os.read(f.fd, CHUNK)
-                at = trio.current_time()
+                data = os.read(f.fd, BULK_CHUNK)
+                at = now
         except BlockingIOError:
             return 0
         except OSError as e:
             self._end(f, e)
             return 0
+        return self._deliver(f, data, at)
+
+    def _read(self, f: _Follower) -> int:
+        """One read of up to CHUNK bytes to the stream's handler, as they arrive; how many bytes."""
+        try:
+            data = os.read(f.fd, CHUNK)
+        except BlockingIOError:
+            return 0
+        except OSError as e:
+            self._end(f, e)
+            return 0
+        return self._deliver(f, data, trio.current_time())
+
+    def _deliver(self, f: _Follower, data: bytes, at: float) -> int:
         self.reads += 1
         if not data:
             f.eof = True

@@ -123,6 +123,9 @@ class StreamSink(Protocol):
     max_part_size: int
     liveness: Liveness
 
+    @property
+    def stats(self) -> _Counts: ...
+
     def stream_connecting(self, spec: StreamSpec) -> None: ...
     def stream_up(self, spec: StreamSpec) -> None: ...
     def stream_failed(self, spec: StreamSpec, failure: StreamFailure) -> None: ...
@@ -134,6 +137,12 @@ class StreamSink(Protocol):
     def samples(self, samples: list[TriggerSample], detector: EdgeDetector) -> None: ...
     def count_bytes(self, n: int) -> None: ...
     def part_dropped(self) -> None: ...
+
+
+class _Counts(Protocol):
+    """The camera's counters the stream loops add to (bytes received)."""
+
+    bytes: int
 
 
 def refusal(e: CameraError) -> bool:
@@ -386,37 +395,49 @@ async def _multipart(run: _Run, resp: httpx.Response, ctype: str, what: str) -> 
     reader = MultipartReader(parse_boundary(ctype), max_part_size=sink.max_part_size)
     video = spec.kind == "video"
     parse = spec.parse
-    count_bytes = sink.count_bytes
     feed = reader.feed
     detector = run.detector
     progress = _Progress(sink.read_timeout) if spec.liveness == "deadline" else None
 
     last_at = trio.current_time()
 
+    stats = sink.stats
+    on_video = sink.video
+
     def handle(chunk: bytes, at: float) -> None:  # synchronous: the engine's ReadMux may call it
         nonlocal last_at
-        at = max(at, last_at)  # never before the previous read: frames keep their order
-        count_bytes(len(chunk))
-        got = False
-        parts = []
+        if at < last_at:
+            at = last_at  # never before the previous read: frames keep their order
+        stats.bytes += len(chunk)
+        parts: list[Part] = []
         for item in feed(chunk):
-            if isinstance(item, Part):
-                if not video or (item.body.startswith(_SOI) and item.mime in _JPEG_TYPES):
+            if type(item) is Part:
+                # a frame is a JPEG: an HTML page or text is never one (nor served as snapshot.jpg)
+                if not video or (
+                    item.body.startswith(_SOI)
+                    and (item.headers.get("content-type") == "image/jpeg" or item.mime in _JPEG_TYPES)
+                ):
                     parts.append(item)
-                else:  # an HTML page or text is never a frame (nor served as snapshot.jpg)
+                else:
                     _dropped(sink, spec, f"not a JPEG ({item.mime[:40] or 'no Content-Type'})")
             elif isinstance(item, PartDropped):  # too large or garbage: the reader resynchronised
                 _dropped(sink, spec, item.reason)
-        # several frames in one read (read on the mux's cadence): spread evenly since the last
-        # read, the last one at this read's arrival time
-        step = (at - last_at) / len(parts) if len(parts) > 1 and at > last_at else 0.0
-        for i, item in enumerate(parts):
-            if video:
-                got = True
-                if not run.up:
-                    run.mark_up()
-                sink.video(item.body, at - step * (len(parts) - 1 - i))
-            if parse is not None:
+        if not parts:
+            last_at = at
+            return
+        if video and not run.up:
+            run.mark_up()
+        n = len(parts)
+        if video:
+            if n == 1:
+                on_video(parts[0].body, at)
+            else:  # several frames in one read (on the mux's cadence): spread since the last read
+                step = (at - last_at) / n
+                for i, item in enumerate(parts):
+                    on_video(item.body, at - step * (n - 1 - i))
+        got = video
+        if parse is not None:
+            for item in parts:
                 try:
                     samples = parse(item)
                 except PartlyRead as e:
@@ -427,14 +448,15 @@ async def _multipart(run: _Run, resp: httpx.Response, ctype: str, what: str) -> 
                 except Exception as e:  # one garbled part is skipped, the stream kept
                     run.unreadable("part", e)
                     continue
-                got = True
-                if not run.up:
-                    run.mark_up()
+                if not got:
+                    got = True
+                    if not run.up:
+                        run.mark_up()
                 if samples:
                     sink.samples(samples, detector)
         last_at = at
         if got and progress is not None:
-            progress.made()
+            progress.made(at)
 
     # frames that are only recorded can wait for the mux's next pass; events cannot
     urgent = not video or parse is not None
@@ -468,7 +490,7 @@ async def _audio(run: _Run, resp: httpx.Response, ctype: str, what: str) -> None
                 if not run.up:
                     run.mark_up()
                 sink.audio(item.data, item.codec.mime, at)  # timed by its samples in the file
-                progress.made()
+                progress.made(at)
 
     with progress.scope:
         await _pump(sink.http, resp, what, handle, urgent=False)
@@ -512,8 +534,8 @@ class _Progress:
         self.scope = trio.CancelScope(deadline=now + timeout + self.slack)
         self._next = now + self.slack
 
-    def made(self) -> None:
-        now = trio.current_time()
+    def made(self, now: float) -> None:
+        """Progress at `now` (trio's clock: the handler's time, one clock read less per frame)."""
         if now >= self._next:
             self.scope.deadline = now + self.timeout + self.slack
             self._next = now + self.slack

@@ -30,7 +30,7 @@ _MIME_AUDIO: dict[str, tuple[AudioCodec, int]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per frame, and a frozen one costs 3x to make
 class Frame:
     """One JPEG (kind "video") or one block of coded audio (kind "audio"), passed through untouched."""
 

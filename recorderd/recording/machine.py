@@ -104,6 +104,20 @@ class RecordMachine:
 
     # ---------------------------------------------------------------- inputs
 
+    def only_writes(self, f: Frame) -> bool:
+        """Whether `frame(f)` would only write the frame into the open file: the common case,
+        answered without building actions (and with no change of state, as frame(f) makes none then)."""
+        if not self.file_open or self.privacy_on:
+            return False
+        if self.mode == "continuous":
+            return f.kind != "video" or self.seg_start <= f.wall < self.seg_end
+        clip = self.clip
+        if clip is None or f.kind != "video":
+            return clip is not None
+        return (self.post_until is None or f.mono < self.post_until) and (
+            clip.start is None or f.mono - clip.start < self.max
+        )
+
     def frame(self, f: Frame) -> list[Action]:
         if self.privacy_on or self.mode == "off":
             return []

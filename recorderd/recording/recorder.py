@@ -358,16 +358,21 @@ class CameraRecorder:
         mono = f.mono
         self._last_frame = mono
         self._wall_offset = f.wall - mono
-        acts = self.machine.frame(f)
         work = None
-        if acts:
-            cur = self._cur
-            if len(acts) == 1 and type(acts[0]) is Write and cur is not None:
-                chunk = _mux(cur, f)
-                if chunk:
-                    work = _Work(cur, chunk, [])
-            else:
-                work = _Work(None, None, acts)
+        cur = self._cur
+        if cur is not None and self.machine.only_writes(f):  # the common case, with no actions built
+            chunk = _mux(cur, f)
+            if chunk:
+                work = _Work(cur, chunk, [])
+        else:
+            acts = self.machine.frame(f)
+            if acts:
+                if len(acts) == 1 and type(acts[0]) is Write and cur is not None:
+                    chunk = _mux(cur, f)
+                    if chunk:
+                        work = _Work(cur, chunk, [])
+                else:
+                    work = _Work(None, None, acts)
         if mono >= self._next_tick:  # frames keep coming: they tick the machine
             self._next_tick = mono + self.tick
             more = self.machine.tick(mono, f.wall)
@@ -638,8 +643,16 @@ class RecorderInlet:
         return True
 
     def send_nowait(self, value: RecorderInput, /) -> None:
-        if not self._muxed_here(value):
-            self._send.send_nowait(value)
+        # _muxed_here, inlined: this runs once per frame
+        rec = self._rec
+        if rec.idle and type(value) is Frame and not self._closed:
+            work = rec.mux_now(value)
+            if work is not None:
+                rec.idle = False
+                self._send.send_nowait(work)  # never blocks: the buffer is empty while idle
+            return
+        rec.idle = False  # the task is woken, or about to be: what follows queues behind
+        self._send.send_nowait(value)
 
     async def send(self, value: RecorderInput, /) -> None:
         """send_nowait that waits while the channel is full (drills: tests/support/feeder.py)."""
