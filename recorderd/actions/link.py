@@ -2,7 +2,7 @@
 
 The per-dialect requests are pure (`recorderd.dialects.linkage`, found through the dialect registry); `LinkSender`
 runs them through the camera engine's `CameraHttp` (recorderd.cameras.http), so linkage speaks to
-a camera exactly as its streams do: the same auth modes (auto finds Digest, Basic or seed 003's
+a camera exactly as its streams do: the same auth modes (auto finds Digest, Basic or the Foscam CGI's
 query auth and keeps it), credentials on every redirect hop, no secret in any message.
 
 A relay must never be left energised: for dialects that switch the output on and off by separate

@@ -1,4 +1,4 @@
-"""Result codes of `recorderd test`, numbered as seed 003's test_mail.cgi and test_ftp.cgi.
+"""Result codes of `recorderd test`, numbered as the Foscam CGI's test_mail.cgi and test_ftp.cgi.
 
 HTTP and camera-linkage tests use the codes that mean the same there (0, 1, 2, 3, 5, 10, 12).
 """

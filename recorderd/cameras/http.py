@@ -2,10 +2,10 @@
 
 All cameras share one httpx.AsyncClient (one connection pool, one TLS context: a client per camera
 would cost megabytes each); authentication is chosen per request here. Modes:
-- "basic", "digest" (httpx.DigestAuth, with or without qop), "query" (seed 003: `user=&pwd=` in the
+- "basic", "digest" (httpx.DigestAuth, with or without qop), "query" (Foscam CGI: `user=&pwd=` in the
   query string);
 - "auto": the first request goes without credentials; a 401's WWW-Authenticate picks Digest or Basic
-  (a 401 without a challenge means seed 003 query auth); the choice is kept for the camera's later
+  (a 401 without a challenge means Foscam CGI query auth); the choice is kept for the camera's later
   requests and dropped again if it stops working.
 
 Secrets never reach a log line or an exception message: URLs are shown as their path only (`what`),
@@ -60,7 +60,7 @@ class CameraError(RecorderdError):
 
 def new_client(*, connect_timeout: float = 5.0) -> httpx.AsyncClient:
     """The shared client: no pool limits (hundreds of long streams), redirects followed."""
-    # httpx logs every request's full URL at INFO: with seed 003 query auth that holds the password
+    # httpx logs every request's full URL at INFO: with Foscam CGI query auth that holds the password
     for name in ("httpx", "httpcore"):
         logger = logging.getLogger(name)
         logger.setLevel(max(logging.WARNING, logger.getEffectiveLevel()))
@@ -162,7 +162,7 @@ class CameraHttp:
             chosen = tries[i]
             try:
                 # redirects by hand, so that every hop of the camera's own origin is authenticated
-                # (httpx runs an auth flow once around all hops, which loses seed 003's query
+                # (httpx runs an auth flow once around all hops, which loses the Foscam CGI's query
                 # credentials), and no hop of another origin is
                 async with self.client.stream(
                     "GET",
@@ -395,7 +395,7 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
 
 
 class QueryAuth(httpx.Auth):
-    """Seed 003: `user=` and `pwd=` in the query string of every request (redirects included)."""
+    """Foscam CGI: `user=` and `pwd=` in the query string of every request (redirects included)."""
 
     def __init__(self, username: str, password: str) -> None:
         self._params = {"user": username, "pwd": password}
@@ -412,7 +412,7 @@ def _next_auth(resp: httpx.Response, current: _Chosen, *, tried: list[_Chosen]) 
         if scheme in challenge and scheme not in tried:
             return "digest" if scheme == "digest" else "basic"
     if not challenge and "query" not in tried:
-        return "query"  # seed 003 cameras answer 401 without a challenge to a missing user=&pwd=
+        return "query"  # Foscam CGI cameras answer 401 without a challenge to a missing user=&pwd=
     return None
 
 

@@ -266,7 +266,7 @@ class FtpTarget(TargetBase):
     port: Annotated[int, Field(ge=1, le=65535)] = 21
     passive: bool = True
     directory: str = "{camera}/{date}"
-    base_name: str = "{camera}"  # seed 000 FTP*BaseFileName / seed 003 ftp_filename; naming adds the suffix
+    base_name: str = "{camera}"  # IPCamCGI FTP*BaseFileName / Foscam CGI ftp_filename; naming adds the suffix
     naming: Literal["overwrite", "timestamp", "sequence"] = "timestamp"
     sequence_max: Annotated[int, Field(ge=1)] = 1000
     retain_connection: bool = False
@@ -306,7 +306,7 @@ class ActionRule(Strict):
     target: str
     triggers: list[str] | None = None
     schedule: ScheduleSpec | None = None
-    # output:N only: alternating on/off times, e.g. ["300ms", "500ms", "300ms"] (seed 002 /300\500/300\)
+    # output:N only: alternating on/off times, e.g. ["300ms", "500ms", "300ms"] (VAPIX /300\500/300\)
     pulses: Annotated[list[Duration], Field(min_length=1, max_length=32)] | None = None
 
     @field_validator("pulses")

@@ -1,4 +1,4 @@
-"""Camera authentication: Basic, Digest (MD5, with or without qop) and seed 003's query parameters.
+"""Camera authentication: Basic, Digest (MD5, with or without qop) and the Foscam CGI's query parameters.
 
 Pure functions over a request and the time, so they are tested without sockets. Digest follows
 RFC 2617 (qop="auth") and RFC 2069 (no qop); nonces are stateless (time + HMAC) and go stale after
@@ -109,7 +109,7 @@ def _check_digest(policy: AuthPolicy, req: Request, value: str, now: float) -> V
 
 
 def _check_query(policy: AuthPolicy, req: Request) -> Verdict | None:
-    """Seed 003: `user=&pwd=`; CGIs whose own parameters are user/pwd take `cam_user=&cam_pwd=`."""
+    """Foscam CGI: `user=&pwd=`; CGIs whose own parameters are user/pwd take `cam_user=&cam_pwd=`."""
     params = req.params
     for u, p in (("cam_user", "cam_pwd"), ("user", "pwd")):
         if u in params:

@@ -66,7 +66,7 @@ class EventState:
     """Motion windows, inputs, outputs and flags; event streams keep a copy and replay Effects on it,
     so a pulse shorter than a scheduling pass still reaches every stream.
 
-    `linked_io`: input n and output n are one line (seed 000's Trigger1/Trigger2: switched through
+    `linked_io`: input n and output n are one line (IPCamCGI's Trigger1/Trigger2: switched through
     iocontrol.cgi, §5.1.2, and reported in every frame header, §4.1.2)."""
 
     motion: dict[int, bool]
@@ -112,7 +112,7 @@ class FrameInfo:
 @dataclass(frozen=True)
 class RequestRecord:
     method: str
-    target: str  # path and query as sent (the query may hold seed 003 credentials)
+    target: str  # path and query as sent (the query may hold Foscam CGI credentials)
     status: int
     mono: float
 
@@ -204,7 +204,7 @@ class SimCamera:
         )
         self.tz = ZoneInfo(config.timezone)
         self.clock_skew = config.clock_skew  # camera time - true time (settable while running)
-        # event state; seed 000 has exactly its two Trigger lines, inputs and outputs alike
+        # event state; IPCamCGI has exactly its two Trigger lines, inputs and outputs alike
         linked = config.dialect == "ipcamcgi"
         self.state = EventState(
             dict.fromkeys(config.motion_windows, False),
@@ -250,7 +250,7 @@ class SimCamera:
 
     @property
     def video_url(self) -> str:
-        """The dialect's main MJPEG stream (seed 004: its own port)."""
+        """The dialect's main MJPEG stream (MOBOTIX MOVE: its own port)."""
         return _video_url(self.dialect, self.host, self.port, self.stream_port) or ""
 
     @property
@@ -339,13 +339,13 @@ class SimCamera:
         return out
 
     def ipcam_bits(self) -> list[bool]:
-        """Seed 000 IO field: Trigger1, Trigger2, Image Upload (motion), Image Email, 4 reserved."""
+        """IPCamCGI IO field: Trigger1, Trigger2, Image Upload (motion), Image Email, 4 reserved."""
         st = self.state
         ins = [*st.inputs, False, False]
         return [ins[0], ins[1], any(st.motion.values()), st.flags["email"], False, False, False, False]
 
     def foscam_alarm_status(self) -> int:
-        """Seed 003: 0 none, 1 motion, 2 input, 3 sound (the first that is active)."""
+        """Foscam CGI: 0 none, 1 motion, 2 input, 3 sound (the first that is active)."""
         st = self.state
         if any(st.motion.values()):
             return 1
@@ -504,7 +504,7 @@ class SimCamera:
                 date = ipcam_date(
                     self.local_now(wall), self.ipcam_bits(), self.pan, self.tilt, f.date_format, f.io_digits
                 )
-                # seed 000 4.1.2: Content-Length, Date, Content-Type; JPEG data then CRLF CRLF
+                # IPCamCGI §4.1.2: Content-Length, Date, Content-Type; JPEG data then CRLF CRLF
                 part = framing.part(jpeg, (LENGTH, f"Date: {date}", "Content-Type: image/jpeg"), b"\r\n\r\n")
             else:
                 part = framing.part(jpeg, ("Content-Type: image/jpeg", LENGTH))

@@ -57,7 +57,7 @@ def _signed_seconds(value: Any) -> float:
 SignedDuration = Annotated[float, BeforeValidator(_signed_seconds)]
 AuthMode = Literal["auto", "basic", "digest", "query", "none"]
 
-# What "auto" means per dialect: what these cameras ship with (seed 003 documents both query and Basic).
+# What "auto" means per dialect: what these cameras ship with (Foscam CGI documents both query and Basic).
 DEFAULT_AUTH: dict[str, str] = {
     "ipcamcgi": "basic",
     "openapi": "basic",
@@ -119,9 +119,9 @@ class Faults(Strict):
     # plain responses
     close_delimited: bool = False  # HTTP/1.0 body ended by closing, no Content-Length
     # dialect quirks
-    date_format: Literal["iso", "dlink"] = "iso"  # seed 000 frame header: document or real D-Link form
-    io_digits: Literal[7, 8] = 8  # seed 000: the document draws 7 X's, describes 8
-    io_blank_lines: bool = False  # seeds 001/002 IO monitor: the example's extra blank lines, bare LF
+    date_format: Literal["iso", "dlink"] = "iso"  # IPCamCGI frame header: document or real D-Link form
+    io_digits: Literal[7, 8] = 8  # IPCamCGI: the document draws 7 X's, describes 8
+    io_blank_lines: bool = False  # Open API/VAPIX IO monitor: the example's extra blank lines, bare LF
     param_root: bool = False  # param.cgi list with "root." prefixes (real Axis firmware)
     param_trailing_spaces: bool = False
     param_latin1: bool = False  # a latin-1 (not UTF-8) value in the list
@@ -216,7 +216,7 @@ class SimCameraConfig(Strict):
     # MOVE eventdata.cgi); a convenience: repeat the whole state this often as well
     monitor_repeat: Duration | None = None
     # the camera's own clock: its zone and how far it is off (camera time - true time, + is ahead),
-    # as every time CGI and the seed 000 frame header tell it
+    # as every time CGI and the IPCamCGI frame header tell it
     timezone: str = "UTC"
     clock_skew: SignedDuration = 0.0
     # frame timing: where in its frame period this camera's frames fall (0..1); None: as
@@ -229,7 +229,7 @@ class SimCameraConfig(Strict):
     burst_gap: Duration = 0.001
     schedule: CameraSchedule | None = None  # reported by the camera's own schedule CGIs
     schedule_enable: bool = True
-    privacy: WordsSpec | None = None  # foscam: what get_forbidden.cgi reports (seed 003 set_forbidden)
+    privacy: WordsSpec | None = None  # foscam: what get_forbidden.cgi reports (Foscam CGI set_forbidden)
     test_mail_result: Annotated[int, Field(ge=0, le=13)] = 0
     test_ftp_result: Annotated[int, Field(ge=0, le=9)] = 0
     faults: Faults = Faults()

@@ -61,7 +61,7 @@ def make_framing(token: str, style: str, faults: Faults, *, space_after_semicolo
     """The framing for a stream whose document says `token` in `style` (plain or dashed), bent by faults.
 
     plain:  boundary=myboundary      delimited by --myboundary
-    dashed: boundary=--myboundary    delimited by --myboundary (seeds 000, 001/002 audio; real cameras)
+    dashed: boundary=--myboundary    delimited by --myboundary (IPCamCGI, Open API/VAPIX audio; real cameras)
     quoted: boundary="myboundary"    spaces: boundary = myboundary
     """
     token = faults.boundary_token or token

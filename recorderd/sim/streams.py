@@ -208,7 +208,7 @@ async def monitor(ctx: Ctx, framing: Framing, render: Render, interval: float) -
 
 
 async def sound(ctx: Ctx, framing: Framing | None) -> None:
-    """Seeds 001/002 audio: singlepart (blocks back to back) or multipart (one block per part)."""
+    """Open API/VAPIX audio: singlepart (blocks back to back) or multipart (one block per part)."""
     cam = ctx.cam
     codec = cam.config.audio
     mime = audio.MIME[codec]

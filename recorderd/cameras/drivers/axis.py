@@ -1,4 +1,4 @@
-"""Seeds 001 (openapi) and 002 (vapix): the same CGI families under different paths.
+"""The IP Camera Open API (`openapi`) and VAPIX, param.cgi API v3.00 (`vapix`): the same CGI families under different paths.
 
 Streams: MJPEG; motion levels (boundary `mdb`, `group=0;level=28;threshold=45;`); the IO monitor
 (boundary `ioboundary`, `IO0:/`), asked once after every (re)connect for the current state with

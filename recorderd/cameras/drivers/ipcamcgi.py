@@ -1,4 +1,4 @@
-"""Seed 000 (CAS-3xx IPCamCGI, D-Link): the IO bits ride on every mjpeg.cgi frame's `Date:` header.
+"""IPCamCGI (CAS-3xx, D-Link): the IO bits ride on every mjpeg.cgi frame's `Date:` header.
 
 Trigger1/Trigger2 are `input:1`/`input:2`. The Image Upload bit is reported as `motion`: these
 cameras have no motion API of their own and upload exactly when their motion detection fires

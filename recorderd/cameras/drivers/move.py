@@ -1,4 +1,4 @@
-"""Seed 004 (MOBOTIX MOVE): eventdata.cgi?action=monitor for motion, IO, tampering and faces; the
+"""MOBOTIX MOVE: eventdata.cgi?action=monitor for motion, IO, tampering and faces; the
 MJPEG server push on its own port (`video_url`, else port 8008 of `url`, as the document says)."""
 
 from __future__ import annotations
