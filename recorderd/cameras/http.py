@@ -279,7 +279,8 @@ class BodyReader:
     Camera streams are close-delimited (HTTP/1.0 style: no Content-Length, no chunked coding) and run
     for hours, one network read per frame. httpx hands each read through some ten layers (httpcore's
     read with its own cancel scope and exception maps, h11's buffer and events, four async generators,
-    request contexts): about 70 µs per read here, more than everything else a frame costs together.
+    request contexts), which cost more than everything else a frame costs together (the figures:
+    docs/performance.md).
     So once httpx has given the bytes it buffered with the headers (the first chunk of `aiter_raw`),
     a close-delimited body over plain TCP is read from the connection's socket itself, which httpx
     hands out as the response's `network_stream` extension: the bytes that follow are the body as
