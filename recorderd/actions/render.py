@@ -14,12 +14,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 from recorderd.actions.outbox import Attachment
-
-Naming = Literal["overwrite", "timestamp", "sequence"]
+from recorderd.config.model import Naming
 
 
 def fields(event: Mapping[str, Any]) -> dict[str, str]:

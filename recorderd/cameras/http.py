@@ -32,11 +32,28 @@ from recorderd.core.errors import RecorderdError, safe_reason
 
 if TYPE_CHECKING:
     from recorderd.cameras.readmux import OnData, ReadMux
+    from recorderd.config.model import AuthMode
 
 log = logging.getLogger(__name__)
 
-AuthMode = Literal["auto", "basic", "digest", "query"]
-_Chosen = Literal["none", "basic", "digest", "query"]
+ChosenAuth = Literal["none", "basic", "digest", "query"]  # what "auto" found ("none": no credentials asked)
+# why a request failed, also the metrics' reason label (CameraError's docstring says each)
+CameraErrorKind = Literal[
+    "auth",
+    "unavailable",
+    "status",
+    "refused",
+    "reset",
+    "closed",
+    "timeout",
+    "stalled",
+    "dead",
+    "no_content",
+    "content_type",
+    "protocol",
+    "network",
+    "redirect",
+]
 
 CHUNK = 65536
 # a bulk body's socket buffer: a second of a 4 Mbit/s camera, read every cadence (readmux.py)
@@ -52,9 +69,9 @@ class CameraError(RecorderdError):
     camera's network), no_content (204), content_type (not the stream asked for), protocol,
     network, redirect (to another origin, not followed)."""
 
-    def __init__(self, kind: str, message: str, *, status: int | None = None) -> None:
+    def __init__(self, kind: CameraErrorKind, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
-        self.kind = kind
+        self.kind: CameraErrorKind = kind
         self.status = status
 
 
@@ -96,11 +113,11 @@ class CameraHttp:
         self.username = username or ""
         self._password = password or ""
         self.mode: AuthMode = auth
-        self._chosen: _Chosen | None = None if auth == "auto" else auth
+        self._chosen: ChosenAuth | None = None if auth == "auto" else auth
         self.timeout = httpx.Timeout(connect_timeout, read=read_timeout, write=read_timeout, pool=None)
 
     @property
-    def chosen(self) -> str | None:
+    def chosen(self) -> ChosenAuth | None:
         """The authentication in use (after `auto` found it), or None before the first answer."""
         return self._chosen
 
@@ -111,7 +128,7 @@ class CameraHttp:
         u = self.base.join(path.lstrip("/"))
         return u.copy_with(port=port) if port is not None else u
 
-    def _auth(self, chosen: _Chosen) -> httpx.Auth | None:
+    def _auth(self, chosen: ChosenAuth) -> httpx.Auth | None:
         if chosen == "basic":
             return httpx.BasicAuth(self.username, self._password)
         if chosen == "digest":
@@ -155,7 +172,7 @@ class CameraHttp:
         self, url: httpx.URL, params: Mapping[str, str] | None, timeout: httpx.Timeout, what: str
     ) -> AsyncIterator[httpx.Response]:
         """The answer to GET `url` (status 2xx), authenticated, redirects followed."""
-        tries: list[_Chosen] = [self._chosen] if self._chosen is not None else ["none"]
+        tries: list[ChosenAuth] = [self._chosen] if self._chosen is not None else ["none"]
         i = 0
         hops = 0
         while True:
@@ -406,7 +423,7 @@ class QueryAuth(httpx.Auth):
         yield request
 
 
-def _next_auth(resp: httpx.Response, current: _Chosen, *, tried: list[_Chosen]) -> _Chosen | None:
+def _next_auth(resp: httpx.Response, current: ChosenAuth, *, tried: list[ChosenAuth]) -> ChosenAuth | None:
     """From a 401, the authentication to try next (auto mode)."""
     challenge = " ".join(resp.headers.get_list("www-authenticate")).lower()
     for scheme in ("digest", "basic"):

@@ -17,6 +17,10 @@ EventType = Literal["start", "end"]
 EndReason = Literal["ended", "timeout", "disarmed", "privacy", "stopped"]
 
 
+# the override as the config and the HTTP endpoint write it (Override below is its value)
+ArmedMode = Literal["auto", "on", "off"]
+
+
 class Override(StrEnum):
     """The manual arming override (`armed` in the config, MQTT and HTTP)."""
 

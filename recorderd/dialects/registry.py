@@ -114,7 +114,7 @@ class DialectSpec:
         return f"{self.output_state}:{output}"
 
 
-def describe_numbers(kind: str, numbers: range) -> str:
+def describe_numbers(kind: Literal["motion", "input", "output", "preset"], numbers: range) -> str:
     """input:1, input:1 to input:8, preset:1 or more."""
     if not numbers:
         return f"no {kind}s"

@@ -9,7 +9,7 @@ audio/G723 = G.726 24 kbit/s (the document's name; it is not ITU G.723.1). All a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from recorderd.protocol.errors import ProtocolError
 from recorderd.protocol.multipart import MultipartReader, Part, PartDropped, Truncated, parse_boundary
@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 BLOCK_SIZE = 240  # "Each block of coded audio data is 240 byte" (VAPIX §5.8.3)
+CodecId = Literal["mulaw", "alaw", "g726"]  # the short ids the recorder and the player share
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,7 @@ class AudioCodec:
 
     name: str  # human readable, e.g. "G.726 32 kbit/s"
     mime: str  # canonical MIME type, lower-case
-    codec: str  # short id shared with the recorder: "mulaw", "alaw", "g726"
+    codec: CodecId  # short id shared with the recorder
     sample_rate: int
     bits_per_sample: int  # coded bits per sample (G.726-32: 4)
     channels: int

@@ -25,11 +25,13 @@ import math
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from recorderd.recording.frames import ClipEnd, ClipStart, Frame, Privacy
 
-Mode = Literal["event", "continuous", "off"]
+if TYPE_CHECKING:
+    from recorderd.config.model import RecordMode
+
 CloseWhy = Literal["post", "max", "segment", "privacy", "shutdown", "split"]
 
 
@@ -75,7 +77,7 @@ class RecordMachine:
 
     def __init__(
         self,
-        mode: Mode,
+        mode: RecordMode,
         *,
         pre: float = 5.0,
         post: float = 10.0,

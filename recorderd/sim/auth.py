@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from recorderd.sim.config import AuthScheme
 from recorderd.sim.httpio import Request
 
 Verdict = Literal["ok", "missing", "bad", "stale"]
@@ -23,7 +24,7 @@ _PARAM = re.compile(r'(\w+)\s*=\s*(?:"([^"]*)"|([^\s,]+))')
 
 @dataclass(frozen=True)
 class AuthPolicy:
-    mode: str  # basic | digest | query | none
+    mode: AuthScheme
     username: str
     password: str
     realm: str

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import trio
@@ -27,6 +27,10 @@ from recorderd.sim.framing import LENGTH, Framing
 from recorderd.sim.logs import FrameLog, SeqRuns
 from recorderd.sim.params import ParamTree, axis_tree, foscam_forbidden, foscam_vars, ipcam_tables, move_tree
 from recorderd.sim.render import ipcam_date
+
+# who set a trigger: the API, the scenario, a CGI the client called, the /_sim/ HTTP control
+EffectSource = Literal["api", "scenario", "control", "http"]
+StreamKind = Literal["video", "event", "audio"]
 
 # the documents' paths (the dialect registry); a plain MJPEG camera has none, so it gets the usual ones
 VIDEO_PATHS = {str(d): "/" + e.paths.video for d, e in DIALECTS.items() if d != Dialect.MJPEG} | {
@@ -56,7 +60,7 @@ class Effect:
     on: bool
     mono: float
     wall: float
-    source: str = "api"  # api | scenario | control (a CGI the client called) | http (/_sim/)
+    source: EffectSource = "api"
     kind: str = ""  # canonical: motion | input | output | sound | tamper | face | email
     index: int = 0  # motion window, input or output number
 
@@ -131,7 +135,7 @@ class ControlCall:
 @dataclass
 class StreamStats:
     id: int
-    kind: str  # video | event | audio
+    kind: StreamKind
     path: str
     opened: float  # monotonic
     closed: float | None = None
@@ -314,7 +318,7 @@ class SimCamera:
         """The current state of a trigger (`motion`, `motion:1`, `input:2`, `output:1`, `sound`, ...)."""
         return self.state.get(*self._canonical(trigger))
 
-    def _set(self, trigger: str, on: bool, source: str) -> Effect:
+    def _set(self, trigger: str, on: bool, source: EffectSource) -> Effect:
         kind, n = self._canonical(trigger)
         self.state.apply(kind, n, on)
         effect = Effect(trigger, on, time.monotonic(), time.time(), source, kind, n)
@@ -323,7 +327,7 @@ class SimCamera:
         self._activity_lot.unpark_all()
         return effect
 
-    async def set_trigger(self, trigger: str, on: bool = True, *, source: str = "api") -> Effect:
+    async def set_trigger(self, trigger: str, on: bool = True, *, source: EffectSource = "api") -> Effect:
         """Set a trigger; returns when and (after one checkpoint) the event streams have been woken."""
         effect = self._set(trigger, on, source)
         await trio.lowlevel.checkpoint()
@@ -408,7 +412,7 @@ class SimCamera:
         self._activity_lot.unpark_all()
         return call
 
-    def _open_stream(self, kind: str, path: str) -> StreamStats:
+    def _open_stream(self, kind: StreamKind, path: str) -> StreamStats:
         stats = StreamStats(len(self.streams), kind, path, time.monotonic())
         self.streams.append(stats)
         self._activity_lot.unpark_all()
@@ -425,7 +429,7 @@ class SimCamera:
     def calls(self, kind: str | None = None) -> list[ControlCall]:
         return [c for c in self.controls if kind is None or c.kind == kind]
 
-    def open_streams(self, kind: str | None = None) -> list[StreamStats]:
+    def open_streams(self, kind: StreamKind | None = None) -> list[StreamStats]:
         return [s for s in self.streams if s.closed is None and (kind is None or s.kind == kind)]
 
     @property

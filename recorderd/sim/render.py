@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Literal
+
+from recorderd.sim.config import DateFormat
 
 
 def ipcam_date(
-    dt: datetime, bits: Sequence[bool], pan: int, tilt: int, fmt: str = "iso", digits: int = 8
+    dt: datetime,
+    bits: Sequence[bool],
+    pan: int,
+    tilt: int,
+    fmt: DateFormat = "iso",
+    digits: Literal[7, 8] = 8,
 ) -> str:
     """IPCamCGI: `2008-10-01 10:39:46 IO_00000000_PT_120_045`; real D-Link: `11-17-2016 04:03:05 PM ...`."""
     when = dt.strftime("%m-%d-%Y %I:%M:%S %p" if fmt == "dlink" else "%Y-%m-%d %H:%M:%S")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from recorderd.cameras.clock import ClockReading, fixed_zone
 from recorderd.cameras.drivers.base import Driver
 from recorderd.cameras.streams import PartLike, StreamSpec, TextParser
+from recorderd.dialects.registry import Dialect
 from recorderd.dialects.tables import IPCAMCGI_ZONE_OFFSETS
 from recorderd.protocol.clock import parse_ipcamcgi_datetime
 from recorderd.protocol.dialects import ipcamcgi
@@ -48,7 +49,7 @@ def iocontrol_samples(text: str) -> list[TriggerSample]:
 
 
 class IpcamcgiDriver(Driver):
-    dialect = "ipcamcgi"
+    dialect = Dialect.IPCAMCGI
 
     @property
     def wants_video(self) -> bool:

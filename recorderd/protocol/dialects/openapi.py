@@ -15,6 +15,7 @@ greater than its threshold; level == threshold is inactive.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from recorderd.protocol.errors import PartlyRead
 from recorderd.protocol.events import TriggerSample
@@ -60,7 +61,7 @@ def parse_motion(text: str | bytes) -> list[TriggerSample]:
     return out
 
 
-def parse_io(text: str | bytes, kind: str = "input") -> list[TriggerSample]:
+def parse_io(text: str | bytes, kind: Literal["input", "output"] = "input") -> list[TriggerSample]:
     """I/O monitor lines -> `input:<n+1>` (or `output:<n+1>` for output.cgi?monitor=...).
 
     Blank lines and other text are ignored; an `IO<n>:` line with an unknown state character is
