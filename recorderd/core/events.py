@@ -1,4 +1,4 @@
-"""What travels on the daemon's bus: camera states and incident edges, with their vocabularies.
+"""What travels on the daemon's bus: camera states and incident events (start, end), with their vocabularies.
 
 Values only; who publishes and who consumes is told in recorderd/core/bus.py and docs/DESIGN.md.
 """
@@ -83,7 +83,7 @@ class Snapshot:
 
 @dataclass(frozen=True, slots=True)
 class IncidentEvent:
-    """One edge of an incident, its start or its end: what the camera engine publishes on the bus
+    """One event of an incident, its start or its end: what the camera engine publishes on the bus
     and every action (MQTT included) consumes.
 
     `id` names the incident, so its start and end share it; `(id, type)` names the event, and

@@ -1,7 +1,8 @@
 """Foscam CGI (Foscam/Netwave): videostream.cgi server push, get_status.cgi polled for alarm_status.
 
-The camera has no event stream, so the alarm state is polled every `poll_interval`; every poll is a
-full resync. Schedules: get_params.cgi alarm_schedule_* (arming), get_forbidden.cgi (privacy).
+The camera has no event stream, so its trigger state (`alarm_status`) is polled every
+`poll_interval`; every poll is a full resync. Schedules: get_params.cgi alarm_schedule_* (arming),
+get_forbidden.cgi (privacy).
 """
 
 from __future__ import annotations
