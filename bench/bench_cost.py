@@ -11,8 +11,8 @@ cameras:
 
 - `recorderd run` with the N cameras recording continuously (60 s segments, one process);
 - N `ffmpeg -f mpjpeg -i URL -c copy -f segment -segment_format matroska` processes, as many as
-  --ffmpeg-max (500) and as half of MemAvailable allows at 16 MiB each (11.6 MiB was measured per
-  process); a larger N is skipped and the table says so.
+  --ffmpeg-max (500) and as half of MemAvailable allows at 16 MiB each (a little above what one process
+  was measured to take: docs/performance.md); a larger N is skipped and the table says so.
 
 Each client gets a warm-up once every stream flows, then a measuring window. Figures over the window:
 - cpu_us_per_frame: the client's CPU (utime + stime of all its threads / processes) per frame recorded;
@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib as bl
 
 SEQ = re.compile(rb"recorderd-sim camera=(\S+) seq=(\d+) ")
-FFMPEG_PSS_GUESS_MIB = 16  # a little above the 11.6 MiB measured, for the memory check
+FFMPEG_PSS_GUESS_MIB = 16  # a little above one ffmpeg's PSS (docs/performance.md), for the memory check
 
 
 def sim_cameras(n: int, fps: float) -> dict[str, dict[str, Any]]:

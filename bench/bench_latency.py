@@ -274,7 +274,7 @@ def main() -> int:
         "--framing",
         action="append",
         choices=["trailing", "leading"],
-        help="trailing (default): each part followed by its delimiter (the seed 002 example, D-Link); "
+        help="trailing (default): each part followed by its delimiter (the VAPIX example, D-Link); "
         "leading: the delimiter sent with the next part, so a part without Content-Length ends only "
         "when the next one comes (latency includes --event-interval)",
     )

@@ -4,7 +4,7 @@ memory stays bounded.
     python bench/fuzz_protocol.py --runs 1000000            # built-in structure-aware mutator
     python bench/fuzz_protocol.py --engine atheris --runs 1000000   # coverage-guided (pip install atheris)
 
-The built-in engine is deterministic for a given --seed: it mutates a corpus of the seed documents'
+The built-in engine is deterministic for a given --seed: it mutates a corpus of the dialect documents'
 examples and the real captures (bit flips, insertions of protocol tokens, deletions, splices,
 truncations). Each input drives the multipart reader (declared or learned boundary, small
 max_part_size, whole buffer vs. chunked, buffer bound checked after every feed), both audio readers,

@@ -2,7 +2,7 @@
 
 Each upload goes to `<name>.part` in the target directory and is renamed to its final name only
 after the server confirmed the whole transfer (226), so a reader of the final name never sees a
-partial file. The directory is created as needed. With `retain_connection` (seed 003 ftp_retain)
+partial file. The directory is created as needed. With `retain_connection` (Foscam CGI ftp_retain)
 logged-in connections are kept between uploads (up to `concurrency` of them); a kept connection
 that the server closed meanwhile is replaced once, within the same attempt.
 aioftp's client only knows passive mode; active mode (PORT/EPRT) is done here with a listening
@@ -34,7 +34,7 @@ T = TypeVar("T")
 
 
 class FtpFailure(RecorderdError):
-    """A failed step, with its seed 003 test_ftp.cgi code."""
+    """A failed step, with its Foscam CGI test_ftp.cgi code."""
 
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)

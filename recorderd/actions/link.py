@@ -2,7 +2,7 @@
 
 The per-dialect requests are pure (`recorderd.dialects.linkage`, found through the dialect registry); `LinkSender`
 runs them through the camera engine's `CameraHttp` (recorderd.cameras.http), so linkage speaks to
-a camera exactly as its streams do: the same auth modes (auto finds Digest, Basic or seed 003's
+a camera exactly as its streams do: the same auth modes (auto finds Digest, Basic or the Foscam CGI's
 query auth and keeps it), credentials on every redirect hop, no secret in any message.
 
 A relay must never be left energised: for dialects that switch the output on and off by separate
@@ -21,7 +21,7 @@ import httpx
 import trio
 
 from recorderd.actions.outbox import Action, Attachment, DeliveryError, Sender
-from recorderd.cameras.http import CameraError, CameraHttp
+from recorderd.cameras.http import CameraError, CameraErrorKind, CameraHttp
 from recorderd.config.model import CameraConfig
 from recorderd.dialects.linkage import (
     DEFAULT_PULSES,
@@ -54,7 +54,14 @@ OFF_GRACE = 5.0  # seconds for the "off" request after a pulse, even during shut
 
 
 # CameraError kinds as `recorderd test` result codes (results.HTTP_CODES)
-_CODES = {"auth": 5, "refused": 1, "network": 1, "timeout": 2, "reset": 2, "protocol": 2}
+_CODES: dict[CameraErrorKind, int] = {
+    "auth": 5,
+    "refused": 1,
+    "network": 1,
+    "timeout": 2,
+    "reset": 2,
+    "protocol": 2,
+}
 
 
 class LinkSender(Sender):

@@ -1,6 +1,6 @@
 """E-mail target: aiosmtplib through the asyncio bridge; none / TLS / STARTTLS, auth, attachments.
 
-Minimum interval per camera (seed 000 EmailScheduleInterval): the first event of a camera is
+Minimum interval per camera (IPCamCGI EmailScheduleInterval): the first event of a camera is
 mailed at once; the events that come inside the interval after it are coalesced into ONE mail,
 sent when the interval ends (subject of the first, "(+N more)", the body once per event, their
 snapshots up to 20 attachments). Nothing is dropped; see Coalesce in outbox.py.
@@ -26,7 +26,7 @@ DEFAULT_PORTS = {"none": 25, "tls": 465, "starttls": 587}
 
 
 def classify_smtp(exc: BaseException) -> tuple[int, str]:
-    """A seed 003 test_mail.cgi code and a short reason (server text only, never our secrets)."""
+    """A Foscam CGI test_mail.cgi code and a short reason (server text only, never our secrets)."""
     e = exc
     if isinstance(e, aiosmtplib.SMTPConnectError | ConnectionRefusedError):
         return 1, "cannot connect to the server"

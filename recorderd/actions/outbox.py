@@ -40,6 +40,8 @@ log = logging.getLogger("recorderd.actions")
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 State = Literal["pending", "done", "dead"]
+# what an action does, which names its sender's family (a target of that kind, the broker, a camera)
+ActionKind = Literal["mqtt", "email", "ftp", "http", "link"]
 
 # Version 1: the layout of every outbox written before it was versioned. Never edit it: a change of
 # layout is a new step in MIGRATIONS, so that a fresh database and a migrated one are the same.
@@ -164,7 +166,7 @@ class Coalesce:
 class Action:
     id: int
     target: str
-    kind: str
+    kind: ActionKind
     payload: dict[str, Any]
     created: float
     attempts: int
@@ -229,7 +231,7 @@ class Report:
 
 @dataclass
 class Status:
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # target -> state -> rows
+    counts: dict[str, dict[State, int]] = field(default_factory=dict)  # target -> state -> rows
     oldest_pending: float | None = None
 
 
@@ -289,7 +291,7 @@ class OutboxStore:
     def add(
         self,
         target: str,
-        kind: str,
+        kind: ActionKind,
         payload: Mapping[str, Any],
         attachments: Sequence[Attachment],
         *,
@@ -638,7 +640,7 @@ class Outbox:
     async def enqueue(
         self,
         target: str,
-        kind: str,
+        kind: ActionKind,
         payload: Mapping[str, Any],
         attachments: Sequence[Attachment] = (),
         *,

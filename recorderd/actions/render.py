@@ -14,12 +14,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 from recorderd.actions.outbox import Attachment
-
-Naming = Literal["overwrite", "timestamp", "sequence"]
+from recorderd.config.model import Naming
 
 
 def fields(event: Mapping[str, Any]) -> dict[str, str]:
@@ -63,7 +62,7 @@ def render(template: str, values: Mapping[str, str]) -> str:
 
 
 def render_url(template: str, values: Mapping[str, str]) -> str:
-    """Like render, with every value percent-encoded (seed 003 alarm_http_url style)."""
+    """Like render, with every value percent-encoded (Foscam CGI alarm_http_url style)."""
     return render(template, {k: quote(v, safe="") for k, v in values.items()})
 
 
@@ -93,7 +92,7 @@ def ftp_name(
     sequence_max: int = 1000,
     index: int | None = None,
 ) -> str:
-    """A document's name per seed 000 FTP*FileMode: overwrite, date/time suffix, sequence number.
+    """A document's name per IPCamCGI FTP*FileMode: overwrite, date/time suffix, sequence number.
 
     overwrite: front.jpg; timestamp: front_20240131_235959_123.jpg (with -2, -3... for several
     frames of one event); sequence: front_0001.jpg ... front_1000.jpg, then front_0001.jpg again.

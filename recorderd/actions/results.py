@@ -1,9 +1,14 @@
-"""Result codes of `recorderd test`, numbered as seed 003's test_mail.cgi and test_ftp.cgi.
+"""Result codes of `recorderd test`, numbered as the Foscam CGI's test_mail.cgi and test_ftp.cgi.
 
 HTTP and camera-linkage tests use the codes that mean the same there (0, 1, 2, 3, 5, 10, 12).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from recorderd.actions.outbox import ActionKind
 
 MAIL_CODES: dict[int, str] = {
     0: "success",
@@ -47,5 +52,5 @@ HTTP_CODES: dict[int, str] = {
 }
 
 
-def codes_for(kind: str) -> dict[int, str]:
+def codes_for(kind: ActionKind) -> dict[int, str]:
     return {"email": MAIL_CODES, "ftp": FTP_CODES}.get(kind, HTTP_CODES)

@@ -1,4 +1,4 @@
-"""HTTP target: GET a URL template (seed 003 alarm_http_url style) or POST the event JSON.
+"""HTTP target: GET a URL template (Foscam CGI alarm_http_url style) or POST the event JSON.
 
 Every request carries `X-Recorderd-Event: <id>:<type>` (and POST bodies the event's id), so a
 receiver can drop the duplicate that at-least-once delivery allows. Any status but 2xx fails.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import trio
 
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from recorderd.core.clock import Clock
 
 log = logging.getLogger("recorderd.cameras")
+
+CameraState = Literal["connecting", "connected", "disconnected"]
 
 
 def _after(seconds: float) -> str:
@@ -48,7 +50,7 @@ class Connectivity:
         self.clock = clock
         self._publish = publish
         self.streams = {s.name: StreamState(s.name, METHODS[s.liveness]) for s in specs}
-        self.state = "connecting"  # connecting | connected | disconnected
+        self.state: CameraState = "connecting"
         self.since = clock.wall()
         self.last_connected: float | None = None  # wall: when it was last connected (set at a loss)
         self._failed_since_up = 0

@@ -2,10 +2,10 @@
 
 All cameras share one httpx.AsyncClient (one connection pool, one TLS context: a client per camera
 would cost megabytes each); authentication is chosen per request here. Modes:
-- "basic", "digest" (httpx.DigestAuth, with or without qop), "query" (seed 003: `user=&pwd=` in the
+- "basic", "digest" (httpx.DigestAuth, with or without qop), "query" (Foscam CGI: `user=&pwd=` in the
   query string);
 - "auto": the first request goes without credentials; a 401's WWW-Authenticate picks Digest or Basic
-  (a 401 without a challenge means seed 003 query auth); the choice is kept for the camera's later
+  (a 401 without a challenge means Foscam CGI query auth); the choice is kept for the camera's later
   requests and dropped again if it stops working.
 
 Secrets never reach a log line or an exception message: URLs are shown as their path only (`what`),
@@ -32,11 +32,28 @@ from recorderd.core.errors import RecorderdError, safe_reason
 
 if TYPE_CHECKING:
     from recorderd.cameras.readmux import OnData, ReadMux
+    from recorderd.config.model import AuthMode
 
 log = logging.getLogger(__name__)
 
-AuthMode = Literal["auto", "basic", "digest", "query"]
-_Chosen = Literal["none", "basic", "digest", "query"]
+ChosenAuth = Literal["none", "basic", "digest", "query"]  # what "auto" found ("none": no credentials asked)
+# why a request failed, also the metrics' reason label (CameraError's docstring says each)
+CameraErrorKind = Literal[
+    "auth",
+    "unavailable",
+    "status",
+    "refused",
+    "reset",
+    "closed",
+    "timeout",
+    "stalled",
+    "dead",
+    "no_content",
+    "content_type",
+    "protocol",
+    "network",
+    "redirect",
+]
 
 CHUNK = 65536
 # a bulk body's socket buffer: a second of a 4 Mbit/s camera, read every cadence (readmux.py)
@@ -52,15 +69,15 @@ class CameraError(RecorderdError):
     camera's network), no_content (204), content_type (not the stream asked for), protocol,
     network, redirect (to another origin, not followed)."""
 
-    def __init__(self, kind: str, message: str, *, status: int | None = None) -> None:
+    def __init__(self, kind: CameraErrorKind, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
-        self.kind = kind
+        self.kind: CameraErrorKind = kind
         self.status = status
 
 
 def new_client(*, connect_timeout: float = 5.0) -> httpx.AsyncClient:
     """The shared client: no pool limits (hundreds of long streams), redirects followed."""
-    # httpx logs every request's full URL at INFO: with seed 003 query auth that holds the password
+    # httpx logs every request's full URL at INFO: with Foscam CGI query auth that holds the password
     for name in ("httpx", "httpcore"):
         logger = logging.getLogger(name)
         logger.setLevel(max(logging.WARNING, logger.getEffectiveLevel()))
@@ -96,11 +113,11 @@ class CameraHttp:
         self.username = username or ""
         self._password = password or ""
         self.mode: AuthMode = auth
-        self._chosen: _Chosen | None = None if auth == "auto" else auth
+        self._chosen: ChosenAuth | None = None if auth == "auto" else auth
         self.timeout = httpx.Timeout(connect_timeout, read=read_timeout, write=read_timeout, pool=None)
 
     @property
-    def chosen(self) -> str | None:
+    def chosen(self) -> ChosenAuth | None:
         """The authentication in use (after `auto` found it), or None before the first answer."""
         return self._chosen
 
@@ -111,7 +128,7 @@ class CameraHttp:
         u = self.base.join(path.lstrip("/"))
         return u.copy_with(port=port) if port is not None else u
 
-    def _auth(self, chosen: _Chosen) -> httpx.Auth | None:
+    def _auth(self, chosen: ChosenAuth) -> httpx.Auth | None:
         if chosen == "basic":
             return httpx.BasicAuth(self.username, self._password)
         if chosen == "digest":
@@ -155,14 +172,14 @@ class CameraHttp:
         self, url: httpx.URL, params: Mapping[str, str] | None, timeout: httpx.Timeout, what: str
     ) -> AsyncIterator[httpx.Response]:
         """The answer to GET `url` (status 2xx), authenticated, redirects followed."""
-        tries: list[_Chosen] = [self._chosen] if self._chosen is not None else ["none"]
+        tries: list[ChosenAuth] = [self._chosen] if self._chosen is not None else ["none"]
         i = 0
         hops = 0
         while True:
             chosen = tries[i]
             try:
                 # redirects by hand, so that every hop of the camera's own origin is authenticated
-                # (httpx runs an auth flow once around all hops, which loses seed 003's query
+                # (httpx runs an auth flow once around all hops, which loses the Foscam CGI's query
                 # credentials), and no hop of another origin is
                 async with self.client.stream(
                     "GET",
@@ -279,7 +296,8 @@ class BodyReader:
     Camera streams are close-delimited (HTTP/1.0 style: no Content-Length, no chunked coding) and run
     for hours, one network read per frame. httpx hands each read through some ten layers (httpcore's
     read with its own cancel scope and exception maps, h11's buffer and events, four async generators,
-    request contexts): about 70 µs per read here, more than everything else a frame costs together.
+    request contexts), which cost more than everything else a frame costs together (the figures:
+    docs/performance.md).
     So once httpx has given the bytes it buffered with the headers (the first chunk of `aiter_raw`),
     a close-delimited body over plain TCP is read from the connection's socket itself, which httpx
     hands out as the response's `network_stream` extension: the bytes that follow are the body as
@@ -395,7 +413,7 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
 
 
 class QueryAuth(httpx.Auth):
-    """Seed 003: `user=` and `pwd=` in the query string of every request (redirects included)."""
+    """Foscam CGI: `user=` and `pwd=` in the query string of every request (redirects included)."""
 
     def __init__(self, username: str, password: str) -> None:
         self._params = {"user": username, "pwd": password}
@@ -405,14 +423,14 @@ class QueryAuth(httpx.Auth):
         yield request
 
 
-def _next_auth(resp: httpx.Response, current: _Chosen, *, tried: list[_Chosen]) -> _Chosen | None:
+def _next_auth(resp: httpx.Response, current: ChosenAuth, *, tried: list[ChosenAuth]) -> ChosenAuth | None:
     """From a 401, the authentication to try next (auto mode)."""
     challenge = " ".join(resp.headers.get_list("www-authenticate")).lower()
     for scheme in ("digest", "basic"):
         if scheme in challenge and scheme not in tried:
             return "digest" if scheme == "digest" else "basic"
     if not challenge and "query" not in tried:
-        return "query"  # seed 003 cameras answer 401 without a challenge to a missing user=&pwd=
+        return "query"  # Foscam CGI cameras answer 401 without a challenge to a missing user=&pwd=
     return None
 
 

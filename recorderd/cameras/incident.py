@@ -11,7 +11,7 @@ Rules (docs/cameras.md has the reasoning):
   time is the edge's time. While an incident is open, further triggers join at once (no debounce).
 - Overlapping counted triggers make one incident: it starts with the first and ends with the last.
 - A trigger that is on but does not count is *latched*: ignored until it goes off. That covers
-  starts while disarmed, in privacy or in hold-off, alarms that timed out, and resync samples: a
+  starts while disarmed, in privacy or in hold-off, triggers past alarm_timeout, and resync samples: a
   (re)connect never fires a trigger, it can only end one.
 - alarm_timeout: a counted trigger whose "off" never came stops counting that long after its start.
 - Disarming (schedule, override OFF) or privacy ends an open incident at that moment.

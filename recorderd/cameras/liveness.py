@@ -23,10 +23,12 @@ from __future__ import annotations
 import contextlib
 import socket
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     import httpx
+
+    from recorderd.cameras.streams import LivenessMethod
 
 RETRY_BASE = 0.5
 RETRY_CAP = 30.0
@@ -36,7 +38,12 @@ AUTH_CAP = 60.0
 REFUSED_RETRY = 300.0
 
 # what the status says for each StreamSpec.liveness
-METHODS = {"deadline": "read deadline", "keepalive": "TCP keepalive", "poll": "poll"}
+LivenessName = Literal["read deadline", "TCP keepalive", "poll"]
+METHODS: dict[LivenessMethod, LivenessName] = {
+    "deadline": "read deadline",
+    "keepalive": "TCP keepalive",
+    "poll": "poll",
+}
 
 
 @dataclass(frozen=True)

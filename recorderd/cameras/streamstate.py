@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from recorderd.cameras.liveness import LivenessName
 
 State = Literal["connecting", "up", "down", "refused"]
 
@@ -23,7 +26,7 @@ def iso(wall: float | None) -> str | None:
 @dataclass
 class StreamState:
     name: str
-    method: str  # the liveness method, as the status says it
+    method: LivenessName  # the liveness method, as the status says it
     state: State = "connecting"
     since: float | None = None  # wall time it entered the state
     attempts: int = 0

@@ -13,6 +13,10 @@ never start one).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from recorderd.dialects.registry import TriggerFamily
 
 # bound: source names a camera's map keeps (routes cached, states); names past it are routed
 # without a cache, and a new routed source past it is ignored (its family's aggregate, such as
@@ -80,6 +84,6 @@ def matches(configured: str, source: str) -> bool:
     return ":" not in configured and source.startswith(configured + ":")
 
 
-def wanted(configured: list[str], family: str) -> bool:
+def wanted(configured: list[str], family: TriggerFamily) -> bool:
     """Whether any configured trigger is of this family ('motion', 'input', 'face', ...)."""
     return any(c == family or c.startswith(family + ":") for c in configured)

@@ -14,7 +14,7 @@ import trio
 from recorderd.cli.check_config import load_or_report
 from recorderd.config.advice import config_advice
 from recorderd.config.load import ConfigError, add_config_argument, config_path, load_config
-from recorderd.config.model import Config
+from recorderd.config.model import Config, LogLevel
 from recorderd.core.errors import expected_failure
 from recorderd.daemon.statelock import StateDirInUse
 from recorderd.service.logs import SECRETS, setup_logging
@@ -89,7 +89,7 @@ def register_secrets(cfg: Config) -> None:
     SECRETS.add(found)
 
 
-async def serve(cfg: Config, path: Path, log_level: str | None = None) -> int:
+async def serve(cfg: Config, path: Path, log_level: LogLevel | None = None) -> int:
     """`recorderd run` in trio: the daemon, sd_notify, the watchdog, signals."""
     from recorderd.daemon.lifecycle import Daemon
 
@@ -134,7 +134,7 @@ async def _stop_bound(daemon: Any, signals: Any, scope: trio.CancelScope) -> Non
     scope.cancel()
 
 
-async def _reload(daemon: Any, path: Path, notifier: Notifier, log_level: str | None) -> None:
+async def _reload(daemon: Any, path: Path, notifier: Notifier, log_level: LogLevel | None) -> None:
     notifier.reloading()
     log.info("SIGHUP: reloading %s", path)
     try:

@@ -2,7 +2,7 @@
 
 TARGET is a [targets.NAME] (email: a test mail; ftp: upload a file under a temporary name, rename
 it, remove it; http: one request for a test event) or CAMERA:output:N / CAMERA:preset:N (one
-relay pulse or one preset move). The codes are seed 003's test_mail.cgi / test_ftp.cgi ones (see
+relay pulse or one preset move). The codes are the Foscam CGI's test_mail.cgi / test_ftp.cgi ones (see
 results.py and docs/actions.md). Exit 0 on success, 1 on failure, 2 for config errors.
 """
 

@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from recorderd.config.offers import loop_problem, trigger_problem
 from recorderd.config.units import Duration, Size, Usage, UsageLimit, format_duration
+from recorderd.core.events import ArmedMode
 from recorderd.dialects.linkage import MAX_PATTERN_S, LinkUnsupported
 from recorderd.dialects.registry import ALIASES, DIALECTS, Dialect, action_steps
 from recorderd.schedule.spec import ScheduleSpec
@@ -38,6 +39,12 @@ Name = Annotated[str, Field(pattern=NAME_RE)]
 
 TRIGGER_RE = re.compile(r"^(motion|motion:[A-Za-z0-9_]+|input:\d+|output:\d+|sound|tamper|face|[a-z]+:\w+)$")
 ACTION_LINK_RE = re.compile(r"^(output:\d+|preset:\d+)$")
+
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+AuthMode = Literal["auto", "basic", "digest", "query"]  # how requests to a camera authenticate
+RecordMode = Literal["event", "continuous", "off"]
+Naming = Literal["overwrite", "timestamp", "sequence"]  # how an FTP upload's name is made unique
 
 
 class Strict(BaseModel):
@@ -144,7 +151,7 @@ class DaemonConfig(Strict):
     http_token_file: Path | None = None
     # bound: the endpoint's open connections (lowered to leave descriptors to the cameras)
     http_max_connections: Annotated[int, Field(ge=4, le=4096)] = 64
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_level: LogLevel = "info"
     event_queue: Annotated[int, Field(ge=16, le=1_000_000)] = 1024
 
     @field_validator("timezone")
@@ -266,8 +273,8 @@ class FtpTarget(TargetBase):
     port: Annotated[int, Field(ge=1, le=65535)] = 21
     passive: bool = True
     directory: str = "{camera}/{date}"
-    base_name: str = "{camera}"  # seed 000 FTP*BaseFileName / seed 003 ftp_filename; naming adds the suffix
-    naming: Literal["overwrite", "timestamp", "sequence"] = "timestamp"
+    base_name: str = "{camera}"  # IPCamCGI FTP*BaseFileName / Foscam CGI ftp_filename; naming adds the suffix
+    naming: Naming = "timestamp"
     sequence_max: Annotated[int, Field(ge=1)] = 1000
     retain_connection: bool = False
     upload: list[Literal["snapshot", "clip"]] = ["snapshot"]
@@ -286,7 +293,7 @@ Target = Annotated[EmailTarget | FtpTarget | HttpTarget, Field(discriminator="ki
 
 
 class RecordConfig(Strict):
-    mode: Literal["event", "continuous", "off"] = "event"
+    mode: RecordMode = "event"
     pre: Duration = 5.0
     post: Duration = 10.0
     max: Duration = 600.0
@@ -306,7 +313,7 @@ class ActionRule(Strict):
     target: str
     triggers: list[str] | None = None
     schedule: ScheduleSpec | None = None
-    # output:N only: alternating on/off times, e.g. ["300ms", "500ms", "300ms"] (seed 002 /300\500/300\)
+    # output:N only: alternating on/off times, e.g. ["300ms", "500ms", "300ms"] (VAPIX /300\500/300\)
     pulses: Annotated[list[Duration], Field(min_length=1, max_length=32)] | None = None
 
     @field_validator("pulses")
@@ -359,13 +366,13 @@ class CameraConfig(Credentials):
     url: Annotated[str | None, Field(pattern=r"^https?://", validate_default=True)] = None
     video_url: Annotated[str | None, Field(pattern=r"^https?://", validate_default=True)] = None
     audio_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
-    auth: Literal["auto", "basic", "digest", "query"] = "auto"
+    auth: AuthMode = "auto"
     triggers: list[str] = ["motion"]
     audio: bool = False
     timezone: TimeZoneName | None = None
     schedule: ScheduleSpec = "always"
     privacy: ScheduleSpec = "never"
-    armed: Literal["auto", "on", "off"] = "auto"
+    armed: ArmedMode = "auto"
     record: RecordConfig = RecordConfig()
     # None: ["mqtt"] when [mqtt] is configured, else nothing
     actions: list[ActionEntry] | None = None

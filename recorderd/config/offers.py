@@ -35,9 +35,9 @@ def trigger_problem(spec: DialectSpec, trigger: str) -> str | None:
 def loop_problem(spec: DialectSpec, triggers: Iterable[str], output: int) -> str | None:
     """Why a relay action `output:<output>` would start incidents on its own camera, or None.
 
-    Where a camera reports the state of the output it is told to switch (seed 000's Trigger
-    lines are pulsed through iocontrol.cgi and read back from every frame as input:1/2; seed 002
-    io/output.cgi?monitor and seed 004 IO:Status as output:<n>), each pulse would be a new
+    Where a camera reports the state of the output it is told to switch (IPCamCGI's Trigger
+    lines are pulsed through iocontrol.cgi and read back from every frame as input:1/2; VAPIX
+    io/output.cgi?monitor and MOBOTIX MOVE IO:Status as output:<n>), each pulse would be a new
     trigger edge: an incident that pulses the relay again, for ever.
     """
     echo = spec.output_echo(output)

@@ -1,4 +1,4 @@
-"""What travels on the daemon's bus: camera states and incident edges, with their vocabularies.
+"""What travels on the daemon's bus: camera states and incident events (start, end), with their vocabularies.
 
 Values only; who publishes and who consumes is told in recorderd/core/bus.py and docs/DESIGN.md.
 """
@@ -15,6 +15,10 @@ EventType = Literal["start", "end"]
 # why an incident ended: its last trigger went off, its alarm timed out, the camera was disarmed or
 # entered privacy, or the daemon stopped the camera (shutdown, reload)
 EndReason = Literal["ended", "timeout", "disarmed", "privacy", "stopped"]
+
+
+# the override as the config and the HTTP endpoint write it (Override below is its value)
+ArmedMode = Literal["auto", "on", "off"]
 
 
 class Override(StrEnum):
@@ -79,7 +83,7 @@ class Snapshot:
 
 @dataclass(frozen=True, slots=True)
 class IncidentEvent:
-    """One edge of an incident, its start or its end: what the camera engine publishes on the bus
+    """One event of an incident, its start or its end: what the camera engine publishes on the bus
     and every action (MQTT included) consumes.
 
     `id` names the incident, so its start and end share it; `(id, type)` names the event, and

@@ -10,10 +10,10 @@ import trio
 from recorderd.cameras.engine import Engine
 from recorderd.cameras.live import LiveFeed
 from recorderd.config.model import Config
-from recorderd.core.events import BusEvent
+from recorderd.core.events import ArmedMode, BusEvent
 from recorderd.daemon.status import DaemonStatus
 from recorderd.recording.index import Index
-from recorderd.service.http import ArmedMode, Control, MetricsSnapshot
+from recorderd.service.http import Control, MetricsSnapshot
 
 if TYPE_CHECKING:
     from recorderd.daemon.assembly import Stages

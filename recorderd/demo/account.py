@@ -14,11 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, TextIO
 
 from recorderd.core import events as ev
 from recorderd.core.text import plural
 from recorderd.recording.index import RecordingRow
+
+# the account's second column: what a line is about
+LineKind = Literal["stopping", "connected", "lost", "incident", "recording", "file", "mqtt", "action"]
 
 
 @dataclass
@@ -71,7 +74,7 @@ class Account:
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
 
-    def line(self, kind: str, who: str, text: str) -> None:
+    def line(self, kind: LineKind, who: str, text: str) -> None:
         self.say(f"{self.elapsed():6.1f}s  {kind:<10} {who:<9} {text}".rstrip())
 
     def rel(self, path: Path) -> str:

@@ -12,7 +12,7 @@ can never be configured for an operation the sender cannot do.
 | foscam   | GET decoder_control.cgi?command=94 (high), wait, 95 (low) | GET decoder_control.cgi?command=29+2N       |
 | ipcamcgi | GET iocontrol.cgi?Trigger1=1, wait, Trigger1=0           | GET pantiltcontrol.cgi?PanTiltPresetPositionMove=N |
 
-Every request is a GET with query parameters: seed 000 documents POST for its control CGIs but
+Every request is a GET with query parameters: IPCamCGI documents POST for its control CGIs but
 says in 2.1 that any value may be set by GET with `?name=value` as well, and one method lets the
 sender use the camera engine's client (recorderd.cameras.http.CameraHttp, GET only).
 
@@ -62,7 +62,7 @@ class LinkUnsupported(RecorderdError, ValueError):
 
 
 def _axis_action(output: int, pulses: Sequence[tuple[int, int]]) -> str:
-    """Seed 002: `1:/300\\500/300\\` = active 300 ms, inactive, wait 500 ms, active 300 ms, inactive."""
+    """VAPIX: `1:/300\\500/300\\` = active 300 ms, inactive, wait 500 ms, active 300 ms, inactive."""
     text = f"{output}:"
     for i, (on, off) in enumerate(pulses):
         text += f"/{on}\\"

@@ -80,7 +80,7 @@ class DialectSpec:
     output: OutputSteps | None = None  # relay pulses (output:<n> actions)
     outputs: range = range(0)  # output numbers the relay CGI drives (output:<n> actions)
     # the trigger family through which the camera reports its outputs' state (output:<n> triggers
-    # read `output`; seed 000 reports its Trigger lines as inputs), None where no document gives one
+    # read `output`; IPCamCGI reports its Trigger lines as inputs), None where no document gives one
     output_state: Literal["output", "input"] | None = None
     preset: PresetSteps | None = None  # PTZ presets (preset:<n> actions)
     presets: range = range(0)  # preset numbers the PTZ CGI takes
@@ -114,7 +114,7 @@ class DialectSpec:
         return f"{self.output_state}:{output}"
 
 
-def describe_numbers(kind: str, numbers: range) -> str:
+def describe_numbers(kind: Literal["motion", "input", "output", "preset"], numbers: range) -> str:
     """input:1, input:1 to input:8, preset:1 or more."""
     if not numbers:
         return f"no {kind}s"
@@ -162,7 +162,7 @@ def _entries() -> list[DialectSpec]:
             motion_windows=range(0, UNBOUNDED),  # §4.5: group=<group number>
             audio=True,
             output=linkage.openapi_output,
-            outputs=range(1, 9),  # §5.3 names output.cgi without its parameters: as seed 002
+            outputs=range(1, 9),  # §5.3 names output.cgi without its parameters: as VAPIX
             preset=linkage.openapi_preset,
             presets=range(1, UNBOUNDED),
             clock=ClockQuery("time.cgi", (("action", "get"),)),  # §1.10.1, local time, no zone

@@ -15,8 +15,16 @@ import trio
 
 from recorderd.config.model import MqttConfig
 from recorderd.mqtt.client import MqttClient, MqttError, Tuning
+from recorderd.mqtt.driver import FailureKind
 
-_BY_KIND = {"connect": 1, "tls": 1, "timeout": 1, "closed": 2, "auth": 5, "refused": 3}
+_BY_KIND: dict[FailureKind, int] = {
+    "connect": 1,
+    "tls": 1,
+    "timeout": 1,
+    "closed": 2,
+    "auth": 5,
+    "refused": 3,
+}
 
 
 async def probe(config: MqttConfig, *, timeout: float = 10.0) -> tuple[int, str]:

@@ -1,15 +1,15 @@
-"""Audio framing: seed 002 receive.cgi and seed 001 fromserver.cgi, singlepart or multipart.
+"""Audio framing: VAPIX receive.cgi and Open API fromserver.cgi, singlepart or multipart.
 
 Singlepart: the HTTP Content-Type names the codec once, then the body is a continuous flow of
 240-byte blocks. Multipart: each part is one block (or a few) with its own Content-Type. MIME types
-(seed 002 5.8.1): audio/basic = G.711 mu-law 64 kbit/s, audio/32KADPCM = G.726 32 kbit/s,
+(VAPIX §5.8.1): audio/basic = G.711 mu-law 64 kbit/s, audio/32KADPCM = G.726 32 kbit/s,
 audio/G723 = G.726 24 kbit/s (the document's name; it is not ITU G.723.1). All are 8 kHz mono.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from recorderd.protocol.errors import ProtocolError
 from recorderd.protocol.multipart import MultipartReader, Part, PartDropped, Truncated, parse_boundary
@@ -26,7 +26,8 @@ __all__ = [
     "open_audio_reader",
 ]
 
-BLOCK_SIZE = 240  # "Each block of coded audio data is 240 byte" (seed 002 5.8.3)
+BLOCK_SIZE = 240  # "Each block of coded audio data is 240 byte" (VAPIX §5.8.3)
+CodecId = Literal["mulaw", "alaw", "g726"]  # the short ids the recorder and the player share
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,7 @@ class AudioCodec:
 
     name: str  # human readable, e.g. "G.726 32 kbit/s"
     mime: str  # canonical MIME type, lower-case
-    codec: str  # short id shared with the recorder: "mulaw", "alaw", "g726"
+    codec: CodecId  # short id shared with the recorder
     sample_rate: int
     bits_per_sample: int  # coded bits per sample (G.726-32: 4)
     channels: int

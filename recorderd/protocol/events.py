@@ -1,6 +1,6 @@
 """The normalized event model: trigger samples from any dialect, and edges (start/end) derived from them.
 
-Cameras repeat states and levels many times a second; recording and actions need transitions. Trigger
+Cameras repeat states and levels many times a second; recording and actions need edges. Trigger
 names are camera-independent: `motion`, `motion:<window>`, `input:<n>`, `output:<n>` (numbered from 1),
 `sound`, `tamper`, `face`.
 """
@@ -19,7 +19,7 @@ MAX_TRIGGERS = 256
 
 @dataclass(frozen=True, slots=True)
 class TriggerSample:
-    """One observation of one trigger's state, as a camera reported it (no time: the shell stamps it)."""
+    """One sample of one trigger's state, as a camera reported it (no time: the shell stamps it)."""
 
     trigger: str
     active: bool
@@ -29,7 +29,8 @@ class TriggerSample:
 
 @dataclass(frozen=True, slots=True)
 class Edge:
-    """A transition: `active=True` is a start, `active=False` an end; level/threshold of that sample."""
+    """A change of a trigger's state: `active=True` is a start, `active=False` an end; level/threshold
+    of the sample that made it."""
 
     trigger: str
     active: bool
@@ -38,7 +39,7 @@ class Edge:
 
 
 class EdgeDetector:
-    """Turns repeated samples into transitions, per trigger, never two starts (or ends) in a row.
+    """Turns repeated samples into edges, per trigger, never two starts (or ends) in a row.
 
     Rules (docs/protocol.md, "Edge detection"):
     - A trigger never seen before: an inactive first sample is silent; an active one is a start (the

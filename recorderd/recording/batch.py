@@ -1,8 +1,8 @@
 """Many small blocking calls, one worker-thread hop: the recorders' cluster writes.
 
 Every camera writes one cluster a second. Handing each write to a worker thread on its own costs
-a thread wake-up, a GIL hand-over and a trip back into trio for each (about 0.2 ms of CPU per hop
-on the 2-core VM of docs/performance.md, 20 µs per frame at 10 fps). A ThreadBatch collects the
+a thread wake-up, a GIL hand-over and a trip back into trio for each: on a small VM a sizeable
+share of what a frame costs (docs/performance.md has the figures). A ThreadBatch collects the
 calls that come within `window` seconds and runs them one after another in a single worker-thread
 call; each caller gets its own result or exception back, in the order it called.
 

@@ -8,8 +8,8 @@ Event mode: frames wait in a ring buffer (bounded by `pre` + `lead` seconds and 
 an incident opens a clip that begins with the last video frame at or before `pre` seconds before its
 start; the clip runs while any incident is active and up to the first video frame at or after `post`
 past the end of the last one (an incident during post-time extends it). A clip is capped at `max` seconds: then the file is closed and, if an incident is still
-active, a follow-on file continues at the very next frame (nothing lost; a stuck alarm gives files of
-`max` length rather than one without end; the engine expires such alarms after alarm_timeout).
+active, a follow-on file continues at the very next frame (nothing lost; a stuck trigger gives files of
+`max` length rather than one without end; the engine ends its incident after alarm_timeout).
 
 Continuous mode: files are cut at wall-clock multiples of `segment` in the camera's zone (60 s ->
 on the minute). Every frame goes to exactly one file, so nothing is lost or doubled at a cut.
@@ -25,11 +25,13 @@ import math
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from recorderd.recording.frames import ClipEnd, ClipStart, Frame, Privacy
 
-Mode = Literal["event", "continuous", "off"]
+if TYPE_CHECKING:
+    from recorderd.config.model import RecordMode
+
 CloseWhy = Literal["post", "max", "segment", "privacy", "shutdown", "split"]
 
 
@@ -75,7 +77,7 @@ class RecordMachine:
 
     def __init__(
         self,
-        mode: Mode,
+        mode: RecordMode,
         *,
         pre: float = 5.0,
         post: float = 10.0,

@@ -222,7 +222,7 @@ class Schedule:
 
     # -- export ------------------------------------------------------------------------------------
     def to_words(self) -> dict[str, int]:
-        """Seed 003's 96-slot words `sun_0` ... `sat_2`, unsigned 32-bit.
+        """The Foscam CGI's 96-slot words `sun_0` ... `sat_2`, unsigned 32-bit.
 
         A 15-minute slot is set when any part of it is on, so the words never leave out a moment
         the schedule covers; they are exact when `slot_aligned`.
@@ -275,7 +275,7 @@ def _clock(value: str | int, what: str, *, allow_24: bool = False) -> int:
 
 
 def from_words(words: Mapping[str, int], zone: tzinfo) -> Schedule:
-    """Seed 003's words `sun_0` ... `sat_2` (missing = 0); bit 0 of `_0` is 00:00-00:15, `_1`
+    """The Foscam CGI's words `sun_0` ... `sat_2` (missing = 0); bit 0 of `_0` is 00:00-00:15, `_1`
     starts 08:00, `_2` 16:00. Values may be unsigned or signed 32-bit."""
     spans: list[tuple[int, int]] = []
     for key, value in words.items():
@@ -291,7 +291,7 @@ def from_words(words: Mapping[str, int], zone: tzinfo) -> Schedule:
 
 
 def from_day_mask(days: int, start: str | int, stop: str | int, zone: tzinfo) -> Schedule:
-    """Seed 000: `days` bit 0 = Sunday ... bit 6 = Saturday; `hh:mm:ss` start and stop (or seconds).
+    """IPCamCGI: `days` bit 0 = Sunday ... bit 6 = Saturday; `hh:mm:ss` start and stop (or seconds).
 
     A stop earlier than the start crosses midnight into the next day; start equal to stop means the
     whole of each set day (00:00-24:00).
@@ -311,7 +311,7 @@ def from_day_mask(days: int, start: str | int, stop: str | int, zone: tzinfo) ->
 
 
 def from_weekdays(weekdays: str, start: str | int, duration_h: int, zone: tzinfo) -> Schedule:
-    """Seed 002: 7 characters `0`/`1`, Monday first; start `hh:mm`; duration in hours, 0 = 24 h.
+    """VAPIX: 7 characters `0`/`1`, Monday first; start `hh:mm`; duration in hours, 0 = 24 h.
 
     The interval runs on past midnight when start + duration does.
     """

@@ -1,10 +1,10 @@
 """Schedules read out of camera answers (already parsed into name -> value maps; no I/O here).
 
-- seed 003 (Foscam): `get_params.cgi` variables `<prefix>_enable` and `<prefix>_sun_0` ... `_sat_2`;
+- Foscam CGI: `get_params.cgi` variables `<prefix>_enable` and `<prefix>_sun_0` ... `_sat_2`;
   prefixes `alarm_schedule` (arming), `ftp_schedule` (uploads), `schedule` (`get_forbidden.cgi`);
-- seed 000 (IPCamCGI): `upload.cgi` / `email.cgi` values `<prefix>Enable`, `<prefix>Mode`,
+- IPCamCGI: `upload.cgi` / `email.cgi` values `<prefix>Enable`, `<prefix>Mode`,
   `<prefix>Day`, `<prefix>TimeStart`, `<prefix>TimeStop`; prefixes `FTPSchedule`, `EmailSchedule`;
-- seed 002 (param.cgi): an Event group's `Enabled`, `Weekdays`, `Starttime`, `Duration`, with or
+- VAPIX (param.cgi): an Event group's `Enabled`, `Weekdays`, `Starttime`, `Duration`, with or
   without the `root.` prefix.
 
 Names and values are stripped of surrounding blanks (firmware pads both). A value that is present
@@ -87,13 +87,13 @@ def from_ipcamcgi_params(
     *,
     if_disabled: Schedule | None = None,
 ) -> Schedule:
-    """Seed 000's schedule: `<prefix>Enable`, `<prefix>Mode` (0 = always, 1 = by schedule),
+    """IPCamCGI's schedule: `<prefix>Enable`, `<prefix>Mode` (0 = always, 1 = by schedule),
     `<prefix>Day` (bit 0 = Sunday), `<prefix>TimeStart`, `<prefix>TimeStop` (hh:mm:ss).
 
     §3.5.1: `<prefix>Enable` switches the scheduled upload (or mail) feature itself, and
     `<prefix>Mode` says when it runs. With the feature off (0, what cameras ship with) the camera
     keeps no time window at all, so the answer is `if_disabled`: by default "always" (read as an
-    arming schedule, the camera does not limit arming by the clock), as seed 003's
+    arming schedule, the camera does not limit arming by the clock), as the Foscam CGI's
     `alarm_schedule_enable=0` is read.
     """
     p = _clean(params)
@@ -120,7 +120,7 @@ def event_groups(params: Mapping[str, str]) -> list[str]:
 
 
 def from_param_event(params: Mapping[str, str], zone: tzinfo, group: str = "Event.E0") -> Schedule:
-    """Seed 002's Event group: `Weekdays` (7 of 0/1, Monday first), `Starttime` hh:mm, `Duration`
+    """VAPIX's Event group: `Weekdays` (7 of 0/1, Monday first), `Starttime` hh:mm, `Duration`
     hours (0 = 24 h). A group with `Enabled=no` is never on."""
     p = _clean(params)
 

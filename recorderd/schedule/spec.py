@@ -3,9 +3,9 @@
 The schedule engine compiles these into week intervals; this module only checks their form.
 Forms (see the example config):
   "always" | "never" | "camera"
-  { foscam = { sun_0 = 0, sun_1 = 4294967264, ..., sat_2 = 0 } }      seed 003, 96 slots a day
-  { days = 62, start = "08:00:00", stop = "18:00:00" }                   seed 000, bit 0 = Sunday
-  { weekdays = "1111100", start = "08:00", duration = 10 }               seed 002, Monday first
+  { foscam = { sun_0 = 0, sun_1 = 4294967264, ..., sat_2 = 0 } }      Foscam CGI, 96 slots a day
+  { days = 62, start = "08:00:00", stop = "18:00:00" }                   IPCamCGI, bit 0 = Sunday
+  { weekdays = "1111100", start = "08:00", duration = 10 }               VAPIX, Monday first
   { mon = ["08:00-12:00", "13:00-18:00"], sat = "22:00-06:00", "mon-fri" = "..." }   windows
 """
 
@@ -78,7 +78,7 @@ Word = Annotated[int, Field(ge=-(2**31), le=2**32 - 1)]
 
 
 class FoscamWords(_Strict):
-    """Seed 003's alarm_schedule_<day>_<n>: bit 0 of _0 is 00:00-00:15, _1 starts 08:00, _2 16:00."""
+    """The Foscam CGI's alarm_schedule_<day>_<n>: bit 0 of _0 is 00:00-00:15, _1 starts 08:00, _2 16:00."""
 
     sun_0: Word = 0
     sun_1: Word = 0
@@ -112,7 +112,7 @@ class WordsSpec(_Strict):
 
 
 class DayMaskSpec(_Strict):
-    """Seed 000: bit 0 = Sunday ... bit 6 = Saturday; stop < start crosses midnight; equal = whole day."""
+    """IPCamCGI: bit 0 = Sunday ... bit 6 = Saturday; stop < start crosses midnight; equal = whole day."""
 
     days: Annotated[int, Field(ge=0, le=127)]
     start: str
@@ -126,7 +126,7 @@ class DayMaskSpec(_Strict):
 
 
 class WeekdaysSpec(_Strict):
-    """Seed 002: 7 characters Monday first, start hh:mm, duration in hours (0 = 24 h)."""
+    """VAPIX: 7 characters Monday first, start hh:mm, duration in hours (0 = 24 h)."""
 
     weekdays: Annotated[str, Field(pattern=r"^[01]{7}$")]
     start: str

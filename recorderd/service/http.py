@@ -11,7 +11,7 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import trio
 from hypercorn.config import Config as HypercornConfig
@@ -27,11 +27,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recorderd.config.model import MAX_MANUAL_S
 from recorderd.config.units import parse_duration
+from recorderd.core.events import ArmedMode
 from recorderd.service.guard import Guard
 from recorderd.service.httpserve import DEFAULT_MAX_CONNECTIONS, serve_capped
 
 log = logging.getLogger(__name__)
-ArmedMode = Literal["on", "off", "auto"]
+_ARMED_MODES: dict[str, ArmedMode] = {"on": "on", "off": "off", "auto": "auto"}
 
 
 @dataclass
@@ -324,10 +325,10 @@ def build_app(control: Control, token: str | None = None, ui: Extension | None =
                 text = str(doc.get("armed", "")) if isinstance(doc, dict) else ""
             except ValueError:
                 text = ""
-        mode = text.lower()
-        if mode not in ("on", "off", "auto"):
+        mode = _ARMED_MODES.get(text.lower())
+        if mode is None:
             return _error(400, 'expected "ON", "OFF" or "AUTO"')
-        control.set_armed(request.path_params["camera"], mode)  # type: ignore[arg-type]
+        control.set_armed(request.path_params["camera"], mode)
         return JSONResponse({"camera": request.path_params["camera"], "armed": mode})
 
     routes: list[BaseRoute] = [

@@ -7,7 +7,10 @@ import logging
 import os
 import sys
 from collections.abc import Iterable
-from typing import Literal, TextIO
+from typing import TYPE_CHECKING, Literal, TextIO
+
+if TYPE_CHECKING:
+    from recorderd.config.model import LogLevel
 
 LogFormat = Literal["text", "json"]
 _MASK = "***"
@@ -84,7 +87,7 @@ def to_journal(stream: TextIO) -> bool:
 
 
 def setup_logging(
-    level: str = "info",
+    level: LogLevel = "info",
     fmt: LogFormat = "text",
     stream: TextIO | None = None,
     *,

@@ -1,6 +1,6 @@
 """Audio the simulated cameras send: an 8 kHz tone, G.711 mu-law or G.726-32, in 240-byte blocks.
 
-Seeds 001/002: "Each block of coded audio data is 240 byte"; audio/basic is G.711 mu-law (a block is
+Open API/VAPIX: "Each block of coded audio data is 240 byte"; audio/basic is G.711 mu-law (a block is
 30 ms), audio/32KADPCM is G.726 at 32 kbit/s (60 ms). One second of tone is encoded once and looped
 (a whole number of cycles for any whole frequency); the G.726 loop is taken from the encoder's steady
 state, so the decoder's state hardly jumps where the loop restarts.
@@ -14,7 +14,7 @@ import math
 from recorderd.sim import g726
 
 RATE = 8000  # samples per second
-BLOCK = 240  # bytes per block (seeds 001/002)
+BLOCK = 240  # bytes per block (Open API/VAPIX)
 MIME = {"mulaw": "audio/basic", "g726": "audio/32KADPCM"}
 BYTES_PER_SECOND = {"mulaw": 8000, "g726": 4000}
 

@@ -1,4 +1,4 @@
-"""Camera authentication: Basic, Digest (MD5, with or without qop) and seed 003's query parameters.
+"""Camera authentication: Basic, Digest (MD5, with or without qop) and the Foscam CGI's query parameters.
 
 Pure functions over a request and the time, so they are tested without sockets. Digest follows
 RFC 2617 (qop="auth") and RFC 2069 (no qop); nonces are stateless (time + HMAC) and go stale after
@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from recorderd.sim.config import AuthScheme
 from recorderd.sim.httpio import Request
 
 Verdict = Literal["ok", "missing", "bad", "stale"]
@@ -23,7 +24,7 @@ _PARAM = re.compile(r'(\w+)\s*=\s*(?:"([^"]*)"|([^\s,]+))')
 
 @dataclass(frozen=True)
 class AuthPolicy:
-    mode: str  # basic | digest | query | none
+    mode: AuthScheme
     username: str
     password: str
     realm: str
@@ -109,7 +110,7 @@ def _check_digest(policy: AuthPolicy, req: Request, value: str, now: float) -> V
 
 
 def _check_query(policy: AuthPolicy, req: Request) -> Verdict | None:
-    """Seed 003: `user=&pwd=`; CGIs whose own parameters are user/pwd take `cam_user=&cam_pwd=`."""
+    """Foscam CGI: `user=&pwd=`; CGIs whose own parameters are user/pwd take `cam_user=&cam_pwd=`."""
     params = req.params
     for u, p in (("cam_user", "cam_pwd"), ("user", "pwd")):
         if u in params:

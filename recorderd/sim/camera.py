@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import trio
@@ -27,6 +27,10 @@ from recorderd.sim.framing import LENGTH, Framing
 from recorderd.sim.logs import FrameLog, SeqRuns
 from recorderd.sim.params import ParamTree, axis_tree, foscam_forbidden, foscam_vars, ipcam_tables, move_tree
 from recorderd.sim.render import ipcam_date
+
+# who set a trigger: the API, the scenario, a CGI the client called, the /_sim/ HTTP control
+EffectSource = Literal["api", "scenario", "control", "http"]
+StreamKind = Literal["video", "event", "audio"]
 
 # the documents' paths (the dialect registry); a plain MJPEG camera has none, so it gets the usual ones
 VIDEO_PATHS = {str(d): "/" + e.paths.video for d, e in DIALECTS.items() if d != Dialect.MJPEG} | {
@@ -56,7 +60,7 @@ class Effect:
     on: bool
     mono: float
     wall: float
-    source: str = "api"  # api | scenario | control (a CGI the client called) | http (/_sim/)
+    source: EffectSource = "api"
     kind: str = ""  # canonical: motion | input | output | sound | tamper | face | email
     index: int = 0  # motion window, input or output number
 
@@ -66,7 +70,7 @@ class EventState:
     """Motion windows, inputs, outputs and flags; event streams keep a copy and replay Effects on it,
     so a pulse shorter than a scheduling pass still reaches every stream.
 
-    `linked_io`: input n and output n are one line (seed 000's Trigger1/Trigger2: switched through
+    `linked_io`: input n and output n are one line (IPCamCGI's Trigger1/Trigger2: switched through
     iocontrol.cgi, §5.1.2, and reported in every frame header, §4.1.2)."""
 
     motion: dict[int, bool]
@@ -112,7 +116,7 @@ class FrameInfo:
 @dataclass(frozen=True)
 class RequestRecord:
     method: str
-    target: str  # path and query as sent (the query may hold seed 003 credentials)
+    target: str  # path and query as sent (the query may hold Foscam CGI credentials)
     status: int
     mono: float
 
@@ -131,7 +135,7 @@ class ControlCall:
 @dataclass
 class StreamStats:
     id: int
-    kind: str  # video | event | audio
+    kind: StreamKind
     path: str
     opened: float  # monotonic
     closed: float | None = None
@@ -204,7 +208,7 @@ class SimCamera:
         )
         self.tz = ZoneInfo(config.timezone)
         self.clock_skew = config.clock_skew  # camera time - true time (settable while running)
-        # event state; seed 000 has exactly its two Trigger lines, inputs and outputs alike
+        # event state; IPCamCGI has exactly its two Trigger lines, inputs and outputs alike
         linked = config.dialect == "ipcamcgi"
         self.state = EventState(
             dict.fromkeys(config.motion_windows, False),
@@ -250,7 +254,7 @@ class SimCamera:
 
     @property
     def video_url(self) -> str:
-        """The dialect's main MJPEG stream (seed 004: its own port)."""
+        """The dialect's main MJPEG stream (MOBOTIX MOVE: its own port)."""
         return _video_url(self.dialect, self.host, self.port, self.stream_port) or ""
 
     @property
@@ -314,7 +318,7 @@ class SimCamera:
         """The current state of a trigger (`motion`, `motion:1`, `input:2`, `output:1`, `sound`, ...)."""
         return self.state.get(*self._canonical(trigger))
 
-    def _set(self, trigger: str, on: bool, source: str) -> Effect:
+    def _set(self, trigger: str, on: bool, source: EffectSource) -> Effect:
         kind, n = self._canonical(trigger)
         self.state.apply(kind, n, on)
         effect = Effect(trigger, on, time.monotonic(), time.time(), source, kind, n)
@@ -323,7 +327,7 @@ class SimCamera:
         self._activity_lot.unpark_all()
         return effect
 
-    async def set_trigger(self, trigger: str, on: bool = True, *, source: str = "api") -> Effect:
+    async def set_trigger(self, trigger: str, on: bool = True, *, source: EffectSource = "api") -> Effect:
         """Set a trigger; returns when and (after one checkpoint) the event streams have been woken."""
         effect = self._set(trigger, on, source)
         await trio.lowlevel.checkpoint()
@@ -339,13 +343,13 @@ class SimCamera:
         return out
 
     def ipcam_bits(self) -> list[bool]:
-        """Seed 000 IO field: Trigger1, Trigger2, Image Upload (motion), Image Email, 4 reserved."""
+        """IPCamCGI IO field: Trigger1, Trigger2, Image Upload (motion), Image Email, 4 reserved."""
         st = self.state
         ins = [*st.inputs, False, False]
         return [ins[0], ins[1], any(st.motion.values()), st.flags["email"], False, False, False, False]
 
     def foscam_alarm_status(self) -> int:
-        """Seed 003: 0 none, 1 motion, 2 input, 3 sound (the first that is active)."""
+        """Foscam CGI: 0 none, 1 motion, 2 input, 3 sound (the first that is active)."""
         st = self.state
         if any(st.motion.values()):
             return 1
@@ -408,7 +412,7 @@ class SimCamera:
         self._activity_lot.unpark_all()
         return call
 
-    def _open_stream(self, kind: str, path: str) -> StreamStats:
+    def _open_stream(self, kind: StreamKind, path: str) -> StreamStats:
         stats = StreamStats(len(self.streams), kind, path, time.monotonic())
         self.streams.append(stats)
         self._activity_lot.unpark_all()
@@ -425,7 +429,7 @@ class SimCamera:
     def calls(self, kind: str | None = None) -> list[ControlCall]:
         return [c for c in self.controls if kind is None or c.kind == kind]
 
-    def open_streams(self, kind: str | None = None) -> list[StreamStats]:
+    def open_streams(self, kind: StreamKind | None = None) -> list[StreamStats]:
         return [s for s in self.streams if s.closed is None and (kind is None or s.kind == kind)]
 
     @property
@@ -504,7 +508,7 @@ class SimCamera:
                 date = ipcam_date(
                     self.local_now(wall), self.ipcam_bits(), self.pan, self.tilt, f.date_format, f.io_digits
                 )
-                # seed 000 4.1.2: Content-Length, Date, Content-Type; JPEG data then CRLF CRLF
+                # IPCamCGI §4.1.2: Content-Length, Date, Content-Type; JPEG data then CRLF CRLF
                 part = framing.part(jpeg, (LENGTH, f"Date: {date}", "Content-Type: image/jpeg"), b"\r\n\r\n")
             else:
                 part = framing.part(jpeg, ("Content-Type: image/jpeg", LENGTH))

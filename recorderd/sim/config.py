@@ -56,9 +56,14 @@ def _signed_seconds(value: Any) -> float:
 
 SignedDuration = Annotated[float, BeforeValidator(_signed_seconds)]
 AuthMode = Literal["auto", "basic", "digest", "query", "none"]
+AuthScheme = Literal["basic", "digest", "query", "none"]  # what "auto" stands for on a camera
+# framing quirks of multipart streams: how the boundary is declared, how Content-Length is told
+BoundaryStyle = Literal["plain", "dashed", "quoted", "spaces"]
+ContentLength = Literal["exact", "missing", "short", "long"]
+DateFormat = Literal["iso", "dlink"]
 
-# What "auto" means per dialect: what these cameras ship with (seed 003 documents both query and Basic).
-DEFAULT_AUTH: dict[str, str] = {
+# What "auto" means per dialect: what these cameras ship with (Foscam CGI documents both query and Basic).
+DEFAULT_AUTH: dict[str, AuthScheme] = {
     "ipcamcgi": "basic",
     "openapi": "basic",
     "vapix": "digest",
@@ -103,7 +108,7 @@ class Faults(Strict):
     drip_bytes: int | None = Field(default=None, ge=1)  # slow drip: write in chunks of this size ...
     drip_delay: Duration = 0.002  # ... with this pause between chunks
     # framing quirks (multipart streams)
-    boundary: Literal["default", "plain", "dashed", "quoted", "spaces"] = "default"
+    boundary: Literal["default"] | BoundaryStyle = "default"
     boundary_token: str | None = Field(default=None, min_length=1, max_length=70)
     preamble: Literal["none", "blank_lines", "junk"] = "none"
     headers_first: bool = False  # the stream starts with part headers, no delimiter before the first part
@@ -113,15 +118,15 @@ class Faults(Strict):
     repeat_boundary: bool = False  # every boundary line sent twice
     extra_crlf: bool = False  # blank lines between parts
     bare_lf: bool = False  # part headers end with LF only
-    content_length: Literal["exact", "missing", "short", "long"] = "exact"
+    content_length: ContentLength = "exact"
     content_length_nospace: bool = False  # "Content-Length:37"
     content_type_size: bool = False  # "Content-Type: image/jpeg;size=22000"
     # plain responses
     close_delimited: bool = False  # HTTP/1.0 body ended by closing, no Content-Length
     # dialect quirks
-    date_format: Literal["iso", "dlink"] = "iso"  # seed 000 frame header: document or real D-Link form
-    io_digits: Literal[7, 8] = 8  # seed 000: the document draws 7 X's, describes 8
-    io_blank_lines: bool = False  # seeds 001/002 IO monitor: the example's extra blank lines, bare LF
+    date_format: DateFormat = "iso"  # IPCamCGI frame header: document or real D-Link form
+    io_digits: Literal[7, 8] = 8  # IPCamCGI: the document draws 7 X's, describes 8
+    io_blank_lines: bool = False  # Open API/VAPIX IO monitor: the example's extra blank lines, bare LF
     param_root: bool = False  # param.cgi list with "root." prefixes (real Axis firmware)
     param_trailing_spaces: bool = False
     param_latin1: bool = False  # a latin-1 (not UTF-8) value in the list
@@ -216,7 +221,7 @@ class SimCameraConfig(Strict):
     # MOVE eventdata.cgi); a convenience: repeat the whole state this often as well
     monitor_repeat: Duration | None = None
     # the camera's own clock: its zone and how far it is off (camera time - true time, + is ahead),
-    # as every time CGI and the seed 000 frame header tell it
+    # as every time CGI and the IPCamCGI frame header tell it
     timezone: str = "UTC"
     clock_skew: SignedDuration = 0.0
     # frame timing: where in its frame period this camera's frames fall (0..1); None: as
@@ -229,7 +234,7 @@ class SimCameraConfig(Strict):
     burst_gap: Duration = 0.001
     schedule: CameraSchedule | None = None  # reported by the camera's own schedule CGIs
     schedule_enable: bool = True
-    privacy: WordsSpec | None = None  # foscam: what get_forbidden.cgi reports (seed 003 set_forbidden)
+    privacy: WordsSpec | None = None  # foscam: what get_forbidden.cgi reports (Foscam CGI set_forbidden)
     test_mail_result: Annotated[int, Field(ge=0, le=13)] = 0
     test_ftp_result: Annotated[int, Field(ge=0, le=9)] = 0
     faults: Faults = Faults()
@@ -281,7 +286,7 @@ class SimCameraConfig(Strict):
         return self
 
     @property
-    def auth_mode(self) -> str:
+    def auth_mode(self) -> AuthScheme:
         return DEFAULT_AUTH[self.dialect] if self.auth == "auto" else self.auth
 
     @property

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from recorderd.sim.config import Faults
+from recorderd.sim.config import BoundaryStyle, ContentLength, Faults
 
 CRLF = b"\r\n"
 LENGTH = "\0length"  # placeholder header line: Content-Length of the body
@@ -26,7 +26,7 @@ class Framing:
     headers_first: bool  # delimiter after each part (as the documents draw it) instead of before it
     repeat_boundary: bool
     extra_crlf: bool
-    content_length: str  # exact | missing | short | long
+    content_length: ContentLength
     cl_nospace: bool
     type_size: bool
 
@@ -57,11 +57,13 @@ class Framing:
         return gap + delim + headers + body + trailer
 
 
-def make_framing(token: str, style: str, faults: Faults, *, space_after_semicolon: bool = False) -> Framing:
+def make_framing(
+    token: str, style: BoundaryStyle, faults: Faults, *, space_after_semicolon: bool = False
+) -> Framing:
     """The framing for a stream whose document says `token` in `style` (plain or dashed), bent by faults.
 
     plain:  boundary=myboundary      delimited by --myboundary
-    dashed: boundary=--myboundary    delimited by --myboundary (seeds 000, 001/002 audio; real cameras)
+    dashed: boundary=--myboundary    delimited by --myboundary (IPCamCGI, Open API/VAPIX audio; real cameras)
     quoted: boundary="myboundary"    spaces: boundary = myboundary
     """
     token = faults.boundary_token or token

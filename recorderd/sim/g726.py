@@ -1,4 +1,4 @@
-"""A G.726 32 kbit/s (4-bit ADPCM) encoder, for seed 002's audio/32KADPCM.
+"""A G.726 32 kbit/s (4-bit ADPCM) encoder, for VAPIX's audio/32KADPCM.
 
 Written from the ITU-T G.726 block descriptions (adaptive quantizer, quantizer scale factor
 adaptation with speed control, 2-pole/6-zero adaptive predictor with its 11-bit floating point

@@ -1,4 +1,4 @@
-"""The settings a simulated camera reports and accepts: param.cgi trees, seed 003 variables, seed 000 tables.
+"""The settings a simulated camera reports and accepts: param.cgi trees, Foscam CGI variables, IPCamCGI tables.
 
 Built from the camera's config (its schedule, credentials, sizes) and changed by the set/update CGIs,
 so a client that writes a setting reads it back.
@@ -16,7 +16,7 @@ from recorderd.schedule.spec import FOSCAM_DAYS, DayMaskSpec, WeekdaysSpec, Word
 from recorderd.sim.config import SimCameraConfig
 
 EVENT_TEMPLATE: dict[str, str] = {
-    # seed 002 5.1.1.4: "A listing of the new group will output the following"
+    # VAPIX §5.1.1.4: "A listing of the new group will output the following"
     "Name": "MyEvent",
     "Type": "T",
     "Enabled": "yes",
@@ -123,7 +123,7 @@ def event_items(cfg: SimCameraConfig) -> list[tuple[str, str]]:
 
 
 def axis_tree(cfg: SimCameraConfig, name: str) -> ParamTree:
-    """The parameters of a seed 001/002 camera (param.cgi, config.cgi)."""
+    """The parameters of an Open API/VAPIX camera (param.cgi, config.cgi)."""
     items: list[tuple[str, str]] = [
         ("Brand.Brand", "recorderd"),
         ("Brand.ProdShortName", f"recorderd-sim {cfg.dialect}"),
@@ -158,14 +158,14 @@ def axis_tree(cfg: SimCameraConfig, name: str) -> ParamTree:
 
 
 def move_zone(cfg: SimCameraConfig) -> str:
-    """Seed 004 Time.TimeZone (`GMT-12` ... `GMT+13`, whole hours): the zone's offset now."""
+    """MOBOTIX MOVE Time.TimeZone (`GMT-12` ... `GMT+13`, whole hours): the zone's offset now."""
     offset = datetime.now(ZoneInfo(cfg.timezone)).utcoffset()
     hours = round(offset.total_seconds() / 3600) if offset else 0
     return f"GMT{hours:+d}"
 
 
 def move_tree(cfg: SimCameraConfig, name: str) -> ParamTree:
-    """The parameters of a seed 004 camera (cgi-bin/admin/param.cgi, printed with `root.`)."""
+    """The parameters of a MOBOTIX MOVE camera (cgi-bin/admin/param.cgi, printed with `root.`)."""
     items = [
         ("System.HostName", name),
         ("System.Info.Model", "recorderd-sim move"),
@@ -259,7 +259,7 @@ def foscam_vars(cfg: SimCameraConfig, name: str) -> dict[str, int | str]:
 
 
 def ipcam_tables(cfg: SimCameraConfig, name: str) -> dict[str, dict[str, str]]:
-    """Seed 000 configuration CGIs (name=value tables), schedules from the config's day mask."""
+    """IPCamCGI configuration CGIs (name=value tables), schedules from the config's day mask."""
     sched = cfg.schedule if isinstance(cfg.schedule, DayMaskSpec) else None
     on = "1" if sched is not None and cfg.schedule_enable else "0"
     days = str(sched.days) if sched else "127"

@@ -1,43 +1,51 @@
 """The text each dialect's CGIs send, as the documents print it (pure functions over values).
 
-Seed 000 frame header and iocontrol.cgi, seeds 001/002 motion levels and IO monitor lines, seed 004
-eventdata lines, seed 003 JavaScript variables and parameter lists.
+IPCamCGI frame header and iocontrol.cgi, Open API/VAPIX motion levels and IO monitor lines, MOBOTIX MOVE
+eventdata lines, Foscam CGI JavaScript variables and parameter lists.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Literal
+
+from recorderd.sim.config import DateFormat
 
 
 def ipcam_date(
-    dt: datetime, bits: Sequence[bool], pan: int, tilt: int, fmt: str = "iso", digits: int = 8
+    dt: datetime,
+    bits: Sequence[bool],
+    pan: int,
+    tilt: int,
+    fmt: DateFormat = "iso",
+    digits: Literal[7, 8] = 8,
 ) -> str:
-    """Seed 000: `2008-10-01 10:39:46 IO_00000000_PT_120_045`; real D-Link: `11-17-2016 04:03:05 PM ...`."""
+    """IPCamCGI: `2008-10-01 10:39:46 IO_00000000_PT_120_045`; real D-Link: `11-17-2016 04:03:05 PM ...`."""
     when = dt.strftime("%m-%d-%Y %I:%M:%S %p" if fmt == "dlink" else "%Y-%m-%d %H:%M:%S")
     io = "".join("1" if b else "0" for b in bits[:digits]).ljust(digits, "0")
     return f"{when} IO_{io}_PT_{pan:03d}_{tilt:03d}"
 
 
 def ipcam_iocontrol(bits: Sequence[bool], dt: datetime) -> str:
-    """Seed 000 5.1.1: the Trigger/FTP upload/e-mail status."""
+    """IPCamCGI §5.1.1: the Trigger/FTP upload/e-mail status."""
     names = ("Trigger1", "Trigger2", "ImageUpload", "ImageEmail")
     pairs = [f"{n}={int(b)}" for n, b in zip(names, bits, strict=False)]
     return "&".join([*pairs, f"CurrentTime={dt:%Y-%m-%d %H:%M:%S}"])
 
 
 def kv_lines(pairs: Iterable[tuple[str, object]], nl: str = "\r\n") -> str:
-    """`<parameter>=<value>` lines (seed 000 2.2, parameter lists)."""
+    """`<parameter>=<value>` lines (IPCamCGI §2.2, parameter lists)."""
     return "".join(f"{k}={v}{nl}" for k, v in pairs)
 
 
 def mdb_lines(windows: Iterable[tuple[int, int, int]]) -> str:
-    """Seeds 001/002 motion levels: `group=0;level=28;threshold=45;` per window."""
+    """Open API/VAPIX motion levels: `group=0;level=28;threshold=45;` per window."""
     return "".join(f"group={g};level={lv};threshold={th};\r\n" for g, lv, th in windows)
 
 
 def io_line(port0: int, active: bool, edge: bool, bare_lf: bool = False) -> str:
-    """Seeds 001/002 IO monitor: `/` and `\\` when a port has just changed, `H` and `L` while steady.
+    """Open API/VAPIX IO monitor: `/` and `\\` when a port has just changed, `H` and `L` while steady.
 
     Ports are numbered from 0 in the lines (`monitor=1` answers `IO0:...`, as in the example).
     """
@@ -48,7 +56,7 @@ def io_line(port0: int, active: bool, edge: bool, bare_lf: bool = False) -> str:
 def move_motion(
     window: int, enabled: bool, level: int, sensitivity: int, triggered: bool, fields: Sequence[str]
 ) -> str:
-    """Seed 004: `Motion:Enabled=1;Level=15;Sensitivity=80;Triggered=0;` (window 0 is `Motion`)."""
+    """MOBOTIX MOVE: `Motion:Enabled=1;Level=15;Sensitivity=80;Triggered=0;` (window 0 is `Motion`)."""
     name = "Motion" if window == 0 else f"Motion{window}"
     if not enabled:
         return f"{name}:Enabled=0;"
@@ -57,7 +65,7 @@ def move_motion(
 
 
 def move_io_status(inputs: Sequence[bool], outputs: Sequence[bool]) -> str:
-    """Seed 004 IO:Status, seven hex bytes: inputs enabled, input states, output states, input NO/NC,
+    """MOBOTIX MOVE IO:Status, seven hex bytes: inputs enabled, input states, output states, input NO/NC,
     output active setting, inputs active, outputs active (bit 0 = port 1)."""
 
     def mask(bits: Iterable[bool]) -> int:
@@ -82,7 +90,7 @@ def move_face(triggered: bool) -> str:
 def js_vars(
     pairs: Iterable[tuple[str, int | str]], *, double: bool = False, crlf: bool = False, no_var: bool = False
 ) -> str:
-    """Seed 003 `var name='value';` lines (numbers bare), with the real-world variations."""
+    """Foscam CGI `var name='value';` lines (numbers bare), with the real-world variations."""
     q = '"' if double else "'"
     nl = "\r\n" if crlf else "\n"
     prefix = "" if no_var else "var "

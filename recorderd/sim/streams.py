@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import trio
 
 from recorderd.sim import audio
-from recorderd.sim.camera import Effect, EventState, SimCamera, StreamStats
+from recorderd.sim.camera import Effect, EventState, SimCamera, StreamKind, StreamStats
 from recorderd.sim.framing import Framing
 from recorderd.sim.httpio import Request, head, reset_on_close
 
@@ -64,7 +65,7 @@ class Conn:
         f = self.cam.faults
         if f.stall_after is None and f.close_after is None and f.reset_after is None:
             return False
-        which = [
+        which: list[tuple[int | None, Literal["stall", "close", "reset"]]] = [
             (f.stall_after, "stall"),
             (f.close_after, "close"),
             (f.reset_after, "reset"),
@@ -124,7 +125,7 @@ class Ctx:
         await self.text(f"{status} {why}\r\n" if why else "", "text/plain", status)
 
 
-async def _stream_head(ctx: Ctx, content_type: str, preamble: bytes, kind: str) -> StreamStats:
+async def _stream_head(ctx: Ctx, content_type: str, preamble: bytes, kind: StreamKind) -> StreamStats:
     await ctx.conn.start(ctx.req, 200, [("Content-Type", content_type)])
     if preamble:
         await ctx.conn.send(preamble)
@@ -208,7 +209,7 @@ async def monitor(ctx: Ctx, framing: Framing, render: Render, interval: float) -
 
 
 async def sound(ctx: Ctx, framing: Framing | None) -> None:
-    """Seeds 001/002 audio: singlepart (blocks back to back) or multipart (one block per part)."""
+    """Open API/VAPIX audio: singlepart (blocks back to back) or multipart (one block per part)."""
     cam = ctx.cam
     codec = cam.config.audio
     mime = audio.MIME[codec]

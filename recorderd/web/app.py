@@ -30,7 +30,7 @@ from recorderd.recording.export import ExportError
 from recorderd.recording.index import IncidentRow, RecordingRow
 from recorderd.web import auth
 from recorderd.web.assets import Assets, secured
-from recorderd.web.exports import Exporter, mp4_available
+from recorderd.web.exports import Exporter, ExportFormat, mp4_available
 from recorderd.web.media import Media, NotFound
 from recorderd.web.outcomes import read_outcomes
 from recorderd.web.source import UiSource
@@ -39,6 +39,7 @@ from recorderd.web.streams import MAX_SSE, EventStreams, mjpeg_response
 Handler = Callable[[Request], Awaitable[Response]]
 Guard = Callable[[Handler], Handler]
 MAX_LIST = 1000  # bound: rows in one list answer
+_EXPORT_FORMATS: dict[str, ExportFormat] = {"mkv": "mkv", "mp4": "mp4"}
 
 
 def _ms(t: datetime | None) -> float | None:
@@ -361,12 +362,12 @@ class WebUi:
 
     async def export(self, request: Request) -> Response:
         q = request.query_params
-        fmt = q.get("format", "mkv")
+        fmt = _EXPORT_FORMATS.get(q.get("format", "mkv"))
         try:
             start, end = _at(q["from"]), _at(q["to"])
         except (KeyError, ValueError):
             return _error("from, to: epoch milliseconds", 400)
-        if fmt not in ("mkv", "mp4") or start is None or end is None:
+        if fmt is None or start is None or end is None:
             return _error("format: mkv or mp4; from and to needed", 400)
         if self._exporter is None:
             self._exporter = Exporter(self.source.index(), self.source.config().daemon.state_dir)

@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import trio
 
@@ -19,6 +20,7 @@ from recorderd.recording.index import Index
 
 log = logging.getLogger("recorderd.web")
 
+ExportFormat = Literal["mkv", "mp4"]
 MAX_EXPORTS = 2  # bound: exports running at once (each reads its files and writes one)
 MAX_RANGE_S = 24 * 3600.0  # bound: length of one export
 MP4_TIMEOUT = 600.0
@@ -35,7 +37,7 @@ class Exporter:
         self._slots = trio.Semaphore(MAX_EXPORTS)
         self._swept = False
 
-    async def make(self, camera: str, start: datetime, end: datetime, fmt: str) -> Path:
+    async def make(self, camera: str, start: datetime, end: datetime, fmt: ExportFormat) -> Path:
         """The export's file (the caller deletes it once sent); ExportError says why not."""
         if not start < end:
             raise ExportError("the range is empty: its end is not after its start")

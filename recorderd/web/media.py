@@ -121,7 +121,7 @@ def _add(fi: FileIndex, track: int, ts: int, start: int, end: int) -> None:
 
 def _blocks_fast(mm: mmap.mmap, fi: FileIndex) -> None:
     """Every block of the whole clusters, read with as few calls as our own layout allows (a 1 h file
-    has 72,000 blocks: the general reader takes seconds, this a few tenths)."""
+    has 72,000 blocks; docs/webui.md has both readers' times)."""
     size = len(mm)
     seg = ebml.read_element(mm, ebml.read_element(mm, 0).end)
     end = size if seg.size == ebml.UNKNOWN_SIZE else min(size, seg.end)

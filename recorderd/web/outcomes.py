@@ -11,12 +11,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from recorderd.actions.outbox import State
 
 MAX_IDS = 500  # bound: incidents asked about in one query
+# what the events page says of an action
+Outcome = Literal["sent", "failed", "retrying", "queued"]
 
 
-def outcome(state: str, attempts: int) -> str:
+def outcome(state: State, attempts: int) -> Outcome:
     if state == "done":
         return "sent"
     if state == "dead":

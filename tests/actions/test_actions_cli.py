@@ -75,7 +75,7 @@ def test_each_kind_succeeds_with_code_0(
     ]
 
 
-def test_failures_print_the_seed_codes(
+def test_failures_print_the_foscam_result_codes(
     tmp_path: Path, smtp_server: SmtpServer, ftp_server: FtpServer, http_receiver: HttpReceiver,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip

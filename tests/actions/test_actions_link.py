@@ -27,7 +27,7 @@ from tests.support.targets import FAST, HttpReceiver, Reports, config, event
 PULSES = [(300, 500), (300, 0)]
 
 
-def test_vapix_pulses_are_one_request_as_in_the_seed() -> None:
+def test_vapix_pulses_are_one_request_as_in_the_document() -> None:
     assert output_steps("vapix", 1, PULSES) == [
         LinkRequest("io/output.cgi", (("action", "1:/300\\500/300\\"),))
     ]
@@ -195,7 +195,7 @@ async def test_attempt_deadline_covers_the_pattern(tmp_path: Path) -> None:
 
 
 async def test_credentials_on_every_redirect_hop(tmp_path: Path, http_receiver: HttpReceiver) -> None:
-    """A camera that redirects its CGI: seed 003's query credentials go with the second hop too."""
+    """A camera that redirects its CGI: the Foscam CGI's query credentials go with the second hop too."""
     http_receiver.query_auth = ("admin", "pw")
     http_receiver.redirects = {"/decoder_control.cgi": "/cgi-bin/decoder_control.cgi?command=31"}
     cfg = config(camera_config(tmp_path, "foscam", http_receiver.url, "query", '["preset:1"]'))

@@ -323,10 +323,10 @@ def test_a_row_on_its_way_is_never_merged_into(tmp_path: Path) -> None:
     back must not make it look paced and take new events that its delivery would then drop."""
     s = OutboxStore(tmp_path / "outbox.sqlite")
     co = Coalesce("mail/front", 60.0)
-    first = s.add("t", "mail", {"events": [{"id": "e1"}]}, [], now=100, expires=10_000, coalesce=co)
+    first = s.add("t", "email", {"events": [{"id": "e1"}]}, [], now=100, expires=10_000, coalesce=co)
     (claimed,), _ = s.claim_due("t", 100, 10, [])
     assert claimed.id == first
-    second = s.add("t", "mail", {"events": [{"id": "e2"}]}, [], now=99, expires=10_000, coalesce=co)
+    second = s.add("t", "email", {"events": [{"id": "e2"}]}, [], now=99, expires=10_000, coalesce=co)
     assert second != first  # a row of its own, paced after the first
     s.succeed(first, 101, claimed.attempts)
     row = s.get(second)

@@ -16,7 +16,7 @@ def test_the_cap_drops_snapshots_first_then_the_oldest_rows(tmp_path: Path) -> N
     store = OutboxStore(tmp_path / "outbox.sqlite")
     try:
         for i in range(100):  # 5 MB of snapshots
-            store.add("mail", "event", {"n": i}, [Attachment("a.jpg", JPEG)], now=1.0, expires=1e9)
+            store.add("mail", "email", {"n": i}, [Attachment("a.jpg", JPEG)], now=1.0, expires=1e9)
         assert store.used_bytes() > 4_000_000
         blobs, dead = store.enforce_cap(1024 * 1024, now=2.0)
         assert store.used_bytes() <= 1024 * 1024 and blobs > 60 and dead == 0
@@ -25,7 +25,7 @@ def test_the_cap_drops_snapshots_first_then_the_oldest_rows(tmp_path: Path) -> N
         assert store.attachments(pending[-1].id)  # the newest keep their snapshot
         assert not store.attachments(pending[0].id)
         for i in range(3000):
-            store.add("mail", "event", {"n": i, "pad": "x" * 300}, [], now=3.0, expires=1e9)
+            store.add("mail", "email", {"n": i, "pad": "x" * 300}, [], now=3.0, expires=1e9)
         blobs, dead = store.enforce_cap(256 * 1024, now=4.0)
         assert store.used_bytes() <= 256 * 1024 and dead > 0
         rest = sorted(store.by_state("pending", 10_000), key=lambda a: a.id)

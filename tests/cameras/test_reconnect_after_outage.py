@@ -1,5 +1,5 @@
 """After a long outage a camera that was up recently is tried at least every 5 s (with jitter), so it
-is back within seconds of coming back (it took up to 30 s, 21 s in the issue's trial).
+is back within seconds of coming back (it took up to the former 30 s cap: docs/cameras.md).
 
 Virtual time: a MockClock running 15 times faster than the wall."""
 

@@ -2,7 +2,7 @@
 
 The recorder passes the coded bytes through and labels them WAVE 0x45; this holds only if camera,
 protocol core and recorder agree on the nibble order (AAL2, first code in the high nibble). With
-the other order the tone decodes to noise (about 3 dB), so the SNR bound below catches a mismatch.
+the other order the tone decodes to noise (docs/recording.md), so the SNR bound below catches a mismatch.
 """
 
 from __future__ import annotations

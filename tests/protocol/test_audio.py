@@ -47,7 +47,7 @@ def test_singlepart_whole_blocks_any_chunking() -> None:
         assert r.close() == [Truncated(len(body) - 960)]
 
 
-def test_multipart_audio_seed_002_example() -> None:
+def test_multipart_audio_vapix_example() -> None:
     block = bytes((i * 7) % 256 for i in range(240)).replace(b"\n", b"\x00")
     data = b"--myboundary\r\nContent-Type: audio/32KADPCM\r\n\r\n" + block + b"\r\n"
     data += b"--myboundary\r\nContent-Type: audio/32KADPCM\r\n" + block + b"\r\n"  # no blank line

@@ -1,4 +1,4 @@
-"""Dialect text -> normalized trigger samples, on the seed documents' examples and real captures."""
+"""Dialect text -> normalized trigger samples, on the dialect documents' examples and real captures."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from recorderd.protocol.events import TriggerSample as S
 from recorderd.protocol.multipart import Part
 from tests.support.protocol_streams import run
 
-# --- 001/002 motion levels and I/O monitor ------------------------------------------------------------
+# --- Open API/VAPIX motion levels and I/O monitor -----------------------------------------------------
 
 
-def test_motion_levels_seed_002_example() -> None:
+def test_motion_levels_vapix_example() -> None:
     text = b"group=0;level=28;threshold=45;\r\ngroup=1;level=43;threshold=25;\r\n"
     assert openapi.parse_motion(text) == [
         S("motion:0", False, 28, 45),
@@ -61,7 +61,7 @@ def test_openapi_samples_mixes_both() -> None:
     ]
 
 
-# --- 000 frame header and iocontrol ------------------------------------------------------------------
+# --- IPCamCGI frame header and iocontrol -------------------------------------------------------------
 
 
 def test_frame_header_documented_form() -> None:
@@ -114,7 +114,7 @@ def test_iocontrol() -> None:
         ipcamcgi.parse_iocontrol("<html></html>")
 
 
-# --- 004 eventdata -------------------------------------------------------------------------------------
+# --- MOBOTIX MOVE eventdata ----------------------------------------------------------------------------
 
 
 def test_eventdata_get_example() -> None:
@@ -161,7 +161,7 @@ def test_io_status_seven_bytes() -> None:
         move.samples("IO:Status=zz000100000000;")
 
 
-# --- 002 param.cgi list -----------------------------------------------------------------------------
+# --- VAPIX param.cgi list ---------------------------------------------------------------------------
 
 
 def test_axis_param_list_parses_fully(real: Path) -> None:

@@ -1,4 +1,4 @@
-"""Seed 003: JavaScript variables, alarm_status, results, against the spec and real captures."""
+"""Foscam CGI: JavaScript variables, alarm_status, results, against the spec and real captures."""
 
 from pathlib import Path
 

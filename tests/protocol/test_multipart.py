@@ -1,4 +1,4 @@
-"""The multipart reader on the real Axis capture, the seed documents' examples and known deviations."""
+"""The multipart reader on the real Axis capture, the dialect documents' examples and known deviations."""
 
 from __future__ import annotations
 
@@ -81,9 +81,9 @@ def test_axis_capture_any_split_near_boundaries(real: Path) -> None:
         assert run("--myboundary", [data[i : i + size] for i in range(0, len(data), size)]) == whole
 
 
-# --- seed documents' examples ------------------------------------------------------------------------
+# --- the documents' examples --------------------------------------------------------------------------
 
-IO_MONITOR = (  # seed 002 5.5.1.1, with the leading blank lines and blank lines inside the parts
+IO_MONITOR = (  # VAPIX §5.5.1.1, with the leading blank lines and blank lines inside the parts
     b"\r\n\r\n\r\n--ioboundary\r\nContent-Type: text/plain\r\n\r\nIO0:/\n\r\n\r\n"
     b"--ioboundary\r\nContent-Type: text/plain\r\n\r\nIO0:H\n\r\n"
     b"--ioboundary\r\nContent-Type: text/plain\r\n\r\n\r\nIO0:\\\n\r\n\r\n"
@@ -92,13 +92,13 @@ IO_MONITOR = (  # seed 002 5.5.1.1, with the leading blank lines and blank lines
 )
 
 
-def test_seed_002_io_monitor() -> None:
+def test_vapix_io_monitor() -> None:
     events = every_split_same("ioboundary", IO_MONITOR)
     assert [p.body for p in parts(events)] == [b"IO0:/\n\r\n", b"IO0:H\n", b"\r\nIO0:\\\n\r\n", b"\r\n\r\n"]
     assert len(events) == 4
 
 
-EVENTDATA = (  # seed 004 eventdata.cgi?action=monitor: Content-Length stops before the blank lines
+EVENTDATA = (  # MOBOTIX MOVE eventdata.cgi?action=monitor: Content-Length stops before the blank lines
     b"--b\r\nContent-Type: text/plain\r\nContent-Length: 74\r\n\r\n"
     b"Motion:Enabled=1;Level=0;Sensitivity=80;Triggered=0;\r\n\r\nMotion1:Enabled=0;\r\n\r\n"
     b"--b\r\nContent-Type: text/plain\r\nContent-Length: 75\r\n\r\n"
@@ -107,7 +107,7 @@ EVENTDATA = (  # seed 004 eventdata.cgi?action=monitor: Content-Length stops bef
 )
 
 
-def test_seed_004_eventdata_content_length_before_blank_lines() -> None:
+def test_move_eventdata_content_length_before_blank_lines() -> None:
     events = every_split_same("b", EVENTDATA)
     assert [p.body for p in parts(events)] == [
         b"Motion:Enabled=1;Level=0;Sensitivity=80;Triggered=0;\r\n\r\nMotion1:Enabled=0;",
@@ -115,7 +115,7 @@ def test_seed_004_eventdata_content_length_before_blank_lines() -> None:
     ]
 
 
-def test_seed_002_multipart_audio_part_without_blank_line() -> None:
+def test_vapix_multipart_audio_part_without_blank_line() -> None:
     block = bytes(range(128, 248)) * 2  # 240 bytes of "audio", no line break inside
     data = (
         b"--myboundary\r\nContent-Type: audio/32KADPCM\r\n\r\n" + block + b"\r\n"
@@ -130,7 +130,7 @@ def dlink_jpeg(n: int) -> bytes:
 
 
 def test_dlink_starts_with_headers_and_ends_frames_with_two_crlf() -> None:
-    # seed 000: boundary=--video boundary--; real D-Link streams start directly with part headers
+    # IPCamCGI: boundary=--video boundary--; real D-Link streams start directly with part headers
     data = b""
     for i in range(3):
         j = dlink_jpeg(i)

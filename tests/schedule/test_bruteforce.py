@@ -167,7 +167,7 @@ def clocks(draw: st.DrawFn, seconds: bool) -> str:
     return f"{h:02d}:{m:02d}"
 
 
-# -- seed 003: 96-slot words -------------------------------------------------------------------------
+# -- Foscam CGI: 96-slot words -------------------------------------------------------------------------
 @st.composite
 def foscam_words(draw: st.DrawFn) -> dict[str, int]:
     days = {}
@@ -213,7 +213,7 @@ def test_foscam_words(case: Case, words: dict[str, int], via_params: bool) -> No
     assert schedule.to_words() == {k: v & 0xFFFFFFFF for k, v in words.items()}
 
 
-# -- seed 000: day mask with start and stop ----------------------------------------------------------
+# -- IPCamCGI: day mask with start and stop ----------------------------------------------------------
 def mask_oracle(days: int, start: str, stop: str) -> Oracle:
     a, b = _secs(start), _secs(stop)
 
@@ -257,7 +257,7 @@ def test_day_mask(case: Case, days: int, start: str, stop: str, same: int, via_p
     brute_force(schedule, mask_oracle(days, start, stop), marks, case)
 
 
-# -- seed 002: weekdays, start, duration ---------------------------------------------------------------
+# -- VAPIX: weekdays, start, duration ---------------------------------------------------------------
 def weekdays_oracle(weekdays: str, start: str, duration: int) -> Oracle:
     a = _secs(start)
     end = a + (duration or 24) * 3600  # may pass midnight

@@ -120,7 +120,7 @@ def test_ipcamcgi_upload_and_email_schedules() -> None:
 
 
 def test_param_cgi_event_groups() -> None:
-    # the seed's own listing of a new event, then a second one as an Axis list shows it (root.)
+    # VAPIX §5.1.1.4's own listing of a new event, then a second one as an Axis list shows it (root.)
     params = {
         "Event.E0.Name": "MyEvent",
         "Event.E0.Enabled": "yes",

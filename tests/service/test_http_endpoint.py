@@ -10,7 +10,8 @@ import httpx
 import pytest
 import trio
 
-from recorderd.service.http import ArmedMode, CameraMetrics, MetricsSnapshot, serve_http
+from recorderd.core.events import ArmedMode
+from recorderd.service.http import CameraMetrics, MetricsSnapshot, serve_http
 
 JPEG = b"\xff\xd8fake\xff\xd9"
 

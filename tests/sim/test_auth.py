@@ -1,4 +1,4 @@
-"""Basic, Digest (RFC 2617 with qop, RFC 2069 without) and seed 003's query credentials."""
+"""Basic, Digest (RFC 2617 with qop, RFC 2069 without) and the Foscam CGI's query credentials."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every dialect's URLs fetched with plain httpx and checked against the documents (seeds 000-004)."""
+"""Every dialect's URLs fetched with plain httpx and checked against the five dialects' documents."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.support.simreaders import StreamReader, auth_for, boundary_of, get, n
 JPEG_START, JPEG_END = b"\xff\xd8", b"\xff\xd9"
 
 
-# ---------- seed 000: IPCamCGI ----------
+# ---------- IPCamCGI (CAS-3xx) ----------
 DATE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) IO_([01]{8})_PT_(\d{3})_(\d{3})$")
 
 
@@ -97,7 +97,7 @@ async def test_ipcamcgi_schedule_tables() -> None:
         }
 
 
-# ---------- seeds 001 / 002: Open API and param.cgi API ----------
+# ---------- IP Camera Open API and VAPIX (param.cgi API) ----------
 async def test_openapi_and_vapix_video(sim: Simulator, client: httpx.AsyncClient) -> None:
     for name in ("openapi", "vapix"):
         cam = sim[name]
@@ -141,7 +141,7 @@ async def test_motion_levels_mdb(sim: Simulator, client: httpx.AsyncClient) -> N
 async def test_io_monitor_edges(sim: Simulator, client: httpx.AsyncClient) -> None:
     cam = sim["vapix"]
     async with client.stream("GET", cam.url("/io/input.cgi?monitor=1"), auth=auth_for(cam)) as resp:
-        # the seed 002 example: "multipart/x-mixed-replace; boundary=ioboundary"
+        # the VAPIX example: "multipart/x-mixed-replace; boundary=ioboundary"
         assert boundary_of(resp.headers["content-type"]) == "ioboundary"
         r = StreamReader(resp)
         with trio.fail_after(5):
@@ -214,7 +214,7 @@ async def test_audio_single_and_multipart(sim: Simulator, client: httpx.AsyncCli
     async with client.stream(
         "GET", cam.url("/audio/receive.cgi?httptype=multipart"), auth=auth_for(cam)
     ) as resp:
-        # seed 002 5.8.4: "boundary=--<boundary>" with <boundary> myboundary, parts delimited by --myboundary
+        # VAPIX §5.8.4: "boundary=--<boundary>" with <boundary> myboundary, parts delimited by --myboundary
         assert resp.headers["content-type"] == "multipart/x-mixed-replace; boundary=--myboundary"
         r = StreamReader(resp)
         with trio.fail_after(5):
@@ -241,7 +241,7 @@ async def test_ptz_recorded(sim: Simulator, client: httpx.AsyncClient) -> None:
         ]
 
 
-# ---------- seed 003: Foscam ----------
+# ---------- Foscam CGI ----------
 async def test_foscam_query_auth_and_status(sim: Simulator, client: httpx.AsyncClient) -> None:
     cam = sim["foscam"]
     r = await client.get(cam.url("/get_status.cgi"))
@@ -315,7 +315,7 @@ async def test_foscam_schedule_words_and_test_codes() -> None:
         assert r.text == "var result=6;\r\n"
 
 
-# ---------- seed 004: MOBOTIX MOVE ----------
+# ---------- MOBOTIX MOVE ----------
 async def test_move_eventdata(sim: Simulator, client: httpx.AsyncClient) -> None:
     cam = sim["move"]
     r = await get(client, cam, "/cgi-bin/admin/eventdata.cgi?action=get&group=Motion,Motion1,IO")

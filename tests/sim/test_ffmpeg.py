@@ -95,7 +95,7 @@ async def test_ffmpeg_decodes_g726_and_payload_is_known() -> None:
     async with open_simulator(cfg) as sim:
         cam = sim["g"]
         assert cam.audio_url
-        # seed 002: audio/32KADPCM is G.726 32 kbit/s; codes packed AAL2 order (ffmpeg: g726)
+        # VAPIX: audio/32KADPCM is G.726 32 kbit/s; codes packed AAL2 order (ffmpeg: g726)
         cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "g726", "-code_size", "4"]
         cmd += ["-sample_rate", "8000", "-i", cam.audio_url, "-t", "1.5", "-f", "s16le", "-"]
         pcm = await run(cmd)

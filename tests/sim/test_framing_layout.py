@@ -15,7 +15,7 @@ BODY = b"group=0;level=28;threshold=45;\r\n"
 
 def test_documents_layout_ends_each_part_with_the_delimiter() -> None:
     f = make_framing("mdb", "plain", Faults())
-    assert f.preamble == b"--mdb\r\n"  # seed 002: "--mdb" opens the stream
+    assert f.preamble == b"--mdb\r\n"  # VAPIX: "--mdb" opens the stream
     assert f.part(BODY, LINES) == b"Content-Type: text/plain\r\n\r\n" + BODY + b"\r\n--mdb\r\n"
 
 

@@ -82,7 +82,7 @@ async def test_skew_can_change_while_running() -> None:
 
 
 async def test_foscam_get_forbidden_answers_set_forbidden_names() -> None:
-    """Seed 003: get_forbidden.cgi "return: see set_forbidden.cgi", i.e. schedule_enable and
+    """Foscam CGI: get_forbidden.cgi "return: see set_forbidden.cgi", i.e. schedule_enable and
     schedule_<day>_<n>, the words in which a set bit forbids video/audio for 15 minutes."""
     privacy = {"foscam": {"sat_1": 4294967264, "sun_2": -1}}
     cfg = SimConfig(cameras={"c": SimCameraConfig(dialect="foscam", privacy=privacy, width=160, height=120)})

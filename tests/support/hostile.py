@@ -1,7 +1,7 @@
 """Hostile and faulty peers for the drills (bench/drill_hostile.py) and their short versions in the
 suite, written apart from the project's simulator: they do what a broken or malicious device does.
 
-- `StormCamera`: an openapi (seed 001) camera whose motion level alternates around its threshold
+- `StormCamera`: an `openapi` (IP Camera Open API) camera whose motion level alternates around its threshold
   `rate` times a second (a faulty sensor), optionally under a new `group=N` in every part; its
   video is a plain MJPEG stream.
 - `credentials_seen`: what reached a redirect sink of a camera's credentials.

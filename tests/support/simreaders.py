@@ -25,7 +25,7 @@ def auth_for(cam: SimCamera) -> httpx.Auth:
 
 
 def url_for(cam: SimCamera, path: str) -> str:
-    """A URL with seed 003's query credentials where the camera wants them."""
+    """A URL with the Foscam CGI's query credentials where the camera wants them."""
     url = cam.url(path) if path.startswith("/") else path
     if cam.auth.mode == "query":
         url += ("&" if "?" in url else "?") + f"user={cam.username}&pwd={cam.password}"

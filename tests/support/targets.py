@@ -307,7 +307,7 @@ class HttpReceiver:
     body: bytes = b"OK\r\n"
     basic: tuple[str, str] | None = None
     digest: tuple[str, str] | None = None
-    query_auth: tuple[str, str] | None = None  # seed 003 user=&pwd=, else 401 without a challenge
+    query_auth: tuple[str, str] | None = None  # Foscam CGI user=&pwd=, else 401 without a challenge
     redirects: dict[str, str] = field(default_factory=dict)  # path -> Location (302)
 
     @property

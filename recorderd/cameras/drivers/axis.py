@@ -1,4 +1,4 @@
-"""Seeds 001 (openapi) and 002 (vapix): the same CGI families under different paths.
+"""The IP Camera Open API (`openapi`) and VAPIX, param.cgi API v3.00 (`vapix`): the same CGI families under different paths.
 
 Streams: MJPEG; motion levels (boundary `mdb`, `group=0;level=28;threshold=45;`); the IO monitor
 (boundary `ioboundary`, `IO0:/`), asked once after every (re)connect for the current state with
@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from recorderd.cameras.drivers.base import Driver
 from recorderd.cameras.streams import PartLike, PartParser, StreamSpec
+from recorderd.dialects.registry import Dialect
 from recorderd.protocol.dialects import openapi, paramcgi
 from recorderd.protocol.events import TriggerSample
 
@@ -72,7 +73,9 @@ class AxisFamilyDriver(Driver):
             specs.append(StreamSpec("audio", "audio", cfg.audio_url or self.paths.audio))
         return specs
 
-    def _monitor(self, name: str, family: str, path: str, parse: PartParser) -> StreamSpec:
+    def _monitor(
+        self, name: str, family: Literal["input", "output"], path: str, parse: PartParser
+    ) -> StreamSpec:
         """A port monitor (`?monitor=1,2`); it may speak only on change, so the state is asked
         (`?checkactive=`) after each connect."""
         ports = ",".join(str(n) for n in self.numbers(family))
@@ -81,11 +84,11 @@ class AxisFamilyDriver(Driver):
 
 
 class OpenapiDriver(AxisFamilyDriver):
-    dialect = "openapi"
+    dialect = Dialect.OPENAPI
 
 
 class VapixDriver(AxisFamilyDriver):
-    dialect = "vapix"
+    dialect = Dialect.VAPIX
     # §5.5.1.2: io/output.cgi?monitor= streams the outputs' state as the inputs' monitor does
     paths = Paths(
         "mjpg/video.mjpg", "motion/motiondata.cgi", "io/input.cgi", "audio/receive.cgi", "io/output.cgi"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from recorderd.cameras.clock import ClockReading
 from recorderd.cameras.streams import StreamSpec
 from recorderd.cameras.triggers import wanted
-from recorderd.dialects.registry import DIALECTS, Dialect, DialectSpec
+from recorderd.dialects.registry import DIALECTS, Dialect, DialectSpec, TriggerFamily
 from recorderd.protocol.clock import parse_month_date
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class Driver:
     """Base of the dialect drivers. Subclasses implement `streams` (and `read_schedules`)."""
 
-    dialect = ""
+    dialect: ClassVar[Dialect]
 
     def __init__(self, cfg: CameraConfig) -> None:
         self.cfg = cfg
@@ -65,11 +65,11 @@ class Driver:
     def wants_audio(self) -> bool:
         return self.cfg.audio and self.records
 
-    def wants(self, family: str) -> bool:
+    def wants(self, family: TriggerFamily) -> bool:
         """Whether a configured trigger is of this family ("motion", "input", "sound", ...)."""
         return wanted(self.cfg.triggers, family)
 
-    def numbers(self, family: str) -> list[int]:
+    def numbers(self, family: Literal["input", "output"]) -> list[int]:
         """The input or output numbers the config names (input:1 -> 1); every number the dialect
         offers when the whole family is asked for ("input")."""
         if family in self.cfg.triggers:
@@ -77,6 +77,6 @@ class Driver:
         return sorted({int(t.split(":")[1]) for t in self.cfg.triggers if t.startswith(family + ":")})
 
 
-def _offered(dialect: str, family: str) -> range:
-    spec = DIALECTS[Dialect(dialect)]
+def _offered(dialect: Dialect, family: Literal["input", "output"]) -> range:
+    spec = DIALECTS[dialect]
     return spec.inputs if family == "input" else spec.outputs

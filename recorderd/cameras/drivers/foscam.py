@@ -1,7 +1,8 @@
-"""Seed 003 (Foscam/Netwave): videostream.cgi server push, get_status.cgi polled for alarm_status.
+"""Foscam CGI (Foscam/Netwave): videostream.cgi server push, get_status.cgi polled for alarm_status.
 
-The camera has no event stream, so the alarm state is polled every `poll_interval`; every poll is a
-full resync. Schedules: get_params.cgi alarm_schedule_* (arming), get_forbidden.cgi (privacy).
+The camera has no event stream, so its trigger state (`alarm_status`) is polled every
+`poll_interval`; every poll is a full resync. Schedules: get_params.cgi alarm_schedule_* (arming),
+get_forbidden.cgi (privacy).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from recorderd.cameras.clock import ClockReading, fixed_zone
 from recorderd.cameras.drivers.base import Driver
 from recorderd.cameras.streams import StreamSpec
+from recorderd.dialects.registry import Dialect
 from recorderd.protocol.dialects.foscam import parse_status, parse_vars
 from recorderd.protocol.errors import ProtocolError
 from recorderd.schedule.readers import from_foscam_params
@@ -22,14 +24,14 @@ if TYPE_CHECKING:
 
 
 class FoscamDriver(Driver):
-    dialect = "foscam"
+    dialect = Dialect.FOSCAM
 
     def streams(self) -> list[StreamSpec]:
         specs: list[StreamSpec] = []
         if self.wants_video:
             # resolution/rate left to the camera's settings
             specs.append(StreamSpec("video", "video", self.cfg.video_url or "videostream.cgi"))
-        if any(self.wants(f) for f in ("motion", "input", "sound")):
+        if self.wants("motion") or self.wants("input") or self.wants("sound"):
             specs.append(
                 StreamSpec(
                     "status",

@@ -1,4 +1,4 @@
-"""Seed 000 (CAS-3xx IPCamCGI, D-Link): the IO bits ride on every mjpeg.cgi frame's `Date:` header.
+"""IPCamCGI (CAS-3xx, D-Link): the IO bits ride on every mjpeg.cgi frame's `Date:` header.
 
 Trigger1/Trigger2 are `input:1`/`input:2`. The Image Upload bit is reported as `motion`: these
 cameras have no motion API of their own and upload exactly when their motion detection fires
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from recorderd.cameras.clock import ClockReading, fixed_zone
 from recorderd.cameras.drivers.base import Driver
 from recorderd.cameras.streams import PartLike, StreamSpec, TextParser
+from recorderd.dialects.registry import Dialect
 from recorderd.dialects.tables import IPCAMCGI_ZONE_OFFSETS
 from recorderd.protocol.clock import parse_ipcamcgi_datetime
 from recorderd.protocol.dialects import ipcamcgi
@@ -48,7 +49,7 @@ def iocontrol_samples(text: str) -> list[TriggerSample]:
 
 
 class IpcamcgiDriver(Driver):
-    dialect = "ipcamcgi"
+    dialect = Dialect.IPCAMCGI
 
     @property
     def wants_video(self) -> bool:

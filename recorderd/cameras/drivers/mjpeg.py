@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from recorderd.cameras.drivers.base import Driver
 from recorderd.cameras.streams import StreamSpec
+from recorderd.dialects.registry import Dialect
 
 
 class MjpegDriver(Driver):
-    dialect = "mjpeg"
+    dialect = Dialect.MJPEG
 
     def streams(self) -> list[StreamSpec]:
         assert self.cfg.video_url is not None

@@ -1,4 +1,4 @@
-"""Seed 004 (MOBOTIX MOVE): eventdata.cgi?action=monitor for motion, IO, tampering and faces; the
+"""MOBOTIX MOVE: eventdata.cgi?action=monitor for motion, IO, tampering and faces; the
 MJPEG server push on its own port (`video_url`, else port 8008 of `url`, as the document says)."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from recorderd.cameras.clock import ClockReading, fixed_zone
 from recorderd.cameras.drivers.base import Driver
 from recorderd.cameras.streams import PartLike, StreamSpec
+from recorderd.dialects.registry import Dialect
 from recorderd.protocol.clock import parse_gmt_offset
 from recorderd.protocol.dialects import move
 from recorderd.protocol.dialects.paramcgi import parse_param_list
@@ -28,7 +29,7 @@ def eventdata_text(text: str) -> list[TriggerSample]:
 
 
 class MoveDriver(Driver):
-    dialect = "move"
+    dialect = Dialect.MOVE
 
     def groups(self) -> list[str]:
         out = []

@@ -1,4 +1,4 @@
-"""Seed 001 (IP Camera Open API): see axis.py for the shared streams."""
+"""The IP Camera Open API: see axis.py for the shared streams."""
 
 from recorderd.cameras.drivers.axis import OpenapiDriver
 

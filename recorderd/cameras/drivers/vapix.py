@@ -1,4 +1,4 @@
-"""Seed 002 (param.cgi API v3.00, Axis): see axis.py for the shared streams."""
+"""VAPIX (param.cgi API v3.00, Axis): see axis.py for the shared streams."""
 
 from recorderd.cameras.drivers.axis import VapixDriver
 

@@ -1,4 +1,4 @@
-"""Seed 003 (Foscam/Netwave CGI): JavaScript-variable bodies, alarm_status, `ok.`/`error:` results.
+"""Foscam CGI (Foscam/Netwave): JavaScript-variable bodies, alarm_status, `ok.`/`error:` results.
 
 get_status.cgi and get_params.cgi answer with lines such as `var alias='R2D2';`. Real firmware varies:
 double quotes, CRLF, no `var ` prefix, `;` or `=` inside quoted values, empty values, array elements
@@ -55,7 +55,7 @@ def _unescape(value: str) -> str:
 
 
 def parse_vars(text: str | bytes) -> dict[str, str]:
-    """Every `name=value` assignment in a seed 003 body, values unquoted and unescaped.
+    """Every `name=value` assignment in a Foscam CGI body, values unquoted and unescaped.
 
     Later assignments win. Array elements keep their index in the name (`ap_ssid[0]`) with spaces
     removed; bare values are stripped (`new Array()` stays as that text). Never raises.

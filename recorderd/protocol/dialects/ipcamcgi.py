@@ -1,4 +1,4 @@
-"""Seed 000 (CAS-3xx IPCamCGI, D-Link family): the MJPEG frame header and /iocontrol.cgi.
+"""IPCamCGI (CAS-3xx, D-Link family): the MJPEG frame header and /iocontrol.cgi.
 
 Each mjpeg.cgi frame carries `Date: yyyy-mm-dd hh:mm:ss IO_XXXXXXXX_PT_ppp_ttt`. The IO field is one
 0/1 per position: Trigger1, Trigger2, Image Upload, Image Email, then reserved. The document draws

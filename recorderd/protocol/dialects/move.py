@@ -1,4 +1,4 @@
-"""Seed 004 (MOBOTIX MOVE): eventdata.cgi lines, `get` bodies and `monitor` parts alike.
+"""MOBOTIX MOVE: eventdata.cgi lines, `get` bodies and `monitor` parts alike.
 
     Motion:Enabled=1;Level=15;Sensitivity=80;Triggered=0;
     Motion1:Enabled=0;

@@ -1,4 +1,4 @@
-"""Seeds 001/002 (IP Camera Open API, param.cgi API): motion-level lines and the I/O monitor.
+"""The IP Camera Open API and VAPIX (param.cgi API): motion-level lines and the I/O monitor.
 
 Both documents share these text parts (motion.cgi / motion/motiondata.cgi, boundary `mdb`;
 input.cgi / io/input.cgi?monitor=..., boundary `ioboundary`):
@@ -7,7 +7,7 @@ input.cgi / io/input.cgi?monitor=..., boundary `ioboundary`):
     IO0:/   IO0:H                       port active (`/` rising edge, `H` high)
     IO0:\\   IO0:L                       port inactive (`\\` falling edge, `L` low)
 
-with extra blank lines anywhere. Numbering: the monitor's `IO<n>` counts from 0 (seed 002:
+with extra blank lines anywhere. Numbering: the monitor's `IO<n>` counts from 0 (VAPIX:
 `monitor=1` answers `IO0`), so `IO0` is `input:1`. A window is active when its level is strictly
 greater than its threshold; level == threshold is inactive.
 """
@@ -15,6 +15,7 @@ greater than its threshold; level == threshold is inactive.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from recorderd.protocol.errors import PartlyRead
 from recorderd.protocol.events import TriggerSample
@@ -60,7 +61,7 @@ def parse_motion(text: str | bytes) -> list[TriggerSample]:
     return out
 
 
-def parse_io(text: str | bytes, kind: str = "input") -> list[TriggerSample]:
+def parse_io(text: str | bytes, kind: Literal["input", "output"] = "input") -> list[TriggerSample]:
     """I/O monitor lines -> `input:<n+1>` (or `output:<n+1>` for output.cgi?monitor=...).
 
     Blank lines and other text are ignored; an `IO<n>:` line with an unknown state character is

@@ -1,4 +1,4 @@
-"""Seed 002 (param.cgi API, Axis VAPIX v3): `action=list` output and io/port.cgi check answers.
+"""VAPIX (param.cgi API v3.00, Axis): `action=list` output and io/port.cgi check answers.
 
     root.Network.IPAddress=10.13.12.36      (`root.` prefix or not: stored without it)
     # Error: <description>                   (also `# Request failed: ...`)
@@ -6,7 +6,7 @@
 Real output has bare LF, values with trailing spaces (stripped here) and, on some firmware, latin-1
 text: each line is decoded as UTF-8, or latin-1 when it is not valid UTF-8. Dynamic groups
 (`Event.E0.Name`, `Motion.M3.Top`) are grouped by `groups()`. Motion levels and the input monitor
-of VAPIX cameras use the same text as seed 001: see `openapi`.
+of VAPIX cameras use the same text as the Open API: see `openapi`.
 """
 
 from __future__ import annotations

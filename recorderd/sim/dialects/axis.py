@@ -1,4 +1,4 @@
-"""Seeds 001 (IP Camera Open API, `openapi`) and 002 (param.cgi API v3.00, `vapix`).
+"""The IP Camera Open API (`openapi`) and VAPIX, param.cgi API v3.00 (`vapix`).
 
 Both describe the same families of CGIs under different paths: MJPEG with boundary `myboundary`,
 motion levels with boundary `mdb`, the IO monitor with `ioboundary`, audio in 240-byte blocks.
@@ -82,7 +82,7 @@ async def io_cgi(ctx: Ctx, kind: str) -> None:
 
 
 async def port_cgi(ctx: Ctx) -> None:
-    """port.cgi: checks and monitors inputs; `action` drives outputs (seed 002 5.5.1)."""
+    """port.cgi: checks and monitors inputs; `action` drives outputs (VAPIX §5.5.1)."""
     await io_cgi(ctx, "output" if "action" in ctx.params else "input")
 
 

@@ -26,7 +26,7 @@ def ids(text: str | None, default: list[int]) -> list[int]:
 
 
 async def snapshot(ctx: Ctx, trailer: bytes = b"") -> None:
-    """A JPEG (seed 002 5.2.4.3); the documents draw a CRLF after the data, outside Content-Length."""
+    """A JPEG (VAPIX §5.2.4.3); the documents draw a CRLF after the data, outside Content-Length."""
     jpeg = ctx.cam.snapshot()
     hs = [("Content-Type", "image/jpeg"), ("Content-Length", str(len(jpeg)))]
     await ctx.conn.start(ctx.req, 200, hs)
@@ -34,7 +34,7 @@ async def snapshot(ctx: Ctx, trailer: bytes = b"") -> None:
 
 
 def parse_output_action(text: str) -> tuple[int, list[tuple[int, bool]]] | None:
-    """Seed 002 `action=[<id>:]<a>[<wait><a>...]`: '1:/300\\500/300\\' -> (1, [(0, on), (300, off), ...]).
+    """VAPIX `action=[<id>:]<a>[<wait><a>...]`: '1:/300\\500/300\\' -> (1, [(0, on), (300, off), ...]).
 
     Each step is (milliseconds to wait before it, state to set); None when malformed.
     """
@@ -84,7 +84,7 @@ async def output_action(ctx: Ctx, action: str) -> bool:
 
 
 def io_check(state: EventState, kind: str, ports: list[int], active: bool) -> str:
-    """`Input1=0` lines (seed 004's form); checkactive answers active/inactive."""
+    """`Input1=0` lines (MOBOTIX MOVE's form); checkactive answers active/inactive."""
     name = "Input" if kind == "input" else "Output"
     values = state.inputs if kind == "input" else state.outputs
     out = []
@@ -98,7 +98,7 @@ def io_check(state: EventState, kind: str, ports: list[int], active: bool) -> st
 def io_monitor_render(
     framing: Framing, kind: str, ports: list[int], blank_lines: bool
 ) -> Callable[[EventState, Effect | None], bytes | None]:
-    """Seeds 001/002 IO monitor parts for input (or output) ports; an edge gives `/` or `\\`."""
+    """Open API/VAPIX IO monitor parts for input (or output) ports; an edge gives `/` or `\\`."""
 
     def make(state: EventState, effect: Effect | None) -> bytes | None:
         if effect is None:
@@ -108,7 +108,7 @@ def io_monitor_render(
         else:
             return None
         body = "".join(lines)
-        if blank_lines:  # as the seed 002 example: blank lines around the data
+        if blank_lines:  # as the VAPIX example: blank lines around the data
             body = "\r\n" + body + "\r\n\r\n"
         return framing.part(body.encode(), ("Content-Type: text/plain",), b"")
 
@@ -116,7 +116,7 @@ def io_monitor_render(
 
 
 async def ptz(ctx: Ctx) -> None:
-    """Seeds 001/002/004 ptz.cgi: recorded, applied to the camera's position, 204 (or the query)."""
+    """Open API/VAPIX/MOBOTIX MOVE ptz.cgi: recorded, applied to the camera's position, 204 (or the query)."""
     cam, p = ctx.cam, ctx.params
     cam._record_control("ptz", ctx.req.path, p)
     try:
@@ -191,7 +191,7 @@ async def param_cgi(ctx: Ctx, *, root: bool, nl: str) -> None:
 
 
 def clock_text(cam: SimCamera) -> str:
-    """Seed 002/004 date.cgi: `Apr 03, 2003 15:16:04`."""
+    """VAPIX/MOBOTIX MOVE date.cgi: `Apr 03, 2003 15:16:04`."""
     return cam.local_now(time.time()).strftime("%b %d, %Y %H:%M:%S") + "\r\n"
 
 

@@ -1,4 +1,4 @@
-"""Seed 003, Foscam/Netwave IP Camera CGI: videostream.cgi, snapshot.cgi, get_status.cgi (alarm_status),
+"""Foscam CGI (Foscam/Netwave IP Camera CGI): videostream.cgi, snapshot.cgi, get_status.cgi (alarm_status),
 get_params.cgi (alarm schedule words), decoder_control.cgi, set_alarm.cgi, test_mail/test_ftp.cgi.
 
 Answers are JavaScript variables (`var x='...';`) or `ok.` / `error: ...`, as the document and the

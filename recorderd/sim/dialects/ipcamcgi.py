@@ -1,4 +1,4 @@
-"""Seed 000, IPCamCGI (CAS-3xx, D-Link): mjpeg.cgi with a per-frame `Date:` header, iocontrol.cgi,
+"""IPCamCGI (CAS-3xx, D-Link): mjpeg.cgi with a per-frame `Date:` header, iocontrol.cgi,
 pantiltcontrol.cgi, and the name=value configuration CGIs (upload.cgi, email.cgi, ...)."""
 
 from __future__ import annotations

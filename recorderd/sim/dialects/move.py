@@ -1,4 +1,4 @@
-"""Seed 004, MOBOTIX MOVE: eventdata.cgi (get and monitor), cgi-bin snapshot, PTZ and IO CGIs,
+"""MOBOTIX MOVE: eventdata.cgi (get and monitor), cgi-bin snapshot, PTZ and IO CGIs,
 param.cgi with `root.` names; the MJPEG stream is on its own port (the document's `:8008`)."""
 
 from __future__ import annotations
