@@ -245,6 +245,10 @@ class Camera:
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 self.recorder = None
 
+    def watched(self) -> bool:
+        """Whether someone watches the live view: its frames are then read as they come."""
+        return bool(self.live.viewers)
+
     def audio(self, data: bytes, content_type: str, at: float) -> None:
         self.stats.audio_blocks += 1
         rec = self.recorder

@@ -21,13 +21,14 @@ import logging
 import math
 import os
 import socket
-from collections.abc import AsyncIterator, Generator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Literal
 
 import httpx
 import trio
 
+from recorderd.cameras.readmux import BULK_RCVBUF
 from recorderd.core.errors import RecorderdError, safe_reason
 
 if TYPE_CHECKING:
@@ -56,8 +57,6 @@ CameraErrorKind = Literal[
 ]
 
 CHUNK = 65536
-# a bulk body's socket buffer: a second of a 4 Mbit/s camera, read every cadence (readmux.py)
-BULK_RCVBUF = 1 << 20
 
 
 class CameraError(RecorderdError):
@@ -329,7 +328,15 @@ class BodyReader:
         """Whether `follow` can take over now (a direct body whose buffered head has been read)."""
         return self._fd >= 0 and self._started
 
-    async def follow(self, mux: ReadMux, on_data: OnData, *, urgent: bool = True) -> bool:
+    async def follow(
+        self,
+        mux: ReadMux,
+        on_data: OnData,
+        *,
+        urgent: bool = True,
+        watched: Callable[[], bool] | None = None,
+        paced: bool = False,
+    ) -> bool:
         """Hand the socket to `mux` (one task reading all cameras' bodies), which feeds each chunk
         to `on_data` until the body ends: True then (httpx's side is finished too). False: the
         mux stopped meanwhile; nothing was lost, go on with `read`. A body that is only recorded
@@ -339,7 +346,7 @@ class BodyReader:
             with contextlib.suppress(OSError):  # the kernel's default then; reads just come sooner
                 self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, BULK_RCVBUF)
         try:
-            ended = await mux.follow(self._fd, on_data, urgent=urgent)
+            ended = await mux.follow(self._fd, on_data, urgent=urgent, watched=watched, paced=paced)
         except OSError as e:
             raise _socket_error(e, self.what) from None
         if not ended:

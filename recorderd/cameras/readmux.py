@@ -7,7 +7,7 @@ set for all of them: each wake-up reads every socket that is ready (one read of 
 each) and hands the bytes to the stream's own synchronous handler (the multipart parser, then
 the camera: frame to the recorder, samples to the incident machine). Per frame that saves the
 stream task's wake-up, its trio wait registration (an epoll_ctl) and its scheduling, which on
-the 2-core VM of docs/performance.md is a fifth of what a frame costs.
+the 2-core VM of docs/performance.md is a sizeable share of what a frame costs.
 
 Two kinds of sockets. *Urgent* ones (event monitors, and video whose frame headers carry the
 trigger bits) are read as soon as bytes arrive: alarms must not wait. *Bulk* ones (video and audio
@@ -37,10 +37,12 @@ from collections.abc import Callable
 import trio
 
 CHUNK = 65536
+BULK_RCVBUF = 1 << 20  # a bulk socket's receive buffer (cameras/http.py sets it)
 # a bulk read takes what a cadence brought at once (several frames of a fast camera: fewer reads)
 BULK_CHUNK = 262144
 _MAX_EVENTS = 1024
-CADENCE = 0.1  # seconds between two passes over the bulk sockets
+CADENCE = 0.1  # seconds between two passes over the bulk sockets, at least
+MAX_CADENCE = 1.0  # and at most: few cameras, few passes (each wake-up costs what tens of frames do)
 BULK_PASS_READS = 64  # reads of one bulk socket in one pass, at most (a bound on one pass's work)
 
 # A frame read on the cadence was not received when it is read: the kernel stamps each packet as it
@@ -54,12 +56,14 @@ OnData = Callable[[bytes, float], None]  # the bytes, and when they arrived (tri
 
 
 class _Follower:
-    __slots__ = ("done", "eof", "error", "fd", "on_data", "stamped", "urgent")
+    __slots__ = ("done", "eof", "error", "fd", "on_data", "paced", "stamped", "urgent", "watched")
 
-    def __init__(self, fd: int, on_data: OnData, urgent: bool) -> None:
+    def __init__(self, fd: int, on_data: OnData, urgent: bool, watched: Callable[[], bool] | None) -> None:
         self.fd = fd
+        self.paced = False  # a bulk socket that keeps the cadence short (audio: see follow)
         self.on_data = on_data
         self.urgent = urgent
+        self.watched = watched  # a bulk socket read on arrival while this says so (a live view)
         self.stamped: socket.socket | None = None  # a bulk socket's own handle, for its stamps
         self.done = trio.Event()
         self.error: BaseException | None = None
@@ -75,7 +79,9 @@ class ReadMux:
         self._bulk: select.epoll | None = None
         self._followers: dict[int, _Follower] = {}
         self._bulk_count = 0
+        self._paced = 0  # bulk sockets that keep the cadence at its shortest
         self._bulk_came = trio.Event()  # no cadence while no bulk socket is followed
+        self._cadence_cap = MAX_CADENCE
         self.rounds = 0  # wake-ups (for benchmarks: reads per wake-up)
         self.reads = 0
 
@@ -101,34 +107,69 @@ class ReadMux:
             for fd, _ in ep.poll(0, _MAX_EVENTS):
                 f = self._followers.get(fd)
                 if f is not None:
+                    if f.watched is not None and not f.watched():
+                        self._move(f, urgent=False)  # nobody watches any more: back to the cadence
+                        continue
                     self._read(f)
+
+    def _move(self, f: _Follower, *, urgent: bool) -> None:
+        """A bulk socket that is watched live is read on arrival, and back on the cadence after."""
+        src, dst = (self._bulk, self._urgent) if urgent else (self._urgent, self._bulk)
+        if src is None or dst is None or f.urgent == urgent:
+            return
+        with contextlib.suppress(OSError):
+            src.unregister(f.fd)
+        dst.register(f.fd, select.EPOLLIN)
+        f.urgent = urgent
+        self._bulk_count += -1 if urgent else 1
+        self._bulk_came.set()
+
+    def _next_cadence(self, busiest: int) -> float:
+        """Few bulk sockets: longer between passes (up to MAX_CADENCE); but never so long that a
+        socket's buffer fills between two passes (the camera would be held up)."""
+        if self._paced:
+            return self.cadence
+        want = min(MAX_CADENCE, max(self.cadence, 1.0 / max(1, self._bulk_count)))
+        if busiest > BULK_RCVBUF // 4:  # a fast camera: halve at once, come back slowly
+            self._cadence_cap = max(self.cadence, self._cadence_cap / 2)
+        elif busiest < BULK_RCVBUF // 16:
+            self._cadence_cap = min(MAX_CADENCE, self._cadence_cap * 1.25)
+        return min(want, self._cadence_cap)
 
     async def _serve_bulk(self, ep: select.epoll) -> None:
         tick = trio.current_time()
         followers = self._followers
+        cadence = self.cadence
         while True:
             if not self._bulk_count:
                 self._bulk_came = trio.Event()
                 await self._bulk_came.wait()
-            tick = max(tick + self.cadence, trio.current_time())  # no burst of passes to catch up
+            tick = max(tick + cadence, trio.current_time())  # no burst of passes to catch up
             await trio.sleep_until(tick)
             ready = ep.poll(0, _MAX_EVENTS)
-            if not ready:
-                continue
-            self.rounds += 1
-            # one reading of both clocks for the pass: a kernel stamp (wall) minus this offset is
-            # the bytes' arrival on trio's clock
-            now = trio.current_time()
-            offset = time.time() - now
-            for fd, _ in ready:
-                f = followers.get(fd)
-                for _ in range(BULK_PASS_READS):
-                    if (
-                        f is None
-                        or followers.get(fd) is not f
-                        or self._read_bulk(f, now, offset) < BULK_CHUNK
-                    ):
-                        break  # ended, or the socket is drained: the next one
+            busiest = 0
+            if ready:
+                self.rounds += 1
+                # one reading of both clocks for the pass: a kernel stamp (wall) minus this
+                # offset is the bytes' arrival on trio's clock
+                now = trio.current_time()
+                offset = time.time() - now
+                for fd, _ in ready:
+                    f = followers.get(fd)
+                    if f is None:
+                        continue
+                    got = 0
+                    for _ in range(BULK_PASS_READS):
+                        if followers.get(fd) is not f:
+                            break  # ended
+                        n = self._read_bulk(f, now, offset)
+                        got += n
+                        if n < BULK_CHUNK:
+                            break  # drained: the next one
+                    busiest = max(busiest, got)
+                    if f.watched is not None and f.watched() and followers.get(fd) is f:
+                        self._move(f, urgent=True)  # watched live: read as frames come
+            cadence = self._next_cadence(busiest)
 
     def _read_bulk(self, f: _Follower, now: float, offset: float) -> int:
         """One read of up to BULK_CHUNK bytes, stamped with their arrival; how many bytes it read."""
@@ -176,6 +217,7 @@ class ReadMux:
         if self._followers.get(f.fd) is f:
             del self._followers[f.fd]
             self._bulk_count -= not f.urgent
+            self._paced -= f.paced
             ep = self._urgent if f.urgent else self._bulk
             if ep is not None:
                 with contextlib.suppress(OSError):  # already closed: epoll dropped it by itself
@@ -186,18 +228,29 @@ class ReadMux:
         f.error = error
         f.done.set()
 
-    async def follow(self, fd: int, on_data: OnData, *, urgent: bool = True) -> bool:
+    async def follow(
+        self,
+        fd: int,
+        on_data: OnData,
+        *,
+        urgent: bool = True,
+        watched: Callable[[], bool] | None = None,
+        paced: bool = False,
+    ) -> bool:
         """Feed what the socket `fd` sends to `on_data` until the peer closes it (True), or until
         this mux stops (False: nothing was lost; go on reading by other means). A socket error or
         an exception of `on_data` is raised here; a cancel takes the socket out of the set at once.
-        `urgent`: read on arrival (events); else on the cadence (what is only recorded).
+        `urgent`: read on arrival (events); else on the cadence (what is only recorded), or on
+        arrival while `watched()` says someone watches it live. `paced`: keep passes at the
+        shortest cadence while it is followed (a camera's audio and video are read in the same
+        pass one after the other: what arrived of one is at most a cadence apart from the other).
         """
         ep = self._urgent if urgent else self._bulk
         if ep is None:
             return False
         if fd in self._followers:
             raise trio.BusyResourceError(f"fd {fd} is already followed")
-        f = _Follower(fd, on_data, urgent)
+        f = _Follower(fd, on_data, urgent, None if urgent else watched)
         if not urgent and _SO_TIMESTAMPNS is not None:
             f.stamped = _stamped(fd)
         try:
@@ -207,6 +260,8 @@ class ReadMux:
         self._followers[fd] = f
         if not urgent:
             self._bulk_count += 1
+            f.paced = paced
+            self._paced += paced
             self._bulk_came.set()
         try:
             await f.done.wait()

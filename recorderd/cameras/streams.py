@@ -77,7 +77,7 @@ class StreamSpec:
     """One stream (or poll) a camera keeps open.
 
     kind "video": multipart JPEG; each part is a frame (and `parse` may read trigger bits from its
-    headers, as seed 000's Date line). "audio": singlepart or multipart audio. "events": multipart
+    headers, as IPCamCGI's `Date:` line, §4.1.2). "audio": singlepart or multipart audio. "events": multipart
     text parts, `parse` gives samples. "poll": a GET every `interval` seconds, `parse_text` gives
     samples. `resync` is a GET that asks the current state: after every (re)connect, and for event
     streams every `Liveness.resync_every` seconds as well. `no_content` says what a 204 No Content
@@ -133,6 +133,7 @@ class StreamSink(Protocol):
     def stream_unreadable(self, spec: StreamSpec) -> None: ...
     def retry_event(self) -> trio.Event: ...
     def video(self, data: bytes, at: float) -> None: ...
+    def watched(self) -> bool: ...
     def audio(self, data: bytes, content_type: str, at: float) -> None: ...
     def samples(self, samples: list[TriggerSample], detector: EdgeDetector) -> None: ...
     def count_bytes(self, n: int) -> None: ...
@@ -458,13 +459,15 @@ async def _multipart(run: _Run, resp: httpx.Response, ctype: str, what: str) -> 
         if got and progress is not None:
             progress.made(at)
 
-    # frames that are only recorded can wait for the mux's next pass; events cannot
+    # frames that are only recorded can wait for the mux's next pass; events cannot, nor frames
+    # someone watches live (the mux asks `watched` at each pass and read)
     urgent = not video or parse is not None
+    watched = sink.watched if video and not urgent else None
     if progress is None:
-        await _pump(sink.http, resp, what, handle, urgent=urgent)
+        await _pump(sink.http, resp, what, handle, urgent=urgent, watched=watched)
     else:
         with progress.scope:
-            await _pump(sink.http, resp, what, handle, urgent=urgent)
+            await _pump(sink.http, resp, what, handle, urgent=urgent, watched=watched)
         if progress.scope.cancelled_caught:
             raise _stalled(run, what)
     for item in reader.close():
@@ -473,7 +476,7 @@ async def _multipart(run: _Run, resp: httpx.Response, ctype: str, what: str) -> 
 
 
 async def _audio(run: _Run, resp: httpx.Response, ctype: str, what: str) -> None:
-    """Seed 001/002 audio, singlepart (240-byte blocks) or multipart (a codec per part)."""
+    """Open API/VAPIX audio, singlepart (240-byte blocks) or multipart (a codec per part)."""
     from recorderd.protocol.audio import AudioData, open_audio_reader
 
     sink = run.sink
@@ -483,23 +486,40 @@ async def _audio(run: _Run, resp: httpx.Response, ctype: str, what: str) -> None
         raise CameraError("content_type", f"{what}: not an audio stream ({ctype[:60]})") from None
     progress = _Progress(sink.read_timeout)
 
-    def handle(chunk: bytes, at: float) -> None:  # synchronous: the engine's ReadMux may call it
-        sink.count_bytes(len(chunk))
-        for item in reader.feed(chunk):
-            if isinstance(item, AudioData):
-                if not run.up:
-                    run.mark_up()
-                sink.audio(item.data, item.codec.mime, at)  # timed by its samples in the file
-                progress.made(at)
+    last_at = trio.current_time()
 
-    with progress.scope:
-        await _pump(sink.http, resp, what, handle, urgent=False)
+    def handle(chunk: bytes, at: float) -> None:  # synchronous: the engine's ReadMux may call it
+        nonlocal last_at
+        at = max(at, last_at)
+        sink.count_bytes(len(chunk))
+        blocks = [item for item in reader.feed(chunk) if isinstance(item, AudioData)]
+        if not blocks:
+            return
+        if not run.up:
+            run.mark_up()
+        # blocks read together (on the mux's cadence) spread since the last read, as frames are:
+        # the file times them by their samples, from arrival times that stay close to it
+        step = (at - last_at) / len(blocks)
+        for i, item in enumerate(blocks):
+            sink.audio(item.data, item.codec.mime, at - step * (len(blocks) - 1 - i))
+        last_at = at
+        progress.made(at)
+
+    with progress.scope:  # paced: audio and video of one camera must not drift apart in a pass
+        await _pump(sink.http, resp, what, handle, urgent=False, paced=True)
     if progress.scope.cancelled_caught:
         raise _stalled(run, what)
 
 
 async def _pump(
-    http: CameraHttp, resp: httpx.Response, what: str, handle: Callable[[bytes, float], None], *, urgent: bool
+    http: CameraHttp,
+    resp: httpx.Response,
+    what: str,
+    handle: Callable[[bytes, float], None],
+    *,
+    urgent: bool,
+    watched: Callable[[], bool] | None = None,
+    paced: bool = False,
 ) -> None:
     """Every chunk of the body to `handle`, until it ends: from the engine's ReadMux (one task for
     all cameras' sockets; on its cadence unless `urgent`) when it can take the socket, else here."""
@@ -507,7 +527,7 @@ async def _pump(
     mux = http.mux
     while True:
         if mux is not None and body.followable:
-            if await body.follow(mux, handle, urgent=urgent):
+            if await body.follow(mux, handle, urgent=urgent, watched=watched, paced=paced):
                 return  # the body ended
             mux = None  # the mux stopped: read here
         chunk = await body.read()

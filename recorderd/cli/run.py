@@ -155,7 +155,7 @@ async def _reload(daemon: Any, path: Path, notifier: Notifier, log_level: LogLev
     notifier.send(READY=1, STATUS=f"reloaded: {d.summary()}")
 
 
-async def _report_status(daemon: Any, notifier: Notifier, every: float = 2.0) -> None:
+async def _report_status(daemon: Any, notifier: Notifier, every: float = 5.0) -> None:
     """STATUS= when the one-line status changes ('5 cameras, 5 connected, 2 incidents open')."""
     last = ""
     while True:

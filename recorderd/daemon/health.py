@@ -41,7 +41,7 @@ class RecorderWatch:
         *,
         lag: float = 5.0,
         allowance: float = 10.0,
-        interval: float = 0.5,
+        interval: float = 1.0,
     ) -> None:
         self.channels = channels
         self.lag = lag

@@ -3,10 +3,11 @@
 Every camera writes one cluster a second. Handing each write to a worker thread on its own costs
 a thread wake-up, a GIL hand-over and a trip back into trio for each: on a small VM a sizeable
 share of what a frame costs (docs/performance.md has the figures). A ThreadBatch collects the
-calls that come within `window` seconds and runs them one after another in a single worker-thread
+calls that come together (queued while the batch lets the other woken tasks run, or within
+`window` seconds where one is given) and runs them one after another in a single worker-thread
 call; each caller gets its own result or exception back, in the order it called.
 
-    batch = ThreadBatch(window=0.05)
+    batch = ThreadBatch()
     nursery.start_soon(batch.run)
     n = await batch.run_sync(os.write, fd, data)   # like trio.to_thread.run_sync
 
@@ -42,8 +43,9 @@ def _run_all(calls: list[_Call]) -> None:
 
 
 class ThreadBatch:
-    def __init__(self, window: float = 0.05) -> None:
-        self.window = window
+    def __init__(self, window: float | None = None, rounds: int = 3) -> None:
+        self.window = window  # None: no timer, `rounds` checkpoints (the camera reads of one
+        self.rounds = rounds  # ReadMux pass wake the recorders together)
         self.hops = 0  # worker-thread calls made (for benchmarks)
         self.calls = 0
         self._queue: list[_Call] = []
@@ -70,7 +72,13 @@ class ThreadBatch:
         try:
             while True:
                 await self._wake.wait()
-                await trio.sleep(self.window)  # one timer wake-up per batch, not a hop per call
+                # let the other recorders woken with this one queue their calls too: a few
+                # checkpoints rather than a timer wake-up, which costs what tens of frames do
+                if self.window is None:
+                    for _ in range(self.rounds):
+                        await trio.lowlevel.checkpoint()
+                else:
+                    await trio.sleep(self.window)
                 await self._flush()
         finally:
             self._running = False

@@ -16,14 +16,14 @@ if TYPE_CHECKING:
 FrameKind = Literal["video", "audio"]
 AudioCodec = Literal["mulaw", "alaw", "g726"]
 
-# MIME types of the seeds' audio streams (seed 002 §5.8.1; 001 §7.1 refers to the same).
+# MIME types of the documents' audio streams (VAPIX §5.8.1; the Open API's §7.1 names the same).
 _MIME_AUDIO: dict[str, tuple[AudioCodec, int]] = {
     "audio/basic": ("mulaw", 8),  # G.711 mu-law 64 kbit/s
     "audio/pcmu": ("mulaw", 8),
     "audio/pcma": ("alaw", 8),
     "audio/32kadpcm": ("g726", 4),  # G.726 32 kbit/s
     "audio/g726-32": ("g726", 4),
-    "audio/g723": ("g726", 3),  # the seed: "audio/G723 ... which is G.726 24kbit/s"
+    "audio/g723": ("g726", 3),  # VAPIX §5.8.1: "audio/G723 ... which is G.726 24kbit/s"
     "audio/g726-24": ("g726", 3),
     "audio/g726-16": ("g726", 2),
     "audio/g726-40": ("g726", 5),

@@ -1,7 +1,7 @@
 """The trio shell around the recording state machine: one CameraRecorder per camera.
 
 It consumes the camera's channel of RecorderInput, runs the pure RecordMachine, and carries out its
-actions. Per frame it only muxes in memory (a few µs); file work (create, one write per cluster,
+actions. Per frame it only muxes in memory; file work (create, one write per cluster,
 fsync, rename, index rows) runs in worker threads, so the event loop never blocks on the disk.
 
 The daemon's cameras send through a RecorderInlet: while the recorder's task is idle, a frame is
@@ -308,7 +308,7 @@ class CameraRecorder:
     async def _loop(self, inputs: trio.MemoryReceiveChannel[RecorderInput | _Work]) -> None:
         # Wait on the channel, not on a timer: a message wakes the task for the price of a
         # reschedule, while a timer wake-up (a deadline delivered as Cancelled, plus the VM's timer)
-        # costs 0.1-0.2 ms. Frames tick the machine themselves (mux_now), so the deadline fires only
+        # costs far more (docs/recording.md). Frames tick the machine themselves (mux_now), so the deadline fires only
         # once frames stop (then every `tick`). Once awake, everything queued is worked off before
         # the next wait, and ticks come only after that, so queued frames are never cut off.
         # Decisions use the frames' own times; clusters are built in memory and written whole.

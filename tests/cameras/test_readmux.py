@@ -151,3 +151,52 @@ async def test_bulk_bytes_keep_the_time_they_arrived_not_the_time_of_the_pass() 
     assert read_at - sent[-1] > 0.05  # while the pass came later
     for s in (listener, peer, mine):
         s.close()
+
+
+@pytest.mark.parametrize("paced", [False, True], ids=["alone", "paced"])
+async def test_one_bulk_socket_is_read_seldom_unless_paced(paced: bool) -> None:
+    """Few bulk sockets: few passes (each wake-up costs what tens of frames do); a paced one (a
+    camera's audio) keeps the passes at the shortest cadence."""
+    ((a, peer),) = pairs(1)
+    mux = ReadMux(cadence=0.1)
+    got = Got()
+    with trio.fail_after(20):
+        async with trio.open_nursery() as n:
+            await n.start(mux.run)
+            n.start_soon(lambda: mux.follow(a.fileno(), got, urgent=False, paced=paced))
+            t_end = trio.current_time() + 2.5
+            while trio.current_time() < t_end:
+                peer.sendall(b"x" * 100)
+                await trio.sleep(0.02)
+            n.cancel_scope.cancel()
+    assert len(got) > 0
+    if paced:
+        assert mux.rounds >= 15, mux.rounds  # every 0.1 s
+    else:
+        assert mux.rounds <= 4, mux.rounds  # every second
+    a.close()
+    peer.close()
+
+
+async def test_a_watched_bulk_socket_is_read_as_bytes_come() -> None:
+    ((a, peer),) = pairs(1)
+    mux = ReadMux(cadence=0.1)
+    got = Got()
+    watching = [False]
+    with trio.fail_after(20):
+        async with trio.open_nursery() as n:
+            await n.start(mux.run)
+            n.start_soon(lambda: mux.follow(a.fileno(), got, urgent=False, watched=lambda: watching[0]))
+            peer.sendall(b"first;")
+            await wait_until(lambda: bytes(got) == b"first;", 5, "the first pass")
+            watching[0] = True
+            peer.sendall(b"again;")  # read at the next pass, which moves the socket to the urgent set
+            await wait_until(lambda: bytes(got).endswith(b"again;"), 5, "the move")
+            t0 = trio.current_time()
+            peer.sendall(b"live;")
+            await wait_until(lambda: bytes(got).endswith(b"live;"), 5, "a live read")
+            assert trio.current_time() - t0 < 0.1  # on arrival, not at a pass (up to a second away)
+            watching[0] = False
+            n.cancel_scope.cancel()
+    a.close()
+    peer.close()
