@@ -238,6 +238,7 @@ def measure(
 
 
 def run_recorderd(sim: bl.Sim, n: int, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    bl.settle()  # what the previous client wrote is not this one's to pay for
     state = work / "recorderd"
     state.mkdir()
     cfg = work / "recorderd.toml"
@@ -287,6 +288,7 @@ def ffmpeg_cmd(url: str, out: Path) -> list[str]:
 
 
 def run_ffmpeg(sim: bl.Sim, n: int, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    bl.settle()
     root = work / "ffmpeg"
     procs: list[subprocess.Popen[bytes]] = []
     log = open(work / "ffmpeg.log", "wb")  # noqa: SIM115 - closed below

@@ -35,6 +35,7 @@ import trio
 async def measure_daemon(cfg_path: Path, n: int, args: argparse.Namespace) -> dict[str, Any]:
     from recorderd.cameras import http as camhttp
     from recorderd.config.load import load_config
+    from recorderd.core.gcpolicy import settle_for_daemon
     from recorderd.daemon.lifecycle import Daemon
 
     chunks = [0]
@@ -59,6 +60,8 @@ async def measure_daemon(cfg_path: Path, n: int, args: argparse.Namespace) -> di
     elif args.recorder_io == "null":  # what-if: clusters built but not written (the write's share)
         rec_mod.CameraRecorder._write_sync = staticmethod(lambda f, chunk, sync: None)  # type: ignore[assignment]
     daemon = Daemon(load_config(cfg_path))
+    if not args.default_gc:
+        settle_for_daemon()  # as `recorderd run` does
     async with trio.open_nursery() as nursery:
         await nursery.start(daemon.run)
         engine = daemon.engine
@@ -130,6 +133,7 @@ def main() -> int:
         help="what-if: cluster writes in the trio thread (inline), one worker-thread hop per write "
         "(unbatched), or not written at all (null); default: as the daemon does (batched hops)",
     )
+    ap.add_argument("--default-gc", action="store_true", help="what-if: CPython's collector settings")
     ap.add_argument("--cprofile", type=Path, help="write a cProfile of the window here")
     ap.add_argument("--json", type=Path, help="results file (default bench/results/engine.json)")
     args = ap.parse_args()

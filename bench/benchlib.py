@@ -365,3 +365,16 @@ def apply_load(load: str, cameras: dict[str, dict[str, Any]]) -> dict[str, Any]:
         for c in cameras.values():
             c["frame_bursts"] = "link"
     return {"frame_phase": "shared"} if load == "ticker" else {}
+
+
+def settle(max_wait: float = 120.0) -> None:
+    """Let the disk catch up (what the last run wrote) before the next measurement starts."""
+    os.sync()
+    deadline = time.monotonic() + max_wait
+    while time.monotonic() < deadline:
+        meminfo = Path("/proc/meminfo").read_text().splitlines()
+        kib = sum(int(x.split()[1]) for x in meminfo if x.startswith(("Dirty:", "Writeback:")))
+        if kib < 64 * 1024:
+            break
+        time.sleep(1)
+    time.sleep(3)

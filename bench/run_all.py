@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import time
@@ -51,19 +50,6 @@ def run(script: str, *args: str, capture: bool = False) -> str:
     if done.returncode != 0:
         raise SystemExit(f"{script} failed (exit {done.returncode})")
     return done.stdout if capture else ""
-
-
-def settle(max_wait: float = 120.0) -> None:
-    """Let the disk catch up (what the last run wrote) before the next measurement starts."""
-    os.sync()
-    deadline = time.monotonic() + max_wait
-    while time.monotonic() < deadline:
-        meminfo = Path("/proc/meminfo").read_text().splitlines()
-        kib = sum(int(x.split()[1]) for x in meminfo if x.startswith(("Dirty:", "Writeback:")))
-        if kib < 64 * 1024:
-            break
-        time.sleep(1)
-    time.sleep(3)
 
 
 def plot(cost: dict[str, Any], out: Path, ticker: dict[str, Any] | None = None) -> None:
@@ -184,11 +170,11 @@ def main() -> int:
     if not args.plot_only:
         # latency first (the most sensitive to what ran before), then the cost runs; settle in between
         if "latency" not in args.skip:
-            settle()
+            bl.settle()
             extra = ["-n", "1", "-n", "10", "--triggers", "10"] if args.quick else []
             run("bench_latency.py", *extra, "--json", str(res / "latency.json"))
         if "cost" not in args.skip:
-            settle()
+            bl.settle()
             extra = (
                 ["-n", "1", "-n", "10", "--seconds", "5"] if args.quick else ["--seconds", str(args.seconds)]
             )
@@ -201,7 +187,7 @@ def main() -> int:
                 str(res / "cost.json"),
             )
             if not args.quick:  # the what-if the figures before December 2026 were taken under
-                settle()
+                bl.settle()
                 run(
                     "bench_cost.py",
                     "-n",
@@ -216,7 +202,7 @@ def main() -> int:
                     str(res / "cost-ticker.json"),
                 )
         if "micro" not in args.skip:
-            settle()
+            bl.settle()
             micro = {
                 "protocol": run(
                     "bench_protocol.py",
@@ -231,7 +217,9 @@ def main() -> int:
             }
             bl.write_results("micro", micro, res / "micro.json")
     cost = json.loads((res / "cost.json").read_text()) if (res / "cost.json").exists() else None
-    ticker = json.loads((res / "cost-ticker.json").read_text()) if (res / "cost-ticker.json").exists() else None
+    ticker = (
+        json.loads((res / "cost-ticker.json").read_text()) if (res / "cost-ticker.json").exists() else None
+    )
     latency = json.loads((res / "latency.json").read_text()) if (res / "latency.json").exists() else None
     if cost and importlib.util.find_spec("matplotlib") is None:
         print("plot skipped: matplotlib is not installed (pip install -e '.[bench]')")

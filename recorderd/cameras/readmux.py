@@ -3,19 +3,20 @@
 Every camera stream still has its own task (connect, authenticate, liveness, errors, backoff:
 recorderd.cameras.streams), but once httpx has handed over a close-delimited body over plain TCP
 (CameraHttp.body), that task registers the socket here and waits. This task waits on one epoll
-set for all of them: each wake-up reads every socket that is ready (one read of up to 64 KiB
-each) and hands the bytes to the stream's own synchronous handler (the multipart parser, then
-the camera: frame to the recorder, samples to the incident machine). Per frame that saves the
+set for all of them: each wake-up reads every socket that is ready and hands the bytes to the
+stream's own synchronous handler (the multipart parser, then the camera: frame to the recorder,
+samples to the incident machine). Per frame that saves the
 stream task's wake-up, its trio wait registration (an epoll_ctl) and its scheduling, which on
 the 2-core VM of docs/performance.md is a sizeable share of what a frame costs.
 
 Two kinds of sockets. *Urgent* ones (event monitors, and video whose frame headers carry the
 trigger bits) are read as soon as bytes arrive: alarms must not wait. *Bulk* ones (video and audio
-that are only recorded) are read on a cadence, every `cadence` seconds one pass over all of them
+that are only recorded) are read on a cadence, every half second one pass over all of them
 reading everything each holds: a frame needs no latency on its way to a file, and cameras are not
 synchronised, so reading on arrival would cost one wake-up per frame per camera (a 22 KB frame
-even comes in several TCP bursts), where a pass reads the frames of every camera at once. The
-kernel holds what arrives in between (the socket's receive buffer, set large for bulk sockets).
+even comes in several TCP bursts), where a pass reads the frames of every camera at once, several
+whole frames per read. The kernel holds what arrives in between (the socket's receive buffer, set
+large for bulk sockets). A long pass lets the urgent sockets be read every PASS_SLICE sockets.
 
 The stream task stays in charge: its cancel scope (the liveness deadline, a stop) ends the wait
 and takes the socket out of the set before httpx closes it; the end of the body, a socket error
@@ -41,9 +42,14 @@ BULK_RCVBUF = 1 << 20  # a bulk socket's receive buffer (cameras/http.py sets it
 # a bulk read takes what a cadence brought at once (several frames of a fast camera: fewer reads)
 BULK_CHUNK = 262144
 _MAX_EVENTS = 1024
-CADENCE = 0.1  # seconds between two passes over the bulk sockets, at least
-MAX_CADENCE = 1.0  # and at most: few cameras, few passes (each wake-up costs what tens of frames do)
+# Seconds between two passes over the bulk sockets. Each read costs the same whatever it holds,
+# and a frame that a read cuts in two costs a copy more: the longer the cadence, the more whole
+# frames per read (docs/performance.md: 0.1 s -> 0.5 s took a tenth of a frame's cost at 200 cameras).
+CADENCE = 0.5  # normally
+MIN_CADENCE = 0.1  # the shortest: while audio is read (paced), or while a socket fills fast
+MAX_CADENCE = 1.0  # the longest: one camera (each wake-up costs what tens of frames do)
 BULK_PASS_READS = 64  # reads of one bulk socket in one pass, at most (a bound on one pass's work)
+PASS_SLICE = 16  # bulk sockets read between two checkpoints of a pass: the event path runs between
 
 # A frame read on the cadence was not received when it is read: the kernel stamps each packet as it
 # arrives (SO_TIMESTAMPNS, Linux: not in Python's socket module), and a read reports the stamp of
@@ -73,8 +79,9 @@ class _Follower:
 class ReadMux:
     """`await nursery.start(mux.run)`, then each stream: `await mux.follow(fd, on_data, urgent=...)`."""
 
-    def __init__(self, cadence: float = CADENCE) -> None:
+    def __init__(self, cadence: float = CADENCE, shortest: float = MIN_CADENCE) -> None:
         self.cadence = cadence
+        self.shortest = min(shortest, cadence)
         self._urgent: select.epoll | None = None
         self._bulk: select.epoll | None = None
         self._followers: dict[int, _Follower] = {}
@@ -128,10 +135,10 @@ class ReadMux:
         """Few bulk sockets: longer between passes (up to MAX_CADENCE); but never so long that a
         socket's buffer fills between two passes (the camera would be held up)."""
         if self._paced:
-            return self.cadence
+            return self.shortest
         want = min(MAX_CADENCE, max(self.cadence, 1.0 / max(1, self._bulk_count)))
         if busiest > BULK_RCVBUF // 4:  # a fast camera: halve at once, come back slowly
-            self._cadence_cap = max(self.cadence, self._cadence_cap / 2)
+            self._cadence_cap = max(self.shortest, self._cadence_cap / 2)
         elif busiest < BULK_RCVBUF // 16:
             self._cadence_cap = min(MAX_CADENCE, self._cadence_cap * 1.25)
         return min(want, self._cadence_cap)
@@ -154,9 +161,15 @@ class ReadMux:
                 # offset is the bytes' arrival on trio's clock
                 now = trio.current_time()
                 offset = time.time() - now
-                for fd, _ in ready:
+                for i, (fd, _) in enumerate(ready):
+                    if i and i % PASS_SLICE == 0:
+                        # a long pass (hundreds of cameras, half a second of frames each) must
+                        # not hold up an alarm: the urgent sockets are read in between
+                        await trio.lowlevel.checkpoint()
+                        now = trio.current_time()
+                        offset = time.time() - now
                     f = followers.get(fd)
-                    if f is None:
+                    if f is None or f.urgent:  # ended meanwhile (its number may be reused)
                         continue
                     got = 0
                     for _ in range(BULK_PASS_READS):

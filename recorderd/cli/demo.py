@@ -13,6 +13,7 @@ from typing import Any
 import trio
 
 from recorderd.core.errors import expected_failure
+from recorderd.core.gcpolicy import settle_for_daemon
 
 DEFAULT_DIR = Path("recorderd-demo")
 DEFAULT_DURATION = 30.0
@@ -114,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         mqtt_skipped=None if mosquitto else skipped,
         verbose=args.verbose,
     )
+    settle_for_daemon()
     try:
         return trio.run(run_demo, opts)
     except BaseException as exc:  # expected failures become one clear line; anything else is a bug

@@ -16,6 +16,7 @@ from recorderd.config.advice import config_advice
 from recorderd.config.load import ConfigError, add_config_argument, config_path, load_config
 from recorderd.config.model import Config, LogLevel
 from recorderd.core.errors import expected_failure
+from recorderd.core.gcpolicy import settle_for_daemon
 from recorderd.daemon.statelock import StateDirInUse
 from recorderd.service.logs import SECRETS, setup_logging
 from recorderd.service.notify import Notifier
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     register_secrets(cfg)
     for line in config_advice(cfg, str(config_path(args.config))):
         log.warning("%s", line)
+    settle_for_daemon()
     try:
         return trio.run(serve, cfg, config_path(args.config), args.log_level)
     except BaseException as exc:
