@@ -16,7 +16,7 @@ reading everything each holds: a frame needs no latency on its way to a file, an
 synchronised, so reading on arrival would cost one wake-up per frame per camera (a 22 KB frame
 even comes in several TCP bursts), where a pass reads the frames of every camera at once, several
 whole frames per read. The kernel holds what arrives in between (the socket's receive buffer, set
-large for bulk sockets). A long pass lets the urgent sockets be read every PASS_SLICE sockets.
+large for bulk sockets). A long pass lets the event path run after every PASS_SLICE bytes.
 
 The stream task stays in charge: its cancel scope (the liveness deadline, a stop) ends the wait
 and takes the socket out of the set before httpx closes it; the end of the body, a socket error
@@ -49,7 +49,9 @@ CADENCE = 0.5  # normally
 MIN_CADENCE = 0.1  # the shortest: while audio is read (paced), or while a socket fills fast
 MAX_CADENCE = 1.0  # the longest: one camera (each wake-up costs what tens of frames do)
 BULK_PASS_READS = 64  # reads of one bulk socket in one pass, at most (a bound on one pass's work)
-PASS_SLICE = 16  # bulk sockets read between two checkpoints of a pass: the event path runs between
+# bytes a pass reads between two checkpoints (about a millisecond of work): an alarm's way through
+# the daemon takes a few task hops, and each waits for the slice under way
+PASS_SLICE = 32768
 
 # A frame read on the cadence was not received when it is read: the kernel stamps each packet as it
 # arrives (SO_TIMESTAMPNS, Linux: not in Python's socket module), and a read reports the stamp of
@@ -161,8 +163,10 @@ class ReadMux:
                 # offset is the bytes' arrival on trio's clock
                 now = trio.current_time()
                 offset = time.time() - now
-                for i, (fd, _) in enumerate(ready):
-                    if i and i % PASS_SLICE == 0:
+                since = 0  # bytes read since the last checkpoint
+                for fd, _ in ready:
+                    if since >= PASS_SLICE:
+                        since = 0
                         # a long pass (hundreds of cameras, half a second of frames each) must
                         # not hold up an alarm: the urgent sockets are read in between
                         await trio.lowlevel.checkpoint()
@@ -180,6 +184,7 @@ class ReadMux:
                         if n < BULK_CHUNK:
                             break  # drained: the next one
                     busiest = max(busiest, got)
+                    since += got
                     if f.watched is not None and f.watched() and followers.get(fd) is f:
                         self._move(f, urgent=True)  # watched live: read as frames come
             cadence = self._next_cadence(busiest)

@@ -26,6 +26,8 @@ import trio
 
 _T = TypeVar("_T")
 
+GROUP = 16  # calls per worker-thread hop, at most: the callers woken at once when it returns
+
 
 class _Call:
     __slots__ = ("args", "done", "fn", "result")
@@ -43,9 +45,10 @@ def _run_all(calls: list[_Call]) -> None:
 
 
 class ThreadBatch:
-    def __init__(self, window: float | None = None, rounds: int = 3) -> None:
+    def __init__(self, window: float | None = None, rounds: int = 3, group: int = GROUP) -> None:
         self.window = window  # None: no timer, `rounds` checkpoints (the camera reads of one
         self.rounds = rounds  # ReadMux pass wake the recorders together)
+        self.group = group
         self.hops = 0  # worker-thread calls made (for benchmarks)
         self.calls = 0
         self._queue: list[_Call] = []
@@ -89,6 +92,12 @@ class ThreadBatch:
     async def _flush(self) -> None:
         calls, self._queue = self._queue, []
         self._wake = trio.Event()
+        # in groups: the callers of a group go on (in the trio thread) while the next group is
+        # written, and never hundreds of them at once, which would hold up an alarm's way
+        for i in range(0, len(calls), self.group):
+            await self._hop(calls[i : i + self.group])
+
+    async def _hop(self, calls: list[_Call]) -> None:
         if not calls:
             return
         self.hops += 1

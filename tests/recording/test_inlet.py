@@ -142,3 +142,31 @@ async def test_batch_stopped_while_its_hop_waits_for_a_thread_still_runs_the_cal
     finally:
         limiter.total_tokens = old
     assert done == [1]
+
+
+async def test_batch_hands_back_in_groups_so_no_crowd_wakes_at_once() -> None:
+    """Hundreds of cameras' clusters in one window: written in groups of `group`, and the callers
+    of a group go on while the next group is written (never all of them woken together)."""
+    batch = ThreadBatch(window=0.5, group=4)
+    first_back = threading.Event()  # set by a caller of the first group once it goes on
+    seen: dict[int, bool] = {}
+
+    def work(i: int) -> None:
+        if i == 4:  # the second group's first call: did a caller of the first go on meanwhile?
+            seen[i] = first_back.wait(5)
+
+    async def call(i: int) -> None:
+        await batch.run_sync(work, i)
+        if i < 4:
+            first_back.set()
+
+    with trio.fail_after(20):
+        async with trio.open_nursery() as n:
+            await n.start(batch.run)
+            async with trio.open_nursery() as callers:
+                for i in range(10):
+                    callers.start_soon(call, i)
+                    await trio.testing.wait_all_tasks_blocked()  # queued in this order
+            n.cancel_scope.cancel()
+    assert batch.calls == 10 and batch.hops == 3  # 4 + 4 + 2
+    assert seen == {4: True}
