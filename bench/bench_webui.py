@@ -126,6 +126,7 @@ def bench_player(seconds: float) -> dict[str, Any]:
                     at,
                 )
             )
+        print("seeks (ms), in order:", [round(s) for s in seeks], flush=True)
         out["seek_first_ms"] = round(seeks[0], 1)
         out["seek_ms"] = _summary(seeks[1:])
         print("seek in 1 h: first", out["seek_first_ms"], "then", out["seek_ms"], flush=True)
