@@ -44,13 +44,13 @@ BULK_CHUNK = 262144
 _MAX_EVENTS = 1024
 # Seconds between two passes over the bulk sockets. Each read costs the same whatever it holds,
 # and a frame that a read cuts in two costs a copy more: the longer the cadence, the more whole
-# frames per read (docs/performance.md: 0.1 s -> 0.5 s took a tenth of a frame's cost at 200 cameras).
+# frames per read (docs/performance.md, "What changed for the realistic load", has the measurements).
 CADENCE = 0.5  # normally
 MIN_CADENCE = 0.1  # the shortest: while audio is read (paced), or while a socket fills fast
 MAX_CADENCE = 1.0  # the longest: one camera (each wake-up costs what tens of frames do)
 BULK_PASS_READS = 64  # reads of one bulk socket in one pass, at most (a bound on one pass's work)
-# bytes a pass reads between two checkpoints (about a millisecond of work): an alarm's way through
-# the daemon takes a few task hops, and each waits for the slice under way
+# bytes a pass reads between two checkpoints: an alarm's way through the daemon takes a few task
+# hops, and each waits for the slice of the pass under way
 PASS_SLICE = 32768
 
 # A frame read on the cadence was not received when it is read: the kernel stamps each packet as it

@@ -4,7 +4,7 @@ CPython starts a young-generation collection after every 700 net allocations of 
 A recording daemon allocates a few such objects per frame (a Frame, the muxer's pending tuple)
 and keeps them for about a second (until their cluster is written), so at hundreds of frames a
 second the collector ran hundreds of times a second over objects that are freed by reference
-counting anyway: about an eighth of a frame's cost at 200 cameras (docs/performance.md). Cycles
+counting anyway (docs/performance.md has what that cost). Cycles
 are rare here (an exception kept with its traceback), so collecting less often costs little
 memory; what exists at start-up (modules, the config) is moved out of the collector's sight.
 """
