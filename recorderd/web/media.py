@@ -121,6 +121,7 @@ def _add(fi: FileIndex, track: int, ts: int, start: int, end: int) -> None:
 
 
 _TS = struct.Struct(">h").unpack_from  # a SimpleBlock's timestamp, relative to its cluster's
+_VIDEO_BYTE, _AUDIO_BYTE = 0x80 | VIDEO, 0x80 | AUDIO  # a SimpleBlock's first byte: its track
 
 
 def _blocks_fast(mm: mmap.mmap, fi: FileIndex) -> None:
@@ -154,18 +155,16 @@ def _blocks_fast(mm: mmap.mmap, fi: FileIndex) -> None:
                     n, p = int.from_bytes(mm[p + 1 : p + 1 + k], "big") & ((1 << (7 * k)) - 1), p + 1 + k
                 if eid == 0xA3:  # SimpleBlock: track (1 byte below 128), 16-bit relative time, flags
                     t = mm[p]
-                    if not t & 0x80:
-                        raise ValueError("a track number of more than one byte")
-                    track = t & 0x7F
-                    ts = base + _TS(mm, p + 1)[0]
-                    if track == VIDEO:
-                        vts.append(ts)
+                    if t == _VIDEO_BYTE:
+                        vts.append(base + _TS(mm, p + 1)[0])
                         vpos.append(p + 4)
                         vpos.append(p + n)
-                    elif track == AUDIO:
-                        ats.append(ts)
+                    elif t == _AUDIO_BYTE:
+                        ats.append(base + _TS(mm, p + 1)[0])
                         apos.append(p + 4)
                         apos.append(p + n)
+                    elif not t & 0x80:
+                        raise ValueError("a track number of more than one byte")
                 elif eid == 0xE7:  # Timestamp
                     base = int.from_bytes(mm[p : p + n], "big")
                 else:

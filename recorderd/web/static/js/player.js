@@ -9,6 +9,10 @@ import { el, fmtDuration, fmtFull, parseZoned, toast } from "./util.js";
 
 const CHUNK_MS = 4000; // audio is fetched and scheduled in chunks of this much file time
 const AHEAD = 12; // frames fetched ahead of the playhead
+// fetches ahead in flight at once: of the browser's six connections per host, the others stay
+// free for a seek's own frame. A fetch once sent is never aborted: an aborted request's
+// connection was held by the browser until the endpoint closed it (a seek stalled 4 s)
+const AHEAD_PARALLEL = 3;
 const CACHE = 180; // bound: decoded frames kept
 const SPEEDS = [0.5, 1, 2, 4, 8];
 
@@ -40,7 +44,8 @@ class Player {
     this.scheduledTo = null; // wall ms up to which audio chunks are scheduled
     this.gen = 0; // bumped at every seek: late answers of an earlier one are dropped
     this.stats = { opened: null, firstDraw: null, seeks: [], av: [] };
-    this.ahead = new AbortController();
+    this.aheadQueue = []; // prefetches not sent yet (a seek drops them)
+    this.aheadBusy = 0; // prefetches in flight
     this.ctx = ui.canvas.getContext("2d", { alpha: false });
   }
 
@@ -66,15 +71,18 @@ class Player {
     return this.files.get(id);
   }
 
-  // a frame's picture; `ahead` fetches are dropped by the next seek (they would hold up its frame)
+  // a frame's picture; `ahead` fetches wait in a queue that the next seek drops (they would hold
+  // up its frame)
   bitmap(fi, n, ahead = false) {
     const key = `${fi.id}:${n}`;
     let p = this.bitmaps.get(key);
     if (p) { this.bitmaps.delete(key); this.bitmaps.set(key, p); return p; }
-    const signal = ahead ? this.ahead.signal : undefined;
-    p = fetch(`/ui/api/recordings/${fi.id}/frames/${n}`, { credentials: "same-origin", signal })
-      .then((r) => { if (!r.ok) throw new Error(`frame ${n}: ${r.status}`); return r.blob(); })
-      .then((b) => createImageBitmap(b));
+    if (ahead) {
+      p = new Promise((resolve, reject) => this.aheadQueue.push({ fi, n, resolve, reject }));
+      this.pumpAhead();
+    } else {
+      p = this.fetchBitmap(fi, n);
+    }
     p.catch(() => this.bitmaps.delete(key));
     this.bitmaps.set(key, p);
     while (this.bitmaps.size > CACHE) {
@@ -83,6 +91,27 @@ class Player {
       q0.then((b) => b.close()).catch(() => {});
     }
     return p;
+  }
+
+  fetchBitmap(fi, n) {
+    return fetch(`/ui/api/recordings/${fi.id}/frames/${n}`, { credentials: "same-origin" })
+      .then((r) => { if (!r.ok) throw new Error(`frame ${n}: ${r.status}`); return r.blob(); })
+      .then((b) => createImageBitmap(b));
+  }
+
+  pumpAhead() {
+    while (this.aheadBusy < AHEAD_PARALLEL && this.aheadQueue.length) {
+      const job = this.aheadQueue.shift();
+      this.aheadBusy++;
+      this.fetchBitmap(job.fi, job.n).then(job.resolve, job.reject)
+        .finally(() => { this.aheadBusy--; this.pumpAhead(); });
+    }
+  }
+
+  dropAhead() {
+    const dropped = this.aheadQueue;
+    this.aheadQueue = [];
+    for (const job of dropped) job.reject(new DOMException("dropped by a seek", "AbortError"));
   }
 
   // the last file that starts at or before t (a file's end is its close, after the next one's
@@ -134,8 +163,7 @@ class Player {
 
   async seek(t) {
     const gen = ++this.gen;
-    this.ahead.abort();
-    this.ahead = new AbortController();
+    this.dropAhead();
     const t0 = performance.now();
     // the list is read again when it may be stale: new files are written all the time
     if (!this.segments.length || performance.now() - this.loadedAt > 2000 || t < this.segments[0].start ||
