@@ -22,6 +22,7 @@ from recorderd.cameras.liveness import METHODS, REFUSED_RETRY
 from recorderd.cameras.streams import STOPPED, StreamFailure, StreamSpec
 from recorderd.cameras.streamstate import StreamState, iso
 from recorderd.core.ratelog import RateLimitedLog
+from recorderd.core.text import plural
 
 if TYPE_CHECKING:
     from recorderd.cameras.camera import CameraStats
@@ -148,7 +149,7 @@ class Connectivity:
             refused = [st.name for st in states if st.state == "refused"]
             said = f"{names}; {', '.join(refused)} refused" if refused else names
             tries = self._failed_since_up
-            more = f" after {tries} failed attempt{'s' if tries != 1 else ''}" if tries else ""
+            more = f" after {plural(tries, 'failed attempt')}" if tries else ""
             log.info("%s: connected (%s)%s", self.camera, said, more)
             self._failed_since_up = 0
         else:

@@ -439,15 +439,9 @@ async def _multipart(run: _Run, resp: httpx.Response, ctype: str, what: str) -> 
         got = video
         if parse is not None:
             for item in parts:
-                try:
-                    samples = parse(item)
-                except PartlyRead as e:
-                    run.unreadable("part", e)  # the values that could be read still count
-                    samples = list(e.result)
-                    if not samples:
-                        continue
-                except Exception as e:  # one garbled part is skipped, the stream kept
-                    run.unreadable("part", e)
+                # the values that could be read still count; a garbled part is skipped
+                samples = run.read("part", parse, item)
+                if samples is None:
                     continue
                 if not got:
                     got = True

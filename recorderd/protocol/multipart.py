@@ -440,7 +440,7 @@ class MultipartReader:
                 return -1
             headers[m.group(1).decode("ascii").lower()] = m.group(2).decode("latin-1").strip()
         cl = headers.get("content-length", "")
-        last = _HEADER.fullmatch(lines[-1])
+        last = m  # the last line's match (the loop returned on any line that did not match)
         if last is not None and last.group(1).lower() == b"content-length" and cl.isdigit():
             self._tpl = bytes(w[p : e - len(lines[-1]) + last.start(2)])
             self._tpl_headers = dict(headers)

@@ -216,7 +216,6 @@ class PcmDecoder:
     """One audio track's blocks, in order, to PCM (the G.726 state runs on across blocks)."""
 
     def __init__(self, fmt: AudioFormat) -> None:
-        self.fmt = fmt
         self._g726 = G726Decoder(fmt.bits) if fmt.codec == "g726" else None
         self._table = _ALAW if fmt.codec == "alaw" else _ULAW
 
@@ -224,10 +223,6 @@ class PcmDecoder:
         if self._g726 is not None:
             return self._g726.decode(data)
         return b"".join(map(self._table.__getitem__, data))
-
-    def samples(self, nbytes: int) -> int:
-        """How many samples `nbytes` of coded audio hold."""
-        return nbytes * 8 // self.fmt.bits
 
 
 def wav_header(samples: int, rate: int, channels: int = 1) -> bytes:

@@ -630,20 +630,9 @@ class RecorderInlet:
         self._send = send
         self._closed = False
 
-    def _muxed_here(self, value: RecorderInput) -> bool:
-        """A frame while the recorder is idle: muxed here, and only what needs I/O is queued."""
-        rec = self._rec
-        if not (rec.idle and type(value) is Frame and not self._closed):
-            rec.idle = False  # the task is woken, or about to be: what follows queues behind
-            return False
-        work = rec.mux_now(value)
-        if work is not None:
-            rec.idle = False
-            self._send.send_nowait(work)  # never blocks: the buffer is empty while the task is idle
-        return True
-
     def send_nowait(self, value: RecorderInput, /) -> None:
-        # _muxed_here, inlined: this runs once per frame
+        """A frame while the recorder is idle: muxed here, and only what needs I/O is queued;
+        anything else is queued (this runs once per frame)."""
         rec = self._rec
         if rec.idle and type(value) is Frame and not self._closed:
             work = rec.mux_now(value)
@@ -656,9 +645,11 @@ class RecorderInlet:
 
     async def send(self, value: RecorderInput, /) -> None:
         """send_nowait that waits while the channel is full (drills: tests/support/feeder.py)."""
-        if self._muxed_here(value):
+        if self._rec.idle and type(value) is Frame and not self._closed:
+            self.send_nowait(value)  # muxed here: never blocks
             await trio.lowlevel.checkpoint()  # a checkpoint, as a channel's send is
         else:
+            self._rec.idle = False  # the task is woken, or about to be: what follows queues behind
             await self._send.send(value)
 
     def close(self) -> None:

@@ -34,7 +34,7 @@ from recorderd.web.exports import Exporter, ExportFormat, mp4_available
 from recorderd.web.media import Media, NotFound
 from recorderd.web.outcomes import read_outcomes
 from recorderd.web.source import UiSource
-from recorderd.web.streams import MAX_SSE, EventStreams, mjpeg_response
+from recorderd.web.streams import MAX_SSE, SSE_QUEUE, EventStreams, mjpeg_response
 
 Handler = Callable[[Request], Awaitable[Response]]
 Guard = Callable[[Handler], Handler]
@@ -234,7 +234,7 @@ class WebUi:
     async def event_stream(self, request: Request) -> Response:
         if self.events.open >= MAX_SSE:
             return _error(f"at most {MAX_SSE} event streams at once", 503)
-        return self.events.response(self.source.subscribe(self.events.name(), 256))
+        return self.events.response(self.source.subscribe(self.events.name(), SSE_QUEUE))
 
     async def incidents(self, request: Request) -> Response:
         q = request.query_params

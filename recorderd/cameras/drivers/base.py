@@ -73,10 +73,5 @@ class Driver:
         """The input or output numbers the config names (input:1 -> 1); every number the dialect
         offers when the whole family is asked for ("input")."""
         if family in self.cfg.triggers:
-            return list(_offered(self.cfg.dialect, family))
+            return list(self.spec.inputs if family == "input" else self.spec.outputs)
         return sorted({int(t.split(":")[1]) for t in self.cfg.triggers if t.startswith(family + ":")})
-
-
-def _offered(dialect: Dialect, family: Literal["input", "output"]) -> range:
-    spec = DIALECTS[dialect]
-    return spec.inputs if family == "input" else spec.outputs
