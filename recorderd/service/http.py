@@ -193,6 +193,7 @@ def _stream_families(snap: MetricsSnapshot) -> Iterator[Metric]:
 # bound: a request body (armed, trigger) is a few bytes; more is refused with 413
 MAX_BODY = 4096
 BODY_TIMEOUT = 10.0  # a body that has not arrived in this time: 408 (a client at 1 byte/s)
+KEEP_ALIVE = 5.0  # an idle connection, or one whose request head has not come, is closed after this
 # every answer: never sniffed into another type (a snapshot is image/jpeg and nothing else),
 # never cached, never framed by another site
 SECURITY_HEADERS = {
@@ -386,9 +387,11 @@ async def serve_http(
     config.errorlog = logging.getLogger("recorderd.http")
     config.graceful_timeout = 1.0
     # a request's head must be complete within keep_alive_timeout (the connection counts as
-    # idle until it is), every read of a body within read_timeout; bodies: read_body
-    config.keep_alive_timeout = 5.0
-    config.read_timeout = 10
+    # idle until it is); a body within BODY_TIMEOUT (read_body). No read_timeout: hypercorn
+    # applies it to every read of the connection, also while a response streams, and a live view
+    # or an event page, whose client sends nothing, was cut after 10 s
+    config.keep_alive_timeout = KEEP_ALIVE
+    config.read_timeout = None
     config.h11_max_incomplete_size = 16 * 1024  # bound: one request's head
     config.include_server_header = False
     app = build_app(control, token, ui)

@@ -11,6 +11,7 @@ the session's CSRF token in a header.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
@@ -112,6 +113,7 @@ class WebUi:
             Route("/ui/api/recordings", g(self.recordings)),
             Route("/ui/api/recordings/{rid:int}/index", g(self.recording_index)),
             Route("/ui/api/recordings/{rid:int}/frames/{n:int}", g(self.frame)),
+            Route("/ui/api/recordings/{rid:int}/frame", g(self.frame_at)),
             Route("/ui/api/recordings/{rid:int}/audio.wav", g(self.audio)),
             Route("/ui/api/recordings/{rid:int}/file", g(self.download)),
         ]
@@ -337,6 +339,20 @@ class WebUi:
             return _error(str(e), 404)
         # a recorded frame never changes: the browser may keep it
         headers = {"Cache-Control": "private, max-age=86400, immutable"}
+        return secured(Response(jpeg, media_type="image/jpeg", headers=headers))
+
+    async def frame_at(self, request: Request) -> Response:
+        try:
+            at = float(request.query_params["at"])
+            if not math.isfinite(at):
+                raise ValueError(at)
+        except (KeyError, ValueError):
+            return _error("at: a time in ms since the epoch", 400)
+        try:
+            shown, jpeg = await self.media.frame_at(request.path_params["rid"], at)
+        except NotFound as e:
+            return _error(str(e), 404)
+        headers = {"X-Frame-Time": f"{shown:.3f}", "Cache-Control": "private, no-store"}
         return secured(Response(jpeg, media_type="image/jpeg", headers=headers))
 
     async def audio(self, request: Request) -> Response:

@@ -12,10 +12,12 @@ import mmap
 import os
 import struct
 from array import array
+from bisect import bisect_right
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import trio
 
@@ -25,7 +27,7 @@ from recorderd.recording.frames import AudioFormat
 from recorderd.recording.index import Index, RecordingRow
 from recorderd.recording.layout import final_of, is_part, part_of
 from recorderd.recording.mkv import AUDIO, VIDEO, MkvError, Scan, walk
-from recorderd.recording.mkv.spec import ID_CLUSTER
+from recorderd.recording.mkv.spec import ID_CLUSTER, ID_CUES, ID_TAGS, ID_TIMESTAMP, ID_VOID
 from recorderd.recording.pcm import PcmDecoder, wav_header
 
 MAX_FILES = 16  # bound: frame tables kept (a 1 h file at 10 fps: ~1 MB of arrays)
@@ -124,53 +126,189 @@ _TS = struct.Struct(">h").unpack_from  # a SimpleBlock's timestamp, relative to 
 _VIDEO_BYTE, _AUDIO_BYTE = 0x80 | VIDEO, 0x80 | AUDIO  # a SimpleBlock's first byte: its track
 
 
-def _blocks_fast(mm: mmap.mmap, fi: FileIndex) -> None:
-    """Every block of the whole clusters, read with as few calls as our own layout allows (a 1 h file
-    has 72,000 blocks; docs/webui.md has both readers' times). The mapped bytes are read where
-    they are: copying each cluster first cost as much again as the walk."""
+def _clusters(mm: mmap.mmap) -> Iterator[ebml.Element]:
+    """The segment's whole top-level elements, in order: up to the cluster being written (or torn)."""
     size = len(mm)
     seg = ebml.read_element(mm, ebml.read_element(mm, 0).end)
     end = size if seg.size == ebml.UNKNOWN_SIZE else min(size, seg.end)
     pos = seg.data
-    vts, vpos, ats, apos = fi.vts, fi.vpos, fi.ats, fi.apos
     while pos < end:
         try:
             el = ebml.read_element(mm, pos)
         except Truncated:
             return
         if el.size == ebml.UNKNOWN_SIZE or el.end > end:
-            return  # the cluster being written (or torn): up to the last whole one
-        if el.id == ID_CLUSTER:
-            p, stop, base = el.data, el.end, 0
-            while p < stop:
-                eid, b = mm[p], mm[p + 1]
-                if b & 0x80:  # the element's size: 1, 2 or 3 bytes in our files (frames < 2 MiB)
-                    n, p = b & 0x7F, p + 2
-                elif b & 0x40:
-                    n, p = ((b & 0x3F) << 8) | mm[p + 2], p + 3
-                elif b & 0x20:
-                    n, p = ((b & 0x1F) << 16) | (mm[p + 2] << 8) | mm[p + 3], p + 4
-                else:
-                    k = 9 - b.bit_length()
-                    n, p = int.from_bytes(mm[p + 1 : p + 1 + k], "big") & ((1 << (7 * k)) - 1), p + 1 + k
-                if eid == 0xA3:  # SimpleBlock: track (1 byte below 128), 16-bit relative time, flags
-                    t = mm[p]
-                    if t == _VIDEO_BYTE:
-                        vts.append(base + _TS(mm, p + 1)[0])
-                        vpos.append(p + 4)
-                        vpos.append(p + n)
-                    elif t == _AUDIO_BYTE:
-                        ats.append(base + _TS(mm, p + 1)[0])
-                        apos.append(p + 4)
-                        apos.append(p + n)
-                    elif not t & 0x80:
-                        raise ValueError("a track number of more than one byte")
-                elif eid == 0xE7:  # Timestamp
-                    base = int.from_bytes(mm[p : p + n], "big")
-                else:
-                    raise ValueError(f"unexpected element {eid:#x} in a cluster at {p}")
-                p += n
+            return
+        yield el
         pos = el.end
+
+
+def _blocks_fast(mm: mmap.mmap, fi: FileIndex) -> None:
+    """Every block of the whole clusters, read with as few calls as our own layout allows (a 1 h file
+    has 72,000 blocks; docs/webui.md has both readers' times). The mapped bytes are read where
+    they are: copying each cluster first cost as much again as the walk."""
+    for el in _clusters(mm):
+        if el.id == ID_CLUSTER:
+            _cluster_blocks(mm, el.data, el.end, fi.vts, fi.vpos, fi.ats, fi.apos)
+
+
+def _cluster_blocks(
+    mm: mmap.mmap, p: int, stop: int, vts: array[int], vpos: array[int], ats: array[int], apos: array[int]
+) -> None:
+    """One cluster's blocks appended to the arrays; ValueError if it is not laid out as we write."""
+    base = 0
+    while p < stop:
+        eid, b = mm[p], mm[p + 1]
+        if b & 0x80:  # the element's size: 1, 2 or 3 bytes in our files (frames < 2 MiB)
+            n, p = b & 0x7F, p + 2
+        elif b & 0x40:
+            n, p = ((b & 0x3F) << 8) | mm[p + 2], p + 3
+        elif b & 0x20:
+            n, p = ((b & 0x1F) << 16) | (mm[p + 2] << 8) | mm[p + 3], p + 4
+        else:
+            k = 9 - b.bit_length()
+            n, p = int.from_bytes(mm[p + 1 : p + 1 + k], "big") & ((1 << (7 * k)) - 1), p + 1 + k
+        if eid == 0xA3:  # SimpleBlock: track (1 byte below 128), 16-bit relative time, flags
+            t = mm[p]
+            if t == _VIDEO_BYTE:
+                vts.append(base + _TS(mm, p + 1)[0])
+                vpos.append(p + 4)
+                vpos.append(p + n)
+            elif t == _AUDIO_BYTE:
+                ats.append(base + _TS(mm, p + 1)[0])
+                apos.append(p + 4)
+                apos.append(p + n)
+            elif not t & 0x80:
+                raise ValueError("a track number of more than one byte")
+        elif eid == 0xE7:  # Timestamp
+            base = int.from_bytes(mm[p : p + n], "big")
+        else:
+            raise ValueError(f"unexpected element {eid:#x} in a cluster at {p}")
+        p += n
+
+
+def _video_blocks(mm: mmap.mmap, start: int, stop: int) -> tuple[array[int], array[int]]:
+    vts, vpos = array("q"), array("q")
+    _cluster_blocks(mm, start, stop, vts, vpos, array("q"), array("q"))
+    return vts, vpos
+
+
+_CLUSTER_ID = ebml.id_bytes(ID_CLUSTER)
+_AFTER_CLUSTER = frozenset((ID_CLUSTER, ID_CUES, ID_TAGS, ID_VOID))
+
+
+class _Cluster(NamedTuple):
+    pos: int  # where its ID is
+    ts: int
+    data: int
+    end: int
+
+
+def _cluster_at(mm: mmap.mmap, pos: int, end: int) -> _Cluster | None:
+    """The cluster whose ID is at `pos`, if one is: whole, its timestamp first, and followed by the
+    segment's end or by what may follow a cluster. A JPEG holds the ID's four bytes by chance about
+    once in 4 GB; these checks leave no such chance. One crafted to pass shows its own camera's
+    picture at the first seek, until the player has the table."""
+    try:
+        el = ebml.read_element(mm, pos)
+        if el.id != ID_CLUSTER or el.size == ebml.UNKNOWN_SIZE or el.end > end:
+            return None
+        first = ebml.read_element(mm, el.data)
+        if first.id != ID_TIMESTAMP or first.end > el.end or first.size > 8:
+            return None
+        if el.end < end and ebml.read_element(mm, el.end).id not in _AFTER_CLUSTER:
+            return None
+    except (Truncated, ValueError, IndexError):
+        return None
+    return _Cluster(pos, int.from_bytes(mm[first.data : first.end], "big"), el.data, el.end)
+
+
+def _next_cluster(mm: mmap.mmap, pos: int, end: int) -> _Cluster | None:
+    """The first cluster whose ID is at or after `pos`."""
+    while (q := mm.find(_CLUSTER_ID, pos, end)) >= 0:
+        if (c := _cluster_at(mm, q, end)) is not None:
+            return c
+        pos = q + 1
+    return None
+
+
+def _prev_cluster(mm: mmap.mmap, c: _Cluster, start: int, end: int) -> _Cluster | None:
+    """The cluster that ends where `c` begins."""
+    hi = c.pos
+    while (q := mm.rfind(_CLUSTER_ID, start, hi)) >= 0:
+        if (p := _cluster_at(mm, q, end)) is not None and p.end == c.pos:
+            return p
+        hi = q
+    return None
+
+
+def _frame_near(mm: mmap.mmap, first: _Cluster, at: _Cluster, end: int, t: float) -> tuple[int, bytes] | None:
+    """The last frame at or before t, in `at` or up to two clusters before it (a cluster may begin
+    with audio); the file's first frame if t precedes it; None if not found so near."""
+    c: _Cluster | None = at
+    for _ in range(3):
+        if c is None:
+            return None
+        vts, vpos = _video_blocks(mm, c.data, c.end)
+        j = bisect_right(vts, t) - 1
+        if j >= 0:
+            return vts[j], mm[vpos[2 * j] : vpos[2 * j + 1]]
+        if c.pos == first.pos:
+            break
+        c = _prev_cluster(mm, c, first.pos, end)
+    else:
+        return None
+    c = first  # t precedes every frame
+    for _ in range(3):
+        vts, vpos = _video_blocks(mm, c.data, c.end)
+        if vts:
+            return vts[0], mm[vpos[0] : vpos[1]]
+        c = _next_cluster(mm, c.end, end)
+        if c is None:
+            return None
+    return None
+
+
+def frame_at(row: RecordingRow, wall_ms: float) -> tuple[float, bytes]:
+    """The frame shown at `wall_ms` (the last at or before it; the file's first if it is earlier) and
+    its time, for the first seek into a file whose frame table is not read yet (a 1 h file's takes
+    ~0.15 s): the cluster is found by bisecting the file's bytes, then one or two are read
+    (blocking). A file not laid out as we write is read through its frame table."""
+    path, size = _open(row.path)
+    try:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) as mm:
+            scan = Scan(size=size)
+            for _ in walk(mm, scan):  # the header (origin); stops at the first block
+                break
+            seg = ebml.read_element(mm, ebml.read_element(mm, 0).end)
+            end = size if seg.size == ebml.UNKNOWN_SIZE else min(size, seg.end)
+            t = wall_ms - scan.origin_wall * 1000.0
+            first = _next_cluster(mm, seg.data, end)
+            if first is None:
+                raise ValueError("no whole cluster")
+            at = first  # the last cluster starting at or before t; `hi`: none at or after it does
+            hi = end
+            while at.ts <= t and hi > at.pos + 1:
+                mid = max(at.pos + 1, (at.pos + hi) // 2)
+                probe = _next_cluster(mm, mid, end)
+                if probe is None or probe.pos >= hi:
+                    hi = mid
+                elif probe.ts <= t:
+                    at = probe
+                else:
+                    hi = probe.pos
+            hit = _frame_near(mm, first, at, end, t)
+            if hit is not None:
+                return scan.origin_wall * 1000.0 + hit[0], hit[1]
+    except (ValueError, IndexError, Truncated, MkvError):  # not found so: the frame table
+        pass
+    except OSError as e:
+        raise NotFound(f"{path.name}: cannot read: {e.strerror or e}") from None
+    fi = build(row)
+    if not fi.vts:
+        raise NotFound(f"recording {row.id} has no frame")
+    j = max(0, bisect_right(fi.vts, wall_ms - fi.origin_ms) - 1)
+    return fi.origin_ms + fi.vts[j], read_frame(fi, j)
 
 
 def _pread(fi: FileIndex, start: int, end: int) -> bytes:
@@ -255,6 +393,20 @@ class Media:
     async def frame(self, recording_id: int, n: int) -> bytes:
         fi = await self.file(recording_id)
         return await trio.to_thread.run_sync(read_frame, fi, n)
+
+    async def frame_at(self, recording_id: int, wall_ms: float) -> tuple[float, bytes]:
+        """The frame shown at `wall_ms` and its time: from the frame table if it is read, else
+        through the clusters alone (no wait for a table another request is reading)."""
+        fi = self._files.get(recording_id)
+        if fi is None:
+            row = await trio.to_thread.run_sync(self.index.get_recording, recording_id)
+            if row is None:
+                raise NotFound(f"no recording {recording_id}")
+            return await trio.to_thread.run_sync(frame_at, row, wall_ms)
+        if not fi.vts:
+            raise NotFound(f"recording {recording_id} has no frame")
+        j = max(0, bisect_right(fi.vts, wall_ms - fi.origin_ms) - 1)
+        return fi.origin_ms + fi.vts[j], await trio.to_thread.run_sync(read_frame, fi, j)
 
     async def wav(self, recording_id: int, t0: int, t1: int) -> bytes:
         fi = await self.file(recording_id)

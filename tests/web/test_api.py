@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 import trio
 
 from recorderd.daemon.lifecycle import Daemon
 from recorderd.recording.index import RecordingRow
 from recorderd.recording.mkv import AUDIO, VIDEO, read_file
+from recorderd.service import http
 from recorderd.sim import Simulator, open_simulator
 from tests.support.e2eharness import e2e_raw as daemon_raw
 from tests.support.e2eharness import e2e_sim_config as sim_config
@@ -111,6 +113,21 @@ async def test_frames_audio_and_export_as_recorded(tmp_path: Path) -> None:
         assert (
             await c.get(f"/ui/api/recordings/{row.id}/frames/{len(video)}", headers=BEARER)
         ).status_code == 404
+        # by time (a seek before the frame table is read): the frame shown then, and its time
+        ft = [fi["origin"] + ts for ts in fi["frames"]]
+        mid = len(video) // 2
+        for n, at in (
+            (0, ft[0] - 500),
+            (1, ft[1]),
+            (mid, (ft[mid] + ft[mid + 1]) / 2),
+            (len(ft) - 1, ft[-1] + 5000),
+        ):
+            r = await c.get(f"/ui/api/recordings/{row.id}/frame", params={"at": at}, headers=BEARER)
+            assert r.content == video[n].data, n
+            assert abs(float(r.headers["x-frame-time"]) - ft[n]) < 0.01
+        for bad in ("", "nan", "soon"):
+            r = await c.get(f"/ui/api/recordings/{row.id}/frame", params={"at": bad}, headers=BEARER)
+            assert r.status_code == 400
 
         # audio: the file's mu-law decoded to PCM, laid at its timestamps (ffmpeg decodes the same)
         first_audio = next(b.ts for b in blocks if b.track == AUDIO)
@@ -179,3 +196,24 @@ async def test_live_view_and_events_stream(tmp_path: Path) -> None:
             assert data["type"] == "start" and data["trigger"] == "manual" and data["camera"] == "front"
         listed = (await c.get("/ui/api/incidents?camera=front", headers=BEARER)).json()["incidents"]
         assert [i["id"] for i in listed] == [incident]
+
+
+async def test_a_live_view_outlives_the_endpoints_timeouts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A viewer sends nothing while its stream runs: no read timeout of the endpoint may cut it
+    (hypercorn's read_timeout did, after 10 s). The timeouts are shortened to 1 s here."""
+    monkeypatch.setattr(http, "KEEP_ALIVE", 1.0)
+    monkeypatch.setattr(http, "BODY_TIMEOUT", 1.0)
+    async with (
+        served(tmp_path, {"mode": "event"}) as s,
+        s.client.stream("GET", "/ui/api/cameras/front/live.mjpg", headers=BEARER) as live,
+    ):
+        start = trio.current_time()
+        late = 0  # frames after three of those timeouts
+        with trio.fail_after(10):
+            async for chunk in live.aiter_bytes():
+                if trio.current_time() - start > 3.0:
+                    late += chunk.count(b"--recorderdframe")
+                    if late >= 3:
+                        break

@@ -43,7 +43,8 @@ class Player {
     this.sources = []; // scheduled audio chunks {src, wallStart, ctxStart}
     this.scheduledTo = null; // wall ms up to which audio chunks are scheduled
     this.gen = 0; // bumped at every seek: late answers of an earlier one are dropped
-    this.stats = { opened: null, firstDraw: null, seeks: [], av: [] };
+    // byTime: frames a seek drew before it had their file's frame table
+    this.stats = { opened: null, firstDraw: null, seeks: [], av: [], byTime: 0 };
     this.aheadQueue = []; // prefetches not sent yet (a seek drops them)
     this.aheadBusy = 0; // prefetches in flight
     this.ctx = ui.canvas.getContext("2d", { alpha: false });
@@ -99,6 +100,17 @@ class Player {
       .then((b) => createImageBitmap(b));
   }
 
+  // the frame shown at t, by time, before the file's frame table is here: {bmp, time} or null
+  frameAt(id, t) {
+    return fetch(`/ui/api/recordings/${id}/frame?${q({ at: t })}`, { credentials: "same-origin" })
+      .then(async (r) => {
+        if (!r.ok) return null;
+        const time = Number(r.headers.get("X-Frame-Time"));
+        return { bmp: await createImageBitmap(await r.blob()), time };
+      })
+      .catch(() => null);
+  }
+
   pumpAhead() {
     while (this.aheadBusy < AHEAD_PARALLEL && this.aheadQueue.length) {
       const job = this.aheadQueue.shift();
@@ -133,12 +145,8 @@ class Player {
       bmp = await this.bitmap(fi, n); // fetched ahead, dropped by a seek: fetch it again
     }
     if (gen !== this.gen && !this.playing) return false;
-    const c = this.ui.canvas;
-    if (c.width !== bmp.width || c.height !== bmp.height) { c.width = bmp.width; c.height = bmp.height; }
-    this.ctx.drawImage(bmp, 0, 0);
     const ft = fi.origin + fi.frames[n];
-    Object.assign(c.dataset, { recording: fi.id, frame: n, time: ft });
-    if (this.stats.firstDraw === null) this.stats.firstDraw = performance.now();
+    this.paint(bmp, fi.id, n, ft);
     if (this.playing && this.audio && this.sources.length) {
       this.stats.av.push(this.audioTime() - ft); // what is heard minus what is seen, at each new frame
       if (this.stats.av.length > 20000) this.stats.av.shift();
@@ -151,6 +159,14 @@ class Player {
     const [a, b] = this.span();
     this.ui.scrub.value = String(Math.round(((ft - a) / Math.max(1, b - a)) * 100000));
     return true;
+  }
+
+  paint(bmp, id, n, ft) {
+    const c = this.ui.canvas;
+    if (c.width !== bmp.width || c.height !== bmp.height) { c.width = bmp.width; c.height = bmp.height; }
+    this.ctx.drawImage(bmp, 0, 0);
+    Object.assign(c.dataset, { recording: id, frame: n, time: ft });
+    if (this.stats.firstDraw === null) this.stats.firstDraw = performance.now();
   }
 
   // what the scrub bar covers: the recordings loaded around the playhead
@@ -170,13 +186,30 @@ class Player {
         t > (this.segments.at(-1).end ?? Date.now())) await this.loadSegments(t);
     if (!this.segments.length) { this.ui.frameInfo.textContent = "no recordings around this time"; return; }
     const seg = this.segmentFor(t);
+    const id = this.segments[seg].id;
+    let quick = null;
+    if (!this.files.has(id)) {
+      // the file's frame table is not here (a 1 h file's takes the daemon ~0.15 s to read): its
+      // frame at t is fetched by time and drawn first, then the table is asked for
+      quick = await this.frameAt(id, t);
+      if (gen !== this.gen) return;
+      if (quick) {
+        this.paint(quick.bmp, id, "", quick.time);
+        this.stats.byTime++;
+        this.ui.time.textContent = fmtFull(quick.time, this.zone);
+        this.stats.seeks.push(performance.now() - t0);
+      }
+    }
     let fi = await this.file(seg);
     let n = lastAtOrBefore(fi.frames, t - fi.origin);
     if (fi.growing && n === fi.frames.length - 1) { fi = await this.file(seg, true); n = lastAtOrBefore(fi.frames, t - fi.origin); }
     if (n < 0) n = 0; // before the file's first frame (a gap): its first frame
     if (!fi.frames.length) return;
+    if (quick && Math.abs(fi.origin + fi.frames[n] - quick.time) < 0.5 && !this.bitmaps.has(`${id}:${n}`)) {
+      this.bitmaps.set(`${id}:${n}`, Promise.resolve(quick.bmp)); // the same frame: not fetched again
+    }
     this.t = Math.max(t, fi.origin + fi.frames[n]);
-    if (await this.show(seg, fi, n, gen)) this.stats.seeks.push(performance.now() - t0);
+    if (await this.show(seg, fi, n, gen) && !quick) this.stats.seeks.push(performance.now() - t0);
     if (this.playing) this.restartClock();
     this.prefetch();
   }
