@@ -1,4 +1,4 @@
-"""The durable outbox: every action is committed to SQLite before it is attempted.
+"""The durable outbox: every action is committed to SQLite before it is attempted, or while it is.
 
 One row per action: (id, target, kind, payload JSON, created, attempts, next_attempt, expires,
 state, last_error), attachments (file paths or JPEG blobs) in a table of their own. A row is
@@ -8,6 +8,10 @@ sender returned, so a daemon that dies in between delivers that row again after 
 
 Each target has its own worker group (a task with a nursery) with its own concurrency limit, so a
 slow or dead target never delays another one, nor the producer: `enqueue` only writes the row.
+An *eager* sender (MQTT: the event subscribers wait for) that is idle (nothing pending, nothing in
+flight) gets the action while its row commits: the commit's fsync no longer stands between an event
+and its delivery. The row is written as in flight (attempt counted, never claimed meanwhile) and the
+outcome recorded once both are done; anything enqueued meanwhile waits its turn, so order holds.
 The database runs in WAL mode with synchronous=FULL; every statement runs in a worker thread, one
 at a time, so a slow disk never blocks the trio loop. Its layout is versioned (PRAGMA user_version):
 opening it applies the MIGRATIONS it lacks, and a database of a newer recorderd is refused.
@@ -202,6 +206,11 @@ class Sender(ABC):
     """
 
     concurrency: int = 1
+    # eager: an action that finds its target idle (nothing pending, nothing in flight) is handed
+    # to the sender while its row is being committed, not after (the commit's fsync is the tail
+    # of an event's latency). Still at least once: a row is done only after the sender returned
+    # and the commit ended; a daemon that dies before the commit ended had not queued it either.
+    eager: bool = False
 
     @abstractmethod
     def timeout_for(self, action: Action) -> float: ...
@@ -298,7 +307,10 @@ class OutboxStore:
         now: float,
         expires: float,
         coalesce: Coalesce | None = None,
+        in_flight: bool = False,
     ) -> int:
+        """The new row's id (a coalesced one: the row it joined). `in_flight`: already being
+        attempted (an eager delivery), so no claim takes it until its outcome is recorded."""
         with self._tx() as db:
             next_attempt = now
             if coalesce is not None:
@@ -314,8 +326,8 @@ class OutboxStore:
                     (coalesce.key, next_attempt),
                 )
             cur = db.execute(
-                "INSERT INTO actions (target, kind, payload, created, next_attempt, expires, coalesce_key)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO actions (target, kind, payload, created, next_attempt, expires, coalesce_key,"
+                " attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     target,
                     kind,
@@ -324,12 +336,15 @@ class OutboxStore:
                     next_attempt,
                     max(expires, next_attempt),
                     coalesce.key if coalesce else None,
+                    int(in_flight),  # its attempt counted already, as a claim would (count_attempts)
                 ),
             )
             action_id = cur.lastrowid
             assert action_id is not None
             self._attach(action_id, 0, attachments)
-            return action_id
+        if in_flight:
+            self._in_flight.add(action_id)
+        return action_id
 
     def _attach(self, action_id: int, first: int, attachments: Sequence[Attachment]) -> None:
         self._db.executemany(
@@ -375,6 +390,7 @@ class OutboxStore:
         database meanwhile (`count_attempts`, while the delivery is under way) and again with its
         outcome (`succeed`, `fail`). So no commit (no fsync) stands between an event's row and its
         delivery, and a delivery that kills the daemon still backs off at the next start."""
+        busy = sorted({*busy, *self._in_flight})
         marks = ",".join("?" * len(busy))
         rows = self._db.execute(
             "SELECT * FROM actions WHERE state = 'pending' AND target = ? AND next_attempt <= ?"
@@ -402,6 +418,7 @@ class OutboxStore:
         return claimed, expired
 
     def next_due(self, target: str, busy: Sequence[int]) -> float | None:
+        busy = sorted({*busy, *self._in_flight})
         marks = ",".join("?" * len(busy))
         r = self._db.execute(
             "SELECT MIN(next_attempt) AS t FROM actions WHERE state = 'pending' AND target = ?"
@@ -633,6 +650,12 @@ class Outbox:
         self.keep_dead = keep_dead
         self._db_lock = trio.CapacityLimiter(1)
         self._wake: dict[str, trio.Event] = {t: trio.Event() for t in self.senders}
+        self._busy: dict[str, set[int]] = {t: set() for t in self.senders}  # attempts under way
+        # a target's group waits with nothing pending and nothing in flight (eager senders only)
+        self._idle: dict[str, bool] = dict.fromkeys(self.senders, False)
+        self._adds: dict[str, int] = dict.fromkeys(self.senders, 0)  # enqueues so far, per target
+        self._nursery: trio.Nursery | None = None  # where eager attempts run
+        self._provisional = -1  # ids of eager attempts until their row's id is known
 
     async def _db(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
         return await trio.to_thread.run_sync(fn, *args, limiter=self._db_lock)
@@ -651,15 +674,39 @@ class Outbox:
         if target not in self.senders:
             raise ValueError(f"no sender for target {target!r}")
         now = self.wall()
+        eager = self._idle[target] and not attachments and coalesce is None and self._nursery is not None
+        self._idle[target] = False
+        self._adds[target] += 1
+        known: list[int] = []  # the row's id, for an eager attempt
+        committed = trio.Event()
+        if eager:
+            assert self._nursery is not None
+            self._provisional -= 1
+            action = Action(
+                self._provisional, target, kind, dict(payload), now, 1, now, now + expire, "pending", None
+            )
+            self._busy[target].add(action.id)
+            self._nursery.start_soon(self._eager, self.senders[target], action, committed, known)
 
         def add() -> tuple[int, tuple[int, int]]:
             action_id = self.store.add(
-                target, kind, payload, attachments, now=now, expires=now + expire, coalesce=coalesce
+                target,
+                kind,
+                payload,
+                attachments,
+                now=now,
+                expires=now + expire,
+                coalesce=coalesce,
+                in_flight=eager,
             )
             cut = (0, 0) if self.max_bytes is None else self.store.enforce_cap(self.max_bytes, now)
             return action_id, cut
 
-        action_id, (blobs, dead) = await self._db(add)
+        try:
+            action_id, (blobs, dead) = await self._db(add)
+            known.append(action_id)
+        finally:
+            committed.set()
         if blobs or dead:
             log.error(
                 "outbox: over its size cap (%d bytes): %d attachment(s) of the oldest pending actions "
@@ -697,11 +744,15 @@ class Outbox:
             orphans = set()
         for target in sorted(orphans - set(self.senders)):
             log.warning("outbox: pending actions for target %s, which is not configured; kept", target)
-        async with trio.open_nursery() as nursery:
-            for target, sender in self.senders.items():
-                nursery.start_soon(self._target_group, target, sender)
-            nursery.start_soon(self._pruner)
-            task_status.started()
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                for target, sender in self.senders.items():
+                    nursery.start_soon(self._target_group, target, sender)
+                nursery.start_soon(self._pruner)
+                task_status.started()
+        finally:
+            self._nursery = None
 
     async def _pruner(self) -> None:
         while True:
@@ -716,7 +767,7 @@ class Outbox:
             await trio.sleep(3600)
 
     async def _target_group(self, target: str, sender: Sender) -> None:
-        busy: set[int] = set()
+        busy = self._busy[target]
         limit = max(1, sender.concurrency)
         trouble = _DbTrouble(f"outbox: target {target}", "look for due actions")
         async with trio.open_nursery() as nursery:
@@ -743,6 +794,7 @@ class Outbox:
                     if len(busy) >= limit:
                         await wake.wait()  # a slot frees or a row arrives
                         continue
+                    adds = self._adds[target]
                     due = await self._db(self.store.next_due, target, sorted(busy))
                     trouble.ok()
                 except sqlite3.Error as e:
@@ -750,8 +802,11 @@ class Outbox:
                     await trio.sleep(trouble.failed(e))
                     continue
                 wait = math.inf if due is None else max(0.0, due - self.wall())
+                # idle only if no enqueue came while next_due looked (its row may not be there yet)
+                self._idle[target] = sender.eager and due is None and not busy and adds == self._adds[target]
                 with trio.move_on_after(wait):
                     await wake.wait()
+                self._idle[target] = False
 
     async def _count_attempts(self, claimed: list[Action]) -> None:
         try:
@@ -771,33 +826,52 @@ class Outbox:
         self, sender: Sender, action: Action, attachments: list[Attachment], busy: set[int]
     ) -> None:
         try:
-            error: str | None = None
-            permanent = False
-            limit = sender.timeout_for(action)
-            try:
-                with trio.fail_after(limit):
-                    await sender.deliver(action, attachments)
-            except DeliveryError as e:
-                error, permanent = e.message, e.permanent
-            except trio.TooSlowError:
-                error = f"timed out after {limit:g}s"
-            except Exception as e:
-                error = safe_reason(e)
-            now = self.wall()
-            if error is None:
-                await self._record(
-                    action, "its delivery", self.store.succeed, action.id, now, action.attempts
-                )
-                self._report(Report(action, "done"))
-                return
-            nxt = None if permanent else now + self.policy.delay(action.attempts - 1, self.rng())
-            dead = await self._record(
-                action, "a failed attempt", self.store.fail, action.id, error, now, nxt, action.attempts
-            )
-            self._report(Report(action, "dead" if dead else "retry", error, None if dead else nxt))
+            error, permanent = await self._try(sender, action, attachments)
+            await self._outcome(action, error, permanent)
         finally:
             busy.discard(action.id)
             self._wake[action.target].set()
+
+    async def _eager(self, sender: Sender, action: Action, committed: trio.Event, known: list[int]) -> None:
+        """An attempt started while its row is being committed; its outcome is written once the
+        row is there (a row that could not be written was logged by its producer)."""
+        busy = self._busy[action.target]
+        try:
+            error, permanent = await self._try(sender, action, [])
+            await committed.wait()
+            if known:
+                await self._outcome(dataclasses.replace(action, id=known[0]), error, permanent)
+        finally:
+            busy.discard(action.id)
+            self._wake[action.target].set()
+
+    async def _try(
+        self, sender: Sender, action: Action, attachments: list[Attachment]
+    ) -> tuple[str | None, bool]:
+        """One delivery: (None, False) when done, else the error and whether it is permanent."""
+        limit = sender.timeout_for(action)
+        try:
+            with trio.fail_after(limit):
+                await sender.deliver(action, attachments)
+        except DeliveryError as e:
+            return e.message, e.permanent
+        except trio.TooSlowError:
+            return f"timed out after {limit:g}s", False
+        except Exception as e:
+            return safe_reason(e), False
+        return None, False
+
+    async def _outcome(self, action: Action, error: str | None, permanent: bool) -> None:
+        now = self.wall()
+        if error is None:
+            await self._record(action, "its delivery", self.store.succeed, action.id, now, action.attempts)
+            self._report(Report(action, "done"))
+            return
+        nxt = None if permanent else now + self.policy.delay(action.attempts - 1, self.rng())
+        dead = await self._record(
+            action, "a failed attempt", self.store.fail, action.id, error, now, nxt, action.attempts
+        )
+        self._report(Report(action, "dead" if dead else "retry", error, None if dead else nxt))
 
     async def _record(self, action: Action, what: str, fn: Callable[[*Ts], T], *args: *Ts) -> T:
         """Write an attempt's outcome: shielded, so a shutdown right after a delivery does not

@@ -94,6 +94,7 @@ class MqttSender(FixedTimeoutSender):
 
     concurrency = 1
     timeout = math.inf
+    eager = True  # the event subscribers wait for: out while its row commits (outbox.Sender)
 
     def __init__(self, publisher: MqttPublisher | None = None) -> None:
         self._publisher = publisher

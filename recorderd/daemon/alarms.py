@@ -49,6 +49,7 @@ class SenderSlot(Sender):
     def __init__(self, inner: Sender) -> None:
         self.inner = inner
         self.concurrency = inner.concurrency  # a change of concurrency reopens the outbox instead
+        self.eager = inner.eager
 
     def timeout_for(self, action: Action) -> float:
         return self.inner.timeout_for(action)

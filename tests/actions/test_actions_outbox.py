@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -362,3 +364,88 @@ async def test_an_attempt_is_counted_while_it_is_under_way(tmp_path: Path) -> No
     row = again.get(aid)
     assert row is not None and row.state == "pending" and row.attempts == 1
     again.close()
+
+
+class EagerSender(FakeSender):
+    eager = True
+
+
+class GatedStore(OutboxStore):
+    """Its rows commit only once `gate` is set (a slow disk's fsync)."""
+
+    gate: threading.Event
+
+    def add(self, *args: Any, **kwargs: Any) -> int:
+        assert self.gate.wait(10), "the row waited for a delivery that never started"
+        return super().add(*args, **kwargs)
+
+
+async def idle_outbox(store: OutboxStore, sender: FakeSender, nursery: trio.Nursery) -> Outbox:
+    ob = Outbox(store, {"t": sender}, policy=FAST)
+    await nursery.start(ob.run)
+    await wait_until(lambda: ob._idle["t"], what="the target's group waiting with nothing to do")
+    return ob
+
+
+async def test_an_eager_target_gets_the_action_while_its_row_commits(tmp_path: Path) -> None:
+    store = GatedStore(tmp_path / "o.sqlite")
+    store.gate = threading.Event()
+    sender = EagerSender()
+    calls_before_commit: list[int] = []
+    deliver = sender.deliver
+
+    async def opens_the_gate(action: Action, attachments: Sequence[Attachment]) -> None:
+        calls_before_commit.append(sender.calls)
+        store.gate.set()
+        await deliver(action, attachments)
+
+    sender.deliver = opens_the_gate  # type: ignore[method-assign]
+    with trio.fail_after(20):
+        async with trio.open_nursery() as n:
+            ob = await idle_outbox(store, sender, n)
+            aid = await ob.enqueue("t", "mqtt", {"events": [{"id": "e1"}]}, expire=60)
+            await wait_until(lambda: done(store, aid), what="done")
+            n.cancel_scope.cancel()
+    row = store.get(aid)
+    assert calls_before_commit == [0] and row is not None and row.attempts == 1
+    assert [d[0] for d in sender.delivered] == [-2]  # its id was not known yet when it went out
+    store.close()
+
+
+async def test_eager_deliveries_keep_their_order_and_go_once(tmp_path: Path) -> None:
+    """While an eager attempt is under way, the next action waits its turn in the outbox."""
+    store = OutboxStore(tmp_path / "o.sqlite")
+    sender = EagerSender(hold=0.2)
+    with trio.fail_after(20):
+        async with trio.open_nursery() as n:
+            ob = await idle_outbox(store, sender, n)
+            a = await ob.enqueue("t", "mqtt", {"events": [{"id": "a"}]}, expire=60)
+            b = await ob.enqueue("t", "mqtt", {"events": [{"id": "b"}]}, expire=60)
+            await wait_until(lambda: all(done(store, i) for i in (a, b)), what="both recorded")
+            n.cancel_scope.cancel()
+    assert [d[1]["events"] for d in sender.delivered] == [[{"id": "a"}], [{"id": "b"}]]
+    assert sender.max_active == 1 and sender.calls == 2
+    assert [d[0] for d in sender.delivered][1] == b  # the second went the usual way, from its row
+    store.close()
+
+
+async def test_a_failed_eager_attempt_is_retried_from_its_row(tmp_path: Path) -> None:
+    store = OutboxStore(tmp_path / "o.sqlite")
+    sender = EagerSender(failures=1)
+    reports = Reports()
+    with trio.fail_after(20):
+        async with trio.open_nursery() as n:
+            ob = await idle_outbox(store, sender, n)
+            ob.observer = reports
+            a = await ob.enqueue("t", "mqtt", {"events": [{"id": "a"}]}, expire=60)
+            await wait_until(lambda: done(store, a), what="delivered at the retry")
+            n.cancel_scope.cancel()
+    row = store.get(a)
+    assert reports.states("retry") == [a] and row is not None and row.attempts == 2
+    assert [d[0] for d in sender.delivered] == [a] and sender.calls == 2
+    store.close()
+
+
+def done(store: OutboxStore, action_id: int) -> bool:
+    row = store.get(action_id)
+    return row is not None and row.state == "done"
