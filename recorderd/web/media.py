@@ -195,6 +195,9 @@ def _video_blocks(mm: mmap.mmap, start: int, stop: int) -> tuple[array[int], arr
 
 _CLUSTER_ID = ebml.id_bytes(ID_CLUSTER)
 _AFTER_CLUSTER = frozenset((ID_CLUSTER, ID_CUES, ID_TAGS, ID_VOID))
+# bound: false cluster IDs looked at in one search (a camera could fill its JPEGs with them);
+# past it the seek is answered from the frame table
+_MAX_MISSES = 4096
 
 
 class _Cluster(NamedTuple):
@@ -225,21 +228,25 @@ def _cluster_at(mm: mmap.mmap, pos: int, end: int) -> _Cluster | None:
 
 def _next_cluster(mm: mmap.mmap, pos: int, end: int) -> _Cluster | None:
     """The first cluster whose ID is at or after `pos`."""
-    while (q := mm.find(_CLUSTER_ID, pos, end)) >= 0:
+    for _ in range(_MAX_MISSES):
+        if (q := mm.find(_CLUSTER_ID, pos, end)) < 0:
+            return None
         if (c := _cluster_at(mm, q, end)) is not None:
             return c
         pos = q + 1
-    return None
+    raise ValueError("too many false cluster IDs")
 
 
 def _prev_cluster(mm: mmap.mmap, c: _Cluster, start: int, end: int) -> _Cluster | None:
     """The cluster that ends where `c` begins."""
     hi = c.pos
-    while (q := mm.rfind(_CLUSTER_ID, start, hi)) >= 0:
+    for _ in range(_MAX_MISSES):
+        if (q := mm.rfind(_CLUSTER_ID, start, hi)) < 0:
+            return None
         if (p := _cluster_at(mm, q, end)) is not None and p.end == c.pos:
             return p
         hi = q
-    return None
+    raise ValueError("too many false cluster IDs")
 
 
 def _frame_near(mm: mmap.mmap, first: _Cluster, at: _Cluster, end: int, t: float) -> tuple[int, bytes] | None:

@@ -124,3 +124,20 @@ def test_seek_by_time_in_a_file_ffmpeg_wrote(tmp_path: Path, jpegs: list[bytes])
         ["ffmpeg", "-v", "error", "-i", str(ours), "-c", "copy", str(theirs)], check=True, capture_output=True
     )
     assert_seeks_match_the_table(theirs)
+
+
+def test_a_file_full_of_false_cluster_ids_is_answered_from_the_table(
+    tmp_path: Path, jpegs: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search gives up after a bounded number of false IDs (a camera could send nothing else)."""
+    path = tmp_path / "a.mkv"
+    write(path, [j[:-2] + CLUSTER_ID * 1200 + b"\xff\xd9" for j in jpegs], seconds=2)
+    tables: list[Path] = []
+
+    def counted(row: RecordingRow) -> media.FileIndex:
+        tables.append(row.path)
+        return build(row)
+
+    monkeypatch.setattr(media, "build", counted)
+    assert_seeks_match_the_table(path)
+    assert tables, "the bound never cut a search short"

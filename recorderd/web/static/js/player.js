@@ -205,8 +205,12 @@ class Player {
     if (fi.growing && n === fi.frames.length - 1) { fi = await this.file(seg, true); n = lastAtOrBefore(fi.frames, t - fi.origin); }
     if (n < 0) n = 0; // before the file's first frame (a gap): its first frame
     if (!fi.frames.length) return;
-    if (quick && Math.abs(fi.origin + fi.frames[n] - quick.time) < 0.5 && !this.bitmaps.has(`${id}:${n}`)) {
-      this.bitmaps.set(`${id}:${n}`, Promise.resolve(quick.bmp)); // the same frame: not fetched again
+    if (quick) {
+      if (Math.abs(fi.origin + fi.frames[n] - quick.time) < 0.5 && !this.bitmaps.has(`${id}:${n}`)) {
+        this.bitmaps.set(`${id}:${n}`, Promise.resolve(quick.bmp)); // the same frame: not fetched again
+      } else {
+        quick.bmp.close();
+      }
     }
     this.t = Math.max(t, fi.origin + fi.frames[n]);
     if (await this.show(seg, fi, n, gen) && !quick) this.stats.seeks.push(performance.now() - t0);
