@@ -686,7 +686,7 @@ class Outbox:
                 self._provisional, target, kind, dict(payload), now, 1, now, now + expire, "pending", None
             )
             self._busy[target].add(action.id)
-            self._nursery.start_soon(self._eager, self.senders[target], action, committed, known)
+            self._nursery.start_soon(self._attempt, self.senders[target], action, [], committed, known)
 
         def add() -> tuple[int, tuple[int, int]]:
             action_id = self.store.add(
@@ -786,7 +786,7 @@ class Outbox:
                             )
                         for a, attachments in claimed:
                             busy.add(a.id)
-                            nursery.start_soon(self._attempt, sender, a, attachments, busy)
+                            nursery.start_soon(self._attempt, sender, a, attachments)
                         if claimed:  # not waited for: the deliveries are already under way
                             nursery.start_soon(self._count_attempts, [a for a, _ in claimed])
                         if expired:
@@ -823,55 +823,50 @@ class Outbox:
         return [(a, self.store.attachments(a.id)) for a in claimed], expired
 
     async def _attempt(
-        self, sender: Sender, action: Action, attachments: list[Attachment], busy: set[int]
+        self,
+        sender: Sender,
+        action: Action,
+        attachments: list[Attachment],
+        committed: trio.Event | None = None,
+        known: list[int] | None = None,
     ) -> None:
+        """One delivery and its outcome. An eager one (`committed`) began while its row was being
+        committed: the outcome waits for the row's id in `known` (none: the row could not be
+        written, which its producer was told)."""
+        taken = action.id  # in the target's busy set (an eager attempt's: a provisional id)
         try:
-            error, permanent = await self._try(sender, action, attachments)
-            await self._outcome(action, error, permanent)
+            error: str | None = None
+            permanent = False
+            limit = sender.timeout_for(action)
+            try:
+                with trio.fail_after(limit):
+                    await sender.deliver(action, attachments)
+            except DeliveryError as e:
+                error, permanent = e.message, e.permanent
+            except trio.TooSlowError:
+                error = f"timed out after {limit:g}s"
+            except Exception as e:
+                error = safe_reason(e)
+            if committed is not None:
+                await committed.wait()
+                if not known:
+                    return
+                action = dataclasses.replace(action, id=known[0])
+            now = self.wall()
+            if error is None:
+                await self._record(
+                    action, "its delivery", self.store.succeed, action.id, now, action.attempts
+                )
+                self._report(Report(action, "done"))
+                return
+            nxt = None if permanent else now + self.policy.delay(action.attempts - 1, self.rng())
+            dead = await self._record(
+                action, "a failed attempt", self.store.fail, action.id, error, now, nxt, action.attempts
+            )
+            self._report(Report(action, "dead" if dead else "retry", error, None if dead else nxt))
         finally:
-            busy.discard(action.id)
+            self._busy[action.target].discard(taken)
             self._wake[action.target].set()
-
-    async def _eager(self, sender: Sender, action: Action, committed: trio.Event, known: list[int]) -> None:
-        """An attempt started while its row is being committed; its outcome is written once the
-        row is there (a row that could not be written was logged by its producer)."""
-        busy = self._busy[action.target]
-        try:
-            error, permanent = await self._try(sender, action, [])
-            await committed.wait()
-            if known:
-                await self._outcome(dataclasses.replace(action, id=known[0]), error, permanent)
-        finally:
-            busy.discard(action.id)
-            self._wake[action.target].set()
-
-    async def _try(
-        self, sender: Sender, action: Action, attachments: list[Attachment]
-    ) -> tuple[str | None, bool]:
-        """One delivery: (None, False) when done, else the error and whether it is permanent."""
-        limit = sender.timeout_for(action)
-        try:
-            with trio.fail_after(limit):
-                await sender.deliver(action, attachments)
-        except DeliveryError as e:
-            return e.message, e.permanent
-        except trio.TooSlowError:
-            return f"timed out after {limit:g}s", False
-        except Exception as e:
-            return safe_reason(e), False
-        return None, False
-
-    async def _outcome(self, action: Action, error: str | None, permanent: bool) -> None:
-        now = self.wall()
-        if error is None:
-            await self._record(action, "its delivery", self.store.succeed, action.id, now, action.attempts)
-            self._report(Report(action, "done"))
-            return
-        nxt = None if permanent else now + self.policy.delay(action.attempts - 1, self.rng())
-        dead = await self._record(
-            action, "a failed attempt", self.store.fail, action.id, error, now, nxt, action.attempts
-        )
-        self._report(Report(action, "dead" if dead else "retry", error, None if dead else nxt))
 
     async def _record(self, action: Action, what: str, fn: Callable[[*Ts], T], *args: *Ts) -> T:
         """Write an attempt's outcome: shielded, so a shutdown right after a delivery does not

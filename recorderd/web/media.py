@@ -57,6 +57,12 @@ class FileIndex:
     def origin_ms(self) -> float:
         return self.scan.origin_wall * 1000.0
 
+    def shown_at(self, wall_ms: float) -> int:
+        """The number of the frame shown at `wall_ms`: the last at or before it, else the first."""
+        if not self.vts:
+            raise NotFound(f"recording {self.row.id} has no frame")
+        return max(0, bisect_right(self.vts, wall_ms - self.origin_ms) - 1)
+
     def as_json(self) -> dict[str, Any]:
         a = self.scan.audio
         return {
@@ -126,12 +132,16 @@ _TS = struct.Struct(">h").unpack_from  # a SimpleBlock's timestamp, relative to 
 _VIDEO_BYTE, _AUDIO_BYTE = 0x80 | VIDEO, 0x80 | AUDIO  # a SimpleBlock's first byte: its track
 
 
-def _clusters(mm: mmap.mmap) -> Iterator[ebml.Element]:
-    """The segment's whole top-level elements, in order: up to the cluster being written (or torn)."""
+def _segment(mm: mmap.mmap) -> tuple[int, int]:
+    """Where the Segment's children start and end (the file's end while it is being written)."""
     size = len(mm)
     seg = ebml.read_element(mm, ebml.read_element(mm, 0).end)
-    end = size if seg.size == ebml.UNKNOWN_SIZE else min(size, seg.end)
-    pos = seg.data
+    return seg.data, size if seg.size == ebml.UNKNOWN_SIZE else min(size, seg.end)
+
+
+def _clusters(mm: mmap.mmap) -> Iterator[ebml.Element]:
+    """The segment's whole top-level elements, in order: up to the cluster being written (or torn)."""
+    pos, end = _segment(mm)
     while pos < end:
         try:
             el = ebml.read_element(mm, pos)
@@ -287,10 +297,9 @@ def frame_at(row: RecordingRow, wall_ms: float) -> tuple[float, bytes]:
             scan = Scan(size=size)
             for _ in walk(mm, scan):  # the header (origin); stops at the first block
                 break
-            seg = ebml.read_element(mm, ebml.read_element(mm, 0).end)
-            end = size if seg.size == ebml.UNKNOWN_SIZE else min(size, seg.end)
+            start, end = _segment(mm)
             t = wall_ms - scan.origin_wall * 1000.0
-            first = _next_cluster(mm, seg.data, end)
+            first = _next_cluster(mm, start, end)
             if first is None:
                 raise ValueError("no whole cluster")
             at = first  # the last cluster starting at or before t; `hi`: none at or after it does
@@ -312,10 +321,8 @@ def frame_at(row: RecordingRow, wall_ms: float) -> tuple[float, bytes]:
     except OSError as e:
         raise NotFound(f"{path.name}: cannot read: {e.strerror or e}") from None
     fi = build(row)
-    if not fi.vts:
-        raise NotFound(f"recording {row.id} has no frame")
-    j = max(0, bisect_right(fi.vts, wall_ms - fi.origin_ms) - 1)
-    return fi.origin_ms + fi.vts[j], read_frame(fi, j)
+    n = fi.shown_at(wall_ms)
+    return fi.origin_ms + fi.vts[n], read_frame(fi, n)
 
 
 def _pread(fi: FileIndex, start: int, end: int) -> bytes:
@@ -410,10 +417,8 @@ class Media:
             if row is None:
                 raise NotFound(f"no recording {recording_id}")
             return await trio.to_thread.run_sync(frame_at, row, wall_ms)
-        if not fi.vts:
-            raise NotFound(f"recording {recording_id} has no frame")
-        j = max(0, bisect_right(fi.vts, wall_ms - fi.origin_ms) - 1)
-        return fi.origin_ms + fi.vts[j], await trio.to_thread.run_sync(read_frame, fi, j)
+        n = fi.shown_at(wall_ms)
+        return fi.origin_ms + fi.vts[n], await trio.to_thread.run_sync(read_frame, fi, n)
 
     async def wav(self, recording_id: int, t0: int, t1: int) -> bytes:
         fi = await self.file(recording_id)

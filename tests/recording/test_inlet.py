@@ -4,6 +4,7 @@ recorder is idle) and ThreadBatch (cluster writes of all cameras in shared worke
 from __future__ import annotations
 
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -69,6 +70,22 @@ async def test_inlet_keeps_every_frame_in_order_whether_muxed_inline_or_queued(
     index.close()
 
 
+async def run_callers(
+    batch: ThreadBatch, call: Callable[[int], Awaitable[None]], n: int, *, in_order: bool = False
+) -> None:
+    """call(0) ... call(n - 1) in tasks of their own against the running batch, until all return;
+    `in_order`: each queued before the next starts."""
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(batch.run)
+            async with trio.open_nursery() as callers:
+                for i in range(n):
+                    callers.start_soon(call, i)
+                    if in_order:
+                        await trio.testing.wait_all_tasks_blocked()
+            nursery.cancel_scope.cancel()
+
+
 async def test_batch_runs_calls_together_each_with_its_own_result() -> None:
     batch = ThreadBatch(window=0.05)
     threads: list[int] = []
@@ -87,13 +104,7 @@ async def test_batch_runs_calls_together_each_with_its_own_result() -> None:
         except ValueError as e:
             results[i] = e
 
-    with trio.fail_after(10):
-        async with trio.open_nursery() as n:
-            await n.start(batch.run)
-            async with trio.open_nursery() as callers:
-                for i in range(8):
-                    callers.start_soon(call, i)
-            n.cancel_scope.cancel()
+    await run_callers(batch, call, 8)
     assert {i: r for i, r in results.items() if i != 3} == {i: i * 10 for i in range(8) if i != 3}
     assert isinstance(results[3], ValueError)  # one caller's error is its own
     assert batch.hops == 1 and batch.calls == 8 and len(set(threads)) == 1  # one hop for all
@@ -160,13 +171,6 @@ async def test_batch_hands_back_in_groups_so_no_crowd_wakes_at_once() -> None:
         if i < 4:
             first_back.set()
 
-    with trio.fail_after(20):
-        async with trio.open_nursery() as n:
-            await n.start(batch.run)
-            async with trio.open_nursery() as callers:
-                for i in range(10):
-                    callers.start_soon(call, i)
-                    await trio.testing.wait_all_tasks_blocked()  # queued in this order
-            n.cancel_scope.cancel()
+    await run_callers(batch, call, 10, in_order=True)
     assert batch.calls == 10 and batch.hops == 3  # 4 + 4 + 2
     assert seen == {4: True}
