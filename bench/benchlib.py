@@ -157,8 +157,8 @@ class SimCam:
 class Sim:
     """`recorderd simulate` with N cameras in its own process (the load generator). By default each
     camera sends at its own random phase (`simulator={"frame_phase": "shared"}`: all at one instant,
-    a what-if); a camera table's `frame_bursts = "link"` writes its frames as a 100 Mbit/s link
-    delivers them (docs/sim.md)."""
+    a what-if); its frames come in bursts as a 100 Mbit/s link delivers them (`frame_bursts`, "link"
+    by default; "off": one write per frame; docs/sim.md)."""
 
     def __init__(
         self,
@@ -361,9 +361,8 @@ def add_load_argument(ap: Any) -> None:
 
 def apply_load(load: str, cameras: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Set the cameras' bursts for `load`; the [simulator] settings it needs."""
-    if load == "realistic":
-        for c in cameras.values():
-            c["frame_bursts"] = "link"
+    for c in cameras.values():  # whole and ticker: one write per frame
+        c["frame_bursts"] = "link" if load == "realistic" else "off"
     return {"frame_phase": "shared"} if load == "ticker" else {}
 
 

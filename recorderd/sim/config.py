@@ -227,9 +227,10 @@ class SimCameraConfig(Strict):
     # frame timing: where in its frame period this camera's frames fall (0..1); None: as
     # [simulator].frame_phase says (a random phase, or the shared ticker's instant)
     phase: Annotated[float, Field(ge=0, lt=1)] | None = None
-    # each frame written in bursts: "off" (one write), "link" (as a link of `link_rate` bit/s
-    # delivers it: one burst per `burst_gap` of transfer time), or that many equal bursts
-    frame_bursts: Literal["off", "link"] | Annotated[int, Field(ge=1, le=64)] = "off"
+    # each frame written in bursts: "link" (as a link of `link_rate` bit/s delivers it: one burst
+    # per `burst_gap` of transfer time, as a real camera's frame reaches a client), "off" (one
+    # write: a convenience), or that many equal bursts
+    frame_bursts: Literal["off", "link"] | Annotated[int, Field(ge=1, le=64)] = "link"
     link_rate: Annotated[float, Field(gt=0)] = 100e6
     burst_gap: Duration = 0.001
     schedule: CameraSchedule | None = None  # reported by the camera's own schedule CGIs

@@ -167,10 +167,11 @@ async def test_a_camera_can_be_given_its_phase() -> None:
 def test_link_bursts_as_a_100_mbit_link_delivers() -> None:
     """ "link": a burst per `burst_gap` of transfer time: 12.5 KB per millisecond at 100 Mbit/s, so a
     ~22 KB frame comes in two bursts a millisecond apart, a 2 KB one in one."""
-    cam = SimCameraConfig(dialect="mjpeg", frame_bursts="link")
+    cam = SimCameraConfig(dialect="mjpeg")  # "link" is the default: a real camera's frames
+    assert cam.frame_bursts == "link"
     assert (cam.link_rate, cam.burst_gap) == (100e6, 0.001)
     assert [cam.burst_count(n) for n in (2_000, 12_500, 22_000, 60_000)] == [1, 1, 2, 5]
-    assert SimCameraConfig(dialect="mjpeg").burst_count(22_000) == 1  # off unless asked for
+    assert SimCameraConfig(dialect="mjpeg", frame_bursts="off").burst_count(22_000) == 1  # the convenience
     assert SimCameraConfig(dialect="mjpeg", frame_bursts=4).burst_count(22_000) == 4
 
 
