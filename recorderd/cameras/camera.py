@@ -270,9 +270,6 @@ class Camera:
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             self.recorder = None
 
-    def count_bytes(self, n: int) -> None:
-        self.stats.bytes += n
-
     def part_dropped(self) -> None:
         self.stats.parts_dropped += 1
 

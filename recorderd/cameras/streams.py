@@ -136,7 +136,6 @@ class StreamSink(Protocol):
     def watched(self) -> bool: ...
     def audio(self, data: bytes, content_type: str, at: float) -> None: ...
     def samples(self, samples: list[TriggerSample], detector: EdgeDetector) -> None: ...
-    def count_bytes(self, n: int) -> None: ...
     def part_dropped(self) -> None: ...
 
 
@@ -248,7 +247,7 @@ async def _poll(run: _Run) -> None:
     next_at = trio.current_time()
     while True:
         body, _ = await sink.http.get_text(spec.path, spec.params)
-        sink.count_bytes(len(body))
+        sink.stats.bytes += len(body)
         samples = run.read("answer", spec.parse_text, body)
         if samples:
             run.mark_up()
@@ -432,10 +431,9 @@ async def _multipart(run: _Run, resp: httpx.Response, ctype: str, what: str) -> 
         if video:
             if n == 1:
                 on_video(parts[0].body, at)
-            else:  # several frames in one read (on the mux's cadence): spread since the last read
-                step = (at - last_at) / n
-                for i, item in enumerate(parts):
-                    on_video(item.body, at - step * (n - 1 - i))
+            else:  # several frames in one read (on the mux's cadence)
+                for item, t in zip(parts, _spread(at, last_at, n), strict=True):
+                    on_video(item.body, t)
         got = video
         if parse is not None:
             for item in parts:
@@ -485,17 +483,15 @@ async def _audio(run: _Run, resp: httpx.Response, ctype: str, what: str) -> None
     def handle(chunk: bytes, at: float) -> None:  # synchronous: the engine's ReadMux may call it
         nonlocal last_at
         at = max(at, last_at)
-        sink.count_bytes(len(chunk))
+        sink.stats.bytes += len(chunk)
         blocks = [item for item in reader.feed(chunk) if isinstance(item, AudioData)]
         if not blocks:
             return
         if not run.up:
             run.mark_up()
-        # blocks read together (on the mux's cadence) spread since the last read, as frames are:
-        # the file times them by their samples, from arrival times that stay close to it
-        step = (at - last_at) / len(blocks)
-        for i, item in enumerate(blocks):
-            sink.audio(item.data, item.codec.mime, at - step * (len(blocks) - 1 - i))
+        # the file times blocks by their samples, from arrival times that stay close to it
+        for item, t in zip(blocks, _spread(at, last_at, len(blocks)), strict=True):
+            sink.audio(item.data, item.codec.mime, t)
         last_at = at
         progress.made(at)
 
@@ -503,6 +499,13 @@ async def _audio(run: _Run, resp: httpx.Response, ctype: str, what: str) -> None
         await _pump(sink.http, resp, what, handle, urgent=False, paced=True)
     if progress.scope.cancelled_caught:
         raise _stalled(run, what)
+
+
+def _spread(at: float, since: float, n: int) -> list[float]:
+    """Arrival times of `n` items that one read at `at` took together (on the mux's cadence): spread
+    evenly since the previous read at `since`, the last at `at`, in their order."""
+    step = (at - since) / n
+    return [at - step * (n - 1 - i) for i in range(n)]
 
 
 async def _pump(

@@ -41,7 +41,7 @@ class RecorderWatch:
         *,
         lag: float = 5.0,
         allowance: float = 10.0,
-        interval: float = 1.0,
+        interval: float = 2.5,  # half the lag: a lag is seen within 7.5 s, inside the allowance
     ) -> None:
         self.channels = channels
         self.lag = lag

@@ -12,9 +12,8 @@ Without a token the endpoint listens on loopback only (the config refuses anythi
   this very endpoint. A cross-site page can send a `no-cors` POST of text/plain without a
   preflight, but not with a custom header; curl and scripts simply add it.
 
-The web UI planned on this endpoint (a login cookie and a CSRF token) keeps this shape: its pages
-send the CSRF token in the same header, and `csrf_ok` then compares it with the session's token
-instead of accepting any value.
+The web UI (web/auth.py) keeps this shape: its pages send their session's CSRF token in the same
+header, and the guard's `csrf_ok` compares it with the session's token.
 """
 
 from __future__ import annotations
@@ -25,7 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-CSRF_HEADER = "x-recorderd-csrf"
+from recorderd.core.endpoint import CSRF_HEADER
+
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})  # probes carry no token
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from recorderd.core.endpoint import CSRF_HEADER
+
 COOKIE = "recorderd_session"
-CSRF_HEADER = "x-recorderd-csrf"
 MAX_SESSIONS = 64  # bound: sessions kept; the oldest is dropped (logged out) past it
 SESSION_TTL = 12 * 3600.0
 FAILURE_WINDOW = 10.0
