@@ -403,6 +403,12 @@ async def _multipart(run: _Run, resp: httpx.Response, ctype: str, what: str) -> 
 
     stats = sink.stats
     on_video = sink.video
+    # frames that are only recorded can wait for the mux's next pass; events cannot, nor frames
+    # someone watches live (the mux asks `watched` at each pass and read)
+    urgent = not video or parse is not None
+    # an event's part, complete by its Content-Length, is taken at once: a camera that sends the
+    # delimiter before each part (MOVE eventdata) sends it only with the next event
+    held = reader.held if urgent else None
 
     def handle(chunk: bytes, at: float) -> None:  # synchronous: the engine's ReadMux may call it
         nonlocal last_at
@@ -410,7 +416,10 @@ async def _multipart(run: _Run, resp: httpx.Response, ctype: str, what: str) -> 
             at = last_at  # never before the previous read: frames keep their order
         stats.bytes += len(chunk)
         parts: list[Part] = []
-        for item in feed(chunk):
+        items = feed(chunk)
+        if held is not None:
+            items += held()
+        for item in items:
             if type(item) is Part:
                 # a frame is a JPEG: an HTML page or text is never one (nor served as snapshot.jpg)
                 if not video or (
@@ -451,9 +460,6 @@ async def _multipart(run: _Run, resp: httpx.Response, ctype: str, what: str) -> 
         if got and progress is not None:
             progress.made(at)
 
-    # frames that are only recorded can wait for the mux's next pass; events cannot, nor frames
-    # someone watches live (the mux asks `watched` at each pass and read)
-    urgent = not video or parse is not None
     watched = sink.watched if video and not urgent else None
     if progress is None:
         await _pump(sink.http, resp, what, handle, urgent=urgent, watched=watched)

@@ -119,8 +119,8 @@ _SOI = b"\xff\xd8"
 _EOI = b"\xff\xd9"
 _JPEG = ("image/jpeg", "image/jpg", "image/pjpeg")
 
-# states
-_PRE, _HDR, _BODY, _VERIFY, _SCAN, _DISCARD = range(6)
+# states (_AFTER: a part was taken at its Content-Length by `held()`; its delimiter line is next)
+_PRE, _HDR, _BODY, _VERIFY, _SCAN, _DISCARD, _AFTER = range(7)
 
 Buffer = bytes | bytearray
 
@@ -214,7 +214,7 @@ class MultipartReader:
             w, p = self._run(data, skip, out, False)
         elif not buf:
             w, p = self._run(data, 0, out, False)
-        elif len(data) > _SPLICE and self._state in (_HDR, _BODY, _VERIFY):
+        elif len(data) > _SPLICE and self._state in (_HDR, _BODY, _VERIFY, _AFTER):
             # Finish the small carried-over piece with the head of the chunk, then go on in the
             # chunk itself, so a part body in it is not copied into our buffer first.
             l0 = len(buf)
@@ -231,6 +231,24 @@ class MultipartReader:
             buf += data
             w, p = self._run(buf, 0, out, False)
         self._keep(w, p)
+        return out
+
+    def held(self) -> list[MultipartEvent]:
+        """The part whose Content-Length body is complete while its end is not yet confirmed by a
+        delimiter line (only line breaks followed it so far), taken now; [] if there is none.
+
+        A camera that sends the delimiter *before* each part (MOBOTIX MOVE eventdata.cgi as its
+        document draws it, Axis video as captured) sends it only with the next part, so `feed`
+        alone would hold an event until the next one. Unlike `feed`, the result depends on where
+        the stream paused: the shell asks after a read of a stream whose parts must not wait (events).
+        The next bytes must be the delimiter line (after optional blank lines); anything else up to
+        it is dropped as a PartDropped (the Content-Length was short and the camera paused after it).
+        """
+        if self._closed or self._state != _VERIFY or _BLANK.fullmatch(self._buf) is None:
+            return []
+        out: list[MultipartEvent] = []
+        self._emit(out)
+        self._state = _AFTER
         return out
 
     def close(self) -> list[MultipartEvent]:
@@ -303,6 +321,8 @@ class MultipartReader:
                 np = self._st_scan(w, p, out, final)
             elif state == _DISCARD:
                 np = self._st_discard(w, p, out, final)
+            elif state == _AFTER:
+                np = self._st_after(w, p, final)
             else:
                 np = self._st_preamble(w, p, final)
             if np == p and self._state == state:
@@ -400,6 +420,27 @@ class MultipartReader:
             return p
         self._discard("garbage before the first boundary", 0)
         return p
+
+    def _st_after(self, w: Buffer, p: int, final: bool) -> int:
+        """After a part taken by `held()`: blank lines, then its delimiter line; else the rest of a
+        part whose Content-Length was short, dropped up to the next delimiter line."""
+        n = len(w)
+        q = _BLANK.match(w, p).end()  # type: ignore[union-attr]  # `*` always matches
+        if q == n:
+            return q
+        limit = (len(self._core) if self._core else 200) + _MAX_DASHES + _LINE_TAIL
+        e = w.find(b"\n", q, q + limit)
+        if e != -1 and self._is_delim(w[q:e]):
+            self._begin_part()
+            return e + 1
+        if e == -1 and not final and n - q < limit:
+            return q  # the line is not complete yet
+        if e == -1 and final and (self._is_delim(w[q:n]) or self._is_delim_prefix(w[q:n])):
+            self._begin_part()  # the stream ended with (a cut) delimiter line
+            return n
+        self._discard("bytes after a part taken at its Content-Length", 0)
+        self._lo_ok = True
+        return q
 
     def _begin_part(self) -> None:
         self._state = _HDR

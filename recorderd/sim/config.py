@@ -112,8 +112,9 @@ class Faults(Strict):
     boundary_token: str | None = Field(default=None, min_length=1, max_length=70)
     preamble: Literal["none", "blank_lines", "junk"] = "none"
     headers_first: bool = False  # the stream starts with part headers, no delimiter before the first part
-    # each part preceded by the delimiter and none after it (the documents: "each image ends with a
-    # boundary string"); a client then knows a part is complete only when the next one starts
+    # each part preceded by the delimiter and none after it (as a real Axis capture shows; MOVE's
+    # eventdata.cgi does so always, as its document draws it); a client knows a part is complete
+    # from its Content-Length, or without one only when the next part starts
     leading_delimiter: bool = False
     repeat_boundary: bool = False  # every boundary line sent twice
     extra_crlf: bool = False  # blank lines between parts

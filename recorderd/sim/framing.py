@@ -58,7 +58,12 @@ class Framing:
 
 
 def make_framing(
-    token: str, style: BoundaryStyle, faults: Faults, *, space_after_semicolon: bool = False
+    token: str,
+    style: BoundaryStyle,
+    faults: Faults,
+    *,
+    space_after_semicolon: bool = False,
+    leading: bool = False,
 ) -> Framing:
     """The framing for a stream whose document says `token` in `style` (plain or dashed), bent by faults.
 
@@ -79,7 +84,8 @@ def make_framing(
         faults.preamble
     ]
     delimiter = f"--{token}".encode()
-    trailing = not faults.leading_delimiter
+    # `leading`: the document draws the delimiter before each part (MOVE eventdata.cgi)
+    trailing = not (faults.leading_delimiter or leading)
     if trailing and not faults.headers_first:
         # The documents' layout: one delimiter opens the stream, then each part ends with one, so a
         # part is complete as soon as it is sent.

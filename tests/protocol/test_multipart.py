@@ -115,6 +115,83 @@ def test_move_eventdata_content_length_before_blank_lines() -> None:
     ]
 
 
+def fed_with_held(chunks: list[bytes], boundary: str = "b") -> tuple[list[MultipartEvent], list[int]]:
+    """Events of a reader asked for `held()` after every chunk (as the shell does for event
+    streams), then closed; and how many Parts had come out after each chunk."""
+    r = MultipartReader(boundary)
+    out: list[MultipartEvent] = []
+    counts = []
+    for c in chunks:
+        out += r.feed(c)
+        out += r.held()
+        counts.append(len(parts(out)))
+    return out + r.close(), counts
+
+
+def test_an_event_complete_by_its_content_length_is_taken_before_the_next_delimiter() -> None:
+    """MOVE eventdata as its document draws it: the delimiter comes before each part, so the latest
+    event is followed by nothing until the camera has something new to say."""
+    first, second = EVENTDATA.split(b"--b\r\n")[1:3]
+    events, counts = fed_with_held([b"--b\r\n" + first, b"--b\r\n" + second])
+    assert counts == [1, 2]  # each event at once, not when the next one begins
+    assert parts(events) == parts(run("b", [EVENTDATA]))
+    assert [e for e in events if not isinstance(e, Part)] == []
+    r = MultipartReader("b")
+    assert r.feed(b"--b\r\n" + first) == []  # feed alone waits for the delimiter line
+
+
+def test_held_gives_the_same_parts_at_every_split_when_lengths_are_right() -> None:
+    whole = parts(run("b", [EVENTDATA]))
+    for i in range(1, len(EVENTDATA)):
+        events, _ = fed_with_held([EVENTDATA[:i], EVENTDATA[i:]])
+        assert events == whole, f"split at {i}"
+    events, _ = fed_with_held([EVENTDATA[i : i + 1] for i in range(len(EVENTDATA))])
+    assert events == whole
+
+
+def test_held_takes_jpeg_frames_of_a_leading_delimiter_stream_at_every_split() -> None:
+    """Video whose frame headers carry trigger bits is read like events; Axis leads with the delimiter."""
+    frames = [SOI + bytes(range(i, i + 200)) + EOI for i in range(3)]
+    stream = b"".join(
+        b"--b\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(f) + f + b"\r\n"
+        for f in frames
+    )
+    for i in range(1, len(stream)):
+        events, counts = fed_with_held([stream[:i], stream[i:]])
+        assert [p.body for p in parts(events)] == frames and len(events) == 3, f"split at {i}"
+        assert counts[-1] == 3  # the last frame too, with no delimiter after it
+
+
+def test_held_waits_once_a_delimiter_or_more_body_has_begun() -> None:
+    r = MultipartReader("b")
+    assert r.feed(b"--b\r\nContent-Length: 5\r\n\r\nIO0:") == [] and r.held() == []  # body not complete
+    assert r.feed(b"/\r\n--") == [] and r.held() == []  # a delimiter line has begun: feed decides
+    assert [p.body for p in parts(r.feed(b"b\r\n"))] == [b"IO0:/"]
+    assert r.held() == []
+
+
+def test_a_short_content_length_taken_early_drops_the_rest_of_its_part() -> None:
+    """The price of not waiting: a camera that declares too short a length and pauses right after
+    it gives the part as declared; the rest, up to the next delimiter line, is dropped and said so."""
+    head = b"--b\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\n"
+    events, counts = fed_with_held(
+        [head + b"Motion:Lev", b"el=15;\r\n\r\n--b\r\n" + b"Content-Length: 3\r\n\r\nIO1"]
+    )
+    assert [p.body for p in parts(events)] == [b"Motion:Lev", b"IO1"] and counts == [1, 2]
+    assert [type(e) for e in events] == [Part, PartDropped, Part]
+    # without the pause, feed sees that no delimiter follows and reads the part whole
+    assert [p.body for p in parts(run("b", [head + b"Motion:Level=15;\r\n\r\n--b\r\n"]))] == [
+        b"Motion:Level=15;\r\n"  # scanned: the line break before the blank line stays
+    ]
+
+
+def test_a_stream_that_ends_after_a_held_part() -> None:
+    r = MultipartReader("b")
+    assert r.feed(b"--b\r\nContent-Length: 5\r\n\r\nIO0:/\r\n") == []
+    assert [p.body for p in parts(r.held())] == [b"IO0:/"]
+    assert r.feed(b"--b") == [] and r.close() == []  # a cut delimiter line loses nothing
+
+
 def test_vapix_multipart_audio_part_without_blank_line() -> None:
     block = bytes(range(128, 248)) * 2  # 240 bytes of "audio", no line break inside
     data = (

@@ -76,7 +76,8 @@ async def eventdata(ctx: Ctx) -> None:
     if action != "monitor":
         await ctx.error(400, "expected action=get or monitor")
         return
-    framing = make_framing("myboundary", "plain", cam.faults)
+    # as the document draws it: the delimiter before each part, so none follows the latest event
+    framing = make_framing("myboundary", "plain", cam.faults, leading=True)
     tick = [0]
     kinds = {
         "motion" if g.startswith("Motion") else {"IO": "input", "T0": "tamper", "Face": "face"}[g]
