@@ -30,6 +30,7 @@ import trio
 
 from recorderd.cameras.readmux import BULK_RCVBUF
 from recorderd.core.errors import RecorderdError, safe_reason
+from recorderd.protocol.text import decode_text
 
 if TYPE_CHECKING:
     from recorderd.cameras.readmux import OnData, ReadMux
@@ -262,12 +263,18 @@ class CameraHttp:
     async def get_text(
         self, path: str, params: Mapping[str, str] | None = None, *, limit: int = 1 << 20
     ) -> tuple[str, str]:
-        """GET a small text answer: (body decoded, content type). Bodies over `limit` are an error."""
+        """GET a small text answer: (body decoded, content type). Bodies over `limit` are an error.
+
+        In the declared charset when the body is valid in it; else (none declared, an unknown one,
+        or bytes that do not fit it: Axis names are latin-1 under any label) UTF-8 when valid, else
+        latin-1, so nothing is ever replaced or garbled into other letters."""
         buf, ctype, charset = await self._get(path, params, limit)
-        try:
-            return buf.decode(charset or "latin-1", errors="replace"), ctype
-        except LookupError:
-            return buf.decode("latin-1"), ctype
+        if charset:
+            try:
+                return buf.decode(charset), ctype
+            except (LookupError, UnicodeDecodeError):
+                pass
+        return decode_text(bytes(buf)), ctype
 
     async def get_bytes(
         self, path: str, params: Mapping[str, str] | None = None, *, limit: int = 1 << 20

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from recorderd.protocol.errors import ProtocolError
-from recorderd.protocol.text import decode_text
+from recorderd.protocol.text import decode_text, text_lines
 
 __all__ = ["IpcamDateTime", "parse_gmt_offset", "parse_ipcamcgi_datetime", "parse_month_date"]
 
@@ -26,7 +26,7 @@ _GMT = re.compile(r"^\s*(?:GMT|UTC)\s*([+-])\s*(\d{1,2})(?::?(\d\d))?\s*$", re.I
 
 def parse_month_date(text: str | bytes) -> datetime:
     """`Apr 03, 2003 15:16:04` (the first non-blank line) -> a naive local datetime."""
-    lines = [x.strip() for x in decode_text(text).splitlines() if x.strip()]
+    lines = [x.strip() for x in text_lines(text) if x.strip()]
     if not lines:
         raise ProtocolError("clock: empty date answer")
     line = " ".join(lines[0].split())

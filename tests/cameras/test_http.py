@@ -32,6 +32,26 @@ async def test_configured_auth(client: httpx.AsyncClient, nursery: trio.Nursery,
         assert cam.requests[-1].query == {"user": "admin", "pwd": SECRET}
 
 
+@pytest.mark.parametrize(
+    ("ctype", "body", "text"),
+    [
+        ("text/plain", "Café=1\n".encode(), "Café=1\n"),  # UTF-8, no charset declared
+        ("text/plain", b"Caf\xe9=1\n", "Café=1\n"),  # latin-1, no charset declared
+        ("text/plain; charset=utf-8", b"Entr\xe9e=1\n", "Entrée=1\n"),  # a label the bytes do not fit
+        ("text/plain; charset=iso-8859-1", b"Caf\xe9=1\n", "Café=1\n"),
+        ("text/plain; charset=no-such-codec", "Café=1\n".encode(), "Café=1\n"),
+    ],
+)
+async def test_text_answers_are_decoded_without_garbling(
+    client: httpx.AsyncClient, nursery: trio.Nursery, ctype: str, body: bytes, text: str
+) -> None:
+    """Axis names are latin-1 under any label, other cameras send UTF-8 with none: the declared
+    charset when the bytes fit it, else UTF-8 when valid, else latin-1; never a replacement mark."""
+    cam = await start(nursery, FakeCam(lambda req: Reply(200, {"Content-Type": ctype}, body)))
+    http = CameraHttp(client, "c", cam.url, auth="none")
+    assert (await http.get_text("param.cgi"))[0] == text
+
+
 @pytest.mark.parametrize("mode", ["basic", "digest", "query", "none"])
 async def test_auto_finds_the_scheme_and_keeps_it(
     client: httpx.AsyncClient, nursery: trio.Nursery, mode: str

@@ -195,6 +195,22 @@ def test_param_list_errors_latin1_and_groups() -> None:
         paramcgi.require(pl)
 
 
+def test_latin1_text_breaks_lines_only_at_cr_and_lf() -> None:
+    """A latin-1 body read as text holds 0x85 (Windows-1252's ellipsis) and 0x1c-0x1e as ordinary
+    characters: str.splitlines would cut a value there."""
+    from recorderd.protocol.dialects import foscam
+
+    text = b"root.Event.E0.Name=Wait\x85 done\x1c!\r\nroot.Event.E0.Type=T\n".decode("latin-1")
+    assert paramcgi.parse_param_list(text).params == {
+        "Event.E0.Name": "Wait\x85 done\x1c!",
+        "Event.E0.Type": "T",
+    }
+    assert foscam.parse_vars("var alias='gate\x85 2';\r\nvar id=3;") == {"alias": "gate\x85 2", "id": "3"}
+    assert move.parse_eventdata("Motion:Name=a\x85b;Level=3;\r\n") == {
+        "Motion": {"Name": "a\x85b", "Level": "3"}
+    }
+
+
 def test_port_check() -> None:
     assert paramcgi.samples("input1=active\r\ninput2=inactive\r\noutput1=1\n") == [
         S("input:1", True),

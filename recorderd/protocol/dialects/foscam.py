@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from recorderd.protocol.errors import ProtocolError
 from recorderd.protocol.events import TriggerSample
-from recorderd.protocol.text import decode_text
+from recorderd.protocol.text import decode_text, text_lines
 
 __all__ = [
     "SCHEDULE_DAYS",
@@ -61,7 +61,7 @@ def parse_vars(text: str | bytes) -> dict[str, str]:
     removed; bare values are stripped (`new Array()` stays as that text). Never raises.
     """
     out: dict[str, str] = {}
-    for line in decode_text(text).splitlines():
+    for line in text_lines(text):
         pos = 0
         end = len(line)
         while pos < end:

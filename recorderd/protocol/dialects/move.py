@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from recorderd.protocol.errors import PartlyRead, ProtocolError
 from recorderd.protocol.events import TriggerSample
-from recorderd.protocol.text import decode_text
+from recorderd.protocol.text import text_lines
 
 __all__ = ["IoStatus", "decode_io_status", "parse_eventdata", "samples"]
 
@@ -62,7 +62,7 @@ def decode_io_status(value: str) -> IoStatus:
 def parse_eventdata(text: str | bytes) -> dict[str, dict[str, str]]:
     """`Group:k=v;k=v;` lines -> {group: {key: value}} (blank and other lines ignored)."""
     groups: dict[str, dict[str, str]] = {}
-    for raw in decode_text(text).splitlines():
+    for raw in text_lines(text):
         m = _LINE.match(raw)
         if m is None:
             continue

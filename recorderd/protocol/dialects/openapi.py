@@ -19,7 +19,7 @@ from typing import Literal
 
 from recorderd.protocol.errors import PartlyRead
 from recorderd.protocol.events import TriggerSample
-from recorderd.protocol.text import decode_text
+from recorderd.protocol.text import text_lines
 
 __all__ = ["parse_io", "parse_motion", "samples"]
 
@@ -38,7 +38,7 @@ def parse_motion(text: str | bytes) -> list[TriggerSample]:
     """
     out: list[TriggerSample] = []
     problems: list[str] = []
-    for raw in decode_text(text).splitlines():
+    for raw in text_lines(text):
         line = raw.strip()
         if "group" not in line:
             continue
@@ -71,7 +71,7 @@ def parse_io(text: str | bytes, kind: Literal["input", "output"] = "input") -> l
         raise ValueError(f"kind must be 'input' or 'output', not {kind!r}")
     out: list[TriggerSample] = []
     problems: list[str] = []
-    for raw in decode_text(text).splitlines():
+    for raw in text_lines(text):
         m = _IO.match(raw.strip())
         if m is None:
             continue

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from recorderd.protocol.errors import PartlyRead, ProtocolError
 from recorderd.protocol.events import TriggerSample
-from recorderd.protocol.text import decode_text
+from recorderd.protocol.text import decode_text, text_lines
 
 __all__ = [
     "ParamList",
@@ -42,7 +42,7 @@ class ParamList:
 def parse_param_list(body: str | bytes) -> ParamList:
     """Every `name=value` line; `# Error:`/`# Request failed:` lines go to `errors` (text after ':')."""
     result = ParamList()
-    lines = body.splitlines() if isinstance(body, str) else [decode_text(b) for b in body.splitlines()]
+    lines = text_lines(body) if isinstance(body, str) else [decode_text(b) for b in body.splitlines()]
     for raw in lines:
         line = raw.strip("\r\n")
         if not line.strip():
@@ -111,7 +111,7 @@ def parse_port_check(text: str | bytes) -> list[TriggerSample]:
     """
     out: list[TriggerSample] = []
     problems: list[str] = []
-    for raw in decode_text(text).splitlines():
+    for raw in text_lines(text):
         m = _CHECK.match(raw)
         if m is None:
             continue
