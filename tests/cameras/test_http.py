@@ -48,7 +48,7 @@ async def test_text_answers_are_decoded_without_garbling(
     """Axis names are latin-1 under any label, other cameras send UTF-8 with none: the declared
     charset when the bytes fit it, else UTF-8 when valid, else latin-1; never a replacement mark."""
     cam = await start(nursery, FakeCam(lambda req: Reply(200, {"Content-Type": ctype}, body)))
-    http = CameraHttp(client, "c", cam.url, auth="none")
+    http = CameraHttp(client, "c", cam.url)  # no credentials: nothing to authenticate
     assert (await http.get_text("param.cgi"))[0] == text
 
 
