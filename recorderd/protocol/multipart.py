@@ -428,7 +428,7 @@ class MultipartReader:
         q = _BLANK.match(w, p).end()  # type: ignore[union-attr]  # `*` always matches
         if q == n:
             return q
-        limit = (len(self._core) if self._core else 200) + _MAX_DASHES + _LINE_TAIL
+        limit = self._delim_line_max()
         e = w.find(b"\n", q, q + limit)
         if e != -1 and self._is_delim(w[q:e]):
             self._begin_part()
@@ -606,7 +606,7 @@ class MultipartReader:
                 return p
             self._emit(out)  # the stream ended right after a complete Content-Length body
             return n
-        limit = (len(self._core) if self._core else 200) + _MAX_DASHES + _LINE_TAIL
+        limit = self._delim_line_max()
         e = w.find(b"\n", j, j + limit)
         if e == -1:
             if n - j < limit and not final:
@@ -624,6 +624,10 @@ class MultipartReader:
             return e + 1
         self._state = _SCAN  # the Content-Length was wrong: find the real end by scanning
         return p
+
+    def _delim_line_max(self) -> int:
+        """The longest a delimiter line can be (a line longer than this is not one)."""
+        return (len(self._core) if self._core else 200) + _MAX_DASHES + _LINE_TAIL
 
     def _is_delim_prefix(self, t: bytes | bytearray) -> bool:
         # a delimiter line cut by the end of the stream (only asked at close)
