@@ -97,6 +97,9 @@ _HEADER = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*:[ \t]*([^\x00-\x08\x
 # A delimiter learned from the stream: 2 to 16 dashes, then printable ASCII (spaces inside).
 _CANDIDATE = re.compile(rb"-{2,16}[\x21-\x2c\x2e-\x7e][\x20-\x7e]{0,196}")
 _BLANK = re.compile(rb"[ \t\r\n]*")
+# a few bytes a camera (or its web server) may put before the first delimiter on its line: a UTF-8
+# or UTF-16 byte-order mark, NULs, other control bytes; skipped, so the first part is not lost
+_LEAD_JUNK = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\xef\xbb\xbf\xfe\xff]{1,8}")
 _NEVER = re.compile(rb"(?!)")
 # A line that may teach the boundary (_is_delim with no boundary yet): _CANDIDATE, then blanks,
 # the whole line shorter than 256 bytes; not `--"` (nothing left once normalised).
@@ -413,6 +416,10 @@ class MultipartReader:
         else:
             line, after = w[p:e], e + 1
         if self._is_delim(line):
+            self._begin_part()
+            return after
+        junk = _LEAD_JUNK.match(line)
+        if junk is not None and self._is_delim(line[junk.end() :]):
             self._begin_part()
             return after
         if _HEADER.fullmatch(line.rstrip(b"\r")):

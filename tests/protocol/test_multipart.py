@@ -236,6 +236,27 @@ def test_header_variants_bare_lf_and_repeated_boundaries() -> None:
     assert ps[1].mime == "text/plain"
 
 
+@pytest.mark.parametrize("junk", [b"\xef\xbb\xbf", b"\x00", b"\xfe\xff", b"\x00\x00\x1b"])
+@pytest.mark.parametrize("boundary", ["myboundary", None])
+def test_a_byte_order_mark_or_nul_before_the_first_delimiter_keeps_the_first_frame(
+    junk: bytes, boundary: str | None
+) -> None:
+    j = dlink_jpeg(3)
+    frame = b"--myboundary\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(j) + j + b"\r\n"
+    events = every_split_same(boundary, junk + frame + frame + b"--myboundary--\r\n")
+    assert events == parts(events)  # nothing dropped
+    assert [p.body for p in parts(events)] == [j, j]
+
+
+def test_junk_that_is_not_short_or_not_control_bytes_is_still_garbage() -> None:
+    j = dlink_jpeg(3)
+    frame = b"--b\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(j) + j + b"\r\n"
+    for junk in (b"x", b"\x00" * 9):
+        events = run("b", [junk + frame + frame])
+        assert events[0] == PartDropped("garbage before the first boundary", len(junk + frame))
+        assert [p.body for p in parts(events)] == [j]
+
+
 def test_wrong_content_length_falls_back_to_scanning() -> None:
     j = dlink_jpeg(1)
     for cl in (len(j) - 10, len(j) + 3, len(j) + 100_000, 0):
