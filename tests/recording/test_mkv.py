@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 from pathlib import Path
 
@@ -11,9 +12,11 @@ import pytest
 from recorderd.recording import ebml
 from recorderd.recording.frames import AudioFormat
 from recorderd.recording.mkv import MkvError, MkvFile, Muxer, jpeg_size, read_file, repair, scan_file
+from recorderd.recording.mkv.fileio import HEAD_KEPT
 from tests.support.ffprobe import decode_errors as ffmpeg_decodes
 from tests.support.ffprobe import ffprobe
 from tests.support.ffprobe import packet_md5s as ffmpeg_packet_md5s
+from tests.support.pagecache import drops_on_advice, resident
 from tests.support.synth import mulaw_block, real_axis_jpegs
 
 ORIGIN = 1_750_000_000.25
@@ -179,3 +182,27 @@ def test_ebml_vints() -> None:
         v = ebml.void(total)
         el = ebml.read_element(v, 0)
         assert len(v) == total and el.end == total and el.id == 0xEC
+
+
+def test_fsynced_video_leaves_the_page_cache(tmp_path: Path, jpegs: list[bytes]) -> None:
+    """Once on disk, written video goes back to the kernel (a recorder must not fill the page cache),
+    except the header that finish() patches and a partly written last page the next append needs."""
+    if not drops_on_advice(tmp_path):
+        pytest.skip(f"{tmp_path}: this filesystem keeps fsynced pages on POSIX_FADV_DONTNEED")
+    p = tmp_path / "live.mkv"
+    f, _, _ = write(p, jpegs, 8.0, finish=False)
+    head = HEAD_KEPT // mmap.PAGESIZE
+    before = resident(p)
+    assert len(before) > head + 16 and all(before)  # the check sees the cache at all
+    f.sync()
+    after = resident(p)
+    assert all(after[:head])
+    tail_partial = f.written % mmap.PAGESIZE != 0
+    middle = after[head : len(after) - 1 if tail_partial else len(after)]
+    assert middle and not any(middle)
+    if tail_partial:
+        assert after[-1]
+    f.finish({"camera": "front"})
+    f.close()
+    assert not any(resident(p))
+    assert scan_file(p).complete and scan_file(p).video_frames == 200

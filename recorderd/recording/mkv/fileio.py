@@ -3,6 +3,7 @@ memory-map a file for the pure reader. Blocking calls: run them in a worker thre
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 from collections.abc import Callable, Mapping
@@ -17,6 +18,25 @@ from recorderd.recording.mkv.read import Block, Scan, read_blocks, scan
 _IOV_MAX = 1024 if not hasattr(os, "sysconf") else max(16, os.sysconf("SC_IOV_MAX"))
 
 _T = TypeVar("_T")
+
+# Video once on disk is seldom read back soon, so its pages go back to the kernel after each fsync:
+# a recorder writing 200 cameras (~44 MB/s) around the clock would otherwise fill the page cache,
+# evicting what the rest of the machine uses, and every cluster would land on a page the kernel must
+# first find (reclaim; on this VM a page the host must first back, docs/performance.md "Page cache").
+# Playback of a recent file reads it from disk. Whole pages only: a partly written last page is kept,
+# or the next append would read it back from disk first.
+_PAGE = mmap.PAGESIZE
+HEAD_KEPT = 64 * 1024  # kept cached while the file is written: finish() patches the header in place
+
+
+def drop_cached(fd: int, start: int, end: int) -> None:
+    """Tell the kernel the whole pages in [start, end) of an fsynced file are not needed soon."""
+    first = -(-start // _PAGE) * _PAGE
+    last = end // _PAGE * _PAGE
+    if last <= first or not hasattr(os, "posix_fadvise"):
+        return
+    with contextlib.suppress(OSError):  # advice only: where refused, the pages stay; nothing is lost
+        os.posix_fadvise(fd, first, last - first, os.POSIX_FADV_DONTNEED)
 
 
 def _with_file(path: Path, fn: Callable[[Buf], _T]) -> _T:
@@ -95,6 +115,7 @@ class MkvFile:
 
     def sync(self) -> None:
         os.fsync(self.fd)
+        drop_cached(self.fd, HEAD_KEPT, self.written)
 
     def finish(self, tags: Mapping[str, str] | None = None) -> None:
         """Append the last cluster and the trailer, patch Duration/SeekHead/size; fsync twice.
@@ -111,6 +132,7 @@ class MkvFile:
         for offset, data in patches:
             pwrite_all(self.fd, data, offset)
         os.fsync(self.fd)
+        drop_cached(self.fd, 0, self.muxer.pos + _PAGE)  # the last page too: nothing is appended now
 
     def close(self) -> None:
         if self.fd >= 0:
