@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Recording cost, recorderd beside ffmpeg: CPU per frame, memory per camera, frames lost, disk rate.
 
-    python bench/bench_cost.py                          # N = 1 10 50 100 200 500, 20 s windows
+    python bench/bench_cost.py                          # N = 1 10 50 100 200 500, 60 s windows
     python bench/bench_cost.py -n 1 -n 50 --seconds 10  # a few N
     python bench/bench_cost.py -n 50 --only recorderd --profile   # py-spy profile of the daemon
 
@@ -327,7 +327,12 @@ def main() -> int:
     ap.add_argument(
         "-n", "--cameras", type=int, action="append", help="camera counts (default 1 10 50 100 200 500)"
     )
-    ap.add_argument("--seconds", type=float, default=20.0, help="measuring window per client and N")
+    ap.add_argument(
+        "--seconds",
+        type=float,
+        default=60.0,
+        help="measuring window per client and N (60: one whole segment, so each window holds one cut)",
+    )
     ap.add_argument("--warmup", type=float, default=4.0, help="after every stream flows")
     ap.add_argument("--tail", type=float, default=1.5, help="client keeps running after the window")
     ap.add_argument("--fps", type=float, default=10.0)

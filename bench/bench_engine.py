@@ -121,7 +121,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-n", "--cameras", type=int, default=50)
     ap.add_argument("--record", action="append", choices=["continuous", "off"])
-    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--seconds", type=float, default=60.0, help="window (one 60 s segment by default)")
+    ap.add_argument(
+        "--segment", default="60s", help='segment length (what-if: "1h" keeps segment cuts out of the window)'
+    )
     bl.add_load_argument(ap)
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--connect-timeout", type=float, default=120.0)
@@ -154,7 +157,7 @@ def main() -> int:
                         'dialect = "mjpeg"',
                         f'video_url = "{c.video_url}"',
                         "triggers = []",
-                        f'record = {{ mode = "{record}", segment = "60s" }}',
+                        f'record = {{ mode = "{record}", segment = "{args.segment}" }}',
                         "",
                     ]
                 cfg = work / "recorderd.toml"

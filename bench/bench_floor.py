@@ -8,8 +8,10 @@ Three clients, one after the other (as bench_cost.py runs them; each after the d
 - floor: a process of its own running one trio task: every 0.5 s one pass over the ready sockets
   (a checkpoint per camera, as the daemon's ReadMux), each read fed to recorderd's MultipartReader,
   each frame to recorderd's mkv Muxer, the pass's clusters written with one worker-thread hop.
-  It leaves out all the daemon does besides: frame checks, statistics, timestamps from the kernel,
-  liveness, segment cuts, fsync, the index, the recording machine, events, retention, status.
+  Every 10 s it fsyncs each file and gives its pages back to the kernel, as the daemon does
+  (`--page-cache keep`: neither). It leaves out all the daemon does besides: frame checks,
+  statistics, timestamps from the kernel, liveness, segment cuts, the index, the recording machine,
+  events, retention, status.
   It is a bound, not a product: no daemon built from these parts in CPython costs less.
 - recorderd: `recorderd run` recording continuously (bench_cost.py's measurement);
 - ffmpeg: N `ffmpeg -f mpjpeg -i URL -c copy -f segment` processes (bench_cost.py's).
@@ -41,6 +43,7 @@ import bench_cost as bc
 import benchlib as bl
 
 CADENCE = 0.5  # seconds between passes (the daemon's ReadMux default)
+SYNC = 10.0  # with --page-cache drop: fsync and give the pages back this often (the daemon's sync_interval)
 READ = 262144  # bytes per read (the daemon's BULK_CHUNK)
 
 
@@ -77,7 +80,7 @@ def _connect(url: str, user: str, password: str, auth: str) -> tuple[socket.sock
     return sock, ctype, rest
 
 
-def floor_loop(cams: list[dict[str, str]], out: Path) -> None:
+def floor_loop(cams: list[dict[str, str]], out: Path, drop: bool) -> None:
     """The floor client: runs until SIGTERM (then the files are closed as they are)."""
     import trio
 
@@ -113,8 +116,16 @@ def floor_loop(cams: list[dict[str, str]], out: Path) -> None:
                 await run_passes()
                 nursery.cancel_scope.cancel()
 
+    def write_and_sync(writes: list[tuple[int, list[bytes]]], due: list[int]) -> None:
+        for fd, chunk in writes:
+            writev_all(fd, chunk)
+        for fd in due:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+
     async def run_passes() -> None:
         tick = trio.current_time()
+        next_sync = tick + SYNC
         while not stop.is_set():
             tick += CADENCE
             await trio.sleep_until(tick)
@@ -138,8 +149,12 @@ def floor_loop(cams: list[dict[str, str]], out: Path) -> None:
                                 writes.append((out_fd, chunk))
                     if len(data) < READ:
                         break
-            if writes:
-                await trio.to_thread.run_sync(lambda w=writes: [writev_all(fd, c) for fd, c in w])
+            due: list[int] = []
+            if drop and tick >= next_sync:  # as the daemon: fsync every SYNC s, pages given back
+                next_sync = tick + SYNC
+                due = [lane[3] for lane in lanes.values()]
+            if writes or due:
+                await trio.to_thread.run_sync(write_and_sync, writes, due)
 
     trio.run(main)
     for _sock, _reader, muxer, fd in lanes.values():
@@ -168,7 +183,7 @@ def run_floor(sim: bl.Sim, n: int, work: Path, args: argparse.Namespace) -> dict
     )
     log = open(work / "floor.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [bl.PY, __file__, "--loop", str(spec), str(out)],
+        [bl.PY, __file__, "--loop", str(spec), str(out), "--page-cache", args.page_cache],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -188,15 +203,22 @@ def run_floor(sim: bl.Sim, n: int, work: Path, args: argparse.Namespace) -> dict
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-n", "--cameras", type=int, action="append", help="camera counts (default 50 200)")
-    ap.add_argument("--seconds", type=float, default=20.0, help="measuring window per client and N")
+    ap.add_argument("--seconds", type=float, default=60.0, help="measuring window per client and N")
     ap.add_argument("--warmup", type=float, default=4.0)
     ap.add_argument("--tail", type=float, default=1.5)
     ap.add_argument("--connect-timeout", type=float, default=120.0)
     ap.add_argument("--json", type=Path, help="results file (default bench/results/floor.json)")
+    ap.add_argument(
+        "--page-cache",
+        choices=["drop", "keep"],
+        default="drop",
+        help="drop: fsync every 10 s and give the pages back, as the daemon does (default); "
+        "keep: never fsync, the pages stay cached (the floor as measured until 6 December)",
+    )
     ap.add_argument("--loop", nargs=2, metavar=("CAMERAS_JSON", "OUT_DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.loop:
-        floor_loop(json.loads(Path(args.loop[0]).read_text()), Path(args.loop[1]))
+        floor_loop(json.loads(Path(args.loop[0]).read_text()), Path(args.loop[1]), args.page_cache == "drop")
         return 0
     args.profile = None
     runs = []

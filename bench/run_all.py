@@ -2,7 +2,7 @@
 """Every benchmark in one command: recording cost beside ffmpeg, event latency, the micro-benchmarks.
 
     pip install -e '.[bench]'          # matplotlib (the plot) and py-spy (profiles)
-    python bench/run_all.py            # the full suite (~15 min on 2 cores)
+    python bench/run_all.py            # the full suite (~40 min on 2 cores)
     python bench/run_all.py --quick    # N = 1 and 10, short windows (~3 min)
     python bench/run_all.py --plot-only   # redraw docs/bench.png from bench/results/cost.json
 
@@ -153,7 +153,9 @@ def markdown(cost: dict[str, Any] | None, latency: dict[str, Any] | None, title:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="N = 1 and 10, short windows, few triggers")
-    ap.add_argument("--seconds", type=float, default=20.0, help="bench_cost measuring window")
+    ap.add_argument(
+        "--seconds", type=float, default=60.0, help="bench_cost measuring window (one whole 60 s segment)"
+    )
     ap.add_argument(
         "--ffmpeg-max", type=int, default=500, help="largest N run with ffmpeg (also capped by memory)"
     )
