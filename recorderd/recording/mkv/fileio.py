@@ -22,7 +22,7 @@ _T = TypeVar("_T")
 # Video once on disk is seldom read back soon, so its pages go back to the kernel after each fsync:
 # a recorder writing 200 cameras (~44 MB/s) around the clock would otherwise fill the page cache,
 # evicting what the rest of the machine uses, and every cluster would land on a page the kernel must
-# first find (reclaim; on this VM a page the host must first back, docs/performance.md "Page cache").
+# first find (reclaim; on this VM a page the host must first back, docs/performance.md, "The page cache").
 # Playback of a recent file reads it from disk. Whole pages only: a partly written last page is kept,
 # or the next append would read it back from disk first.
 _PAGE = mmap.PAGESIZE
