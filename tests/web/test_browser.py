@@ -102,7 +102,13 @@ def test_pages_in_chromium(tmp_path: Path) -> None:
         # player: opened from the events page at the incident
         page.click("nav >> text=Events")
         page.click("table.events tbody tr >> text=Play")
-        page.wait_for_selector("canvas#frame[data-frame]")
+        try:
+            page.wait_for_selector("canvas#frame[data-frame]")
+        except sync_api.TimeoutError:  # say what the player showed (a rare timeout, not yet explained)
+            bar = page.evaluate("() => document.querySelector('.bar')?.textContent ?? '(no player bar)'")
+            pytest.fail(
+                f"no frame drawn within {WAIT} ms; player: {bar!r}; url: {page.url}; errors: {errors}"
+            )
         page.wait_for_function("() => document.querySelector('#ptime').textContent.length > 0")
 
         # three seek points, one in an earlier file: the canvas shows exactly the recorded frame
